@@ -1,0 +1,1 @@
+"""The crmbot process: CLI, settings, config loading, assembly, dispatcher and adapters."""

@@ -1,0 +1,131 @@
+"""Assembly: one :class:`CrmBot` owns the database, config, ingest path, dispatcher and adapters."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+
+from bot.chat.base import ChatAdapter
+from bot.dispatcher import Dispatcher
+from handlers.clock import Clock, SystemClock
+from handlers.commands import handle_command
+from handlers.config import CrmbotConfig
+from handlers.context import BotContext
+from handlers.delivery import Destination
+from handlers.events import Actor, Command, InboundEvent
+from handlers.ingest import Ingestor, IngestResult
+from handlers.replies import Reply
+from handlers.rules import Ruleset, compile_rules
+from storage import migrate
+from storage.db import Database, redact_url
+from storage.staff import StaffSpec, sync_staff
+
+log = logging.getLogger(__name__)
+
+
+class RulesHolder:
+    """The live compiled config; a reload swaps it in one step."""
+
+    def __init__(self, ruleset: Ruleset) -> None:
+        self._ruleset = ruleset
+        self._lock = threading.Lock()
+
+    def get(self) -> Ruleset:
+        return self._ruleset
+
+    def swap(self, ruleset: Ruleset) -> None:
+        with self._lock:
+            self._ruleset = ruleset
+
+
+def staff_specs(config: CrmbotConfig) -> list[StaffSpec]:
+    """The config's staff with their chat identities."""
+    return [
+        StaffSpec(
+            name=member.name,
+            display_name=member.display_name,
+            email=member.email,
+            team=member.team,
+            role=member.role,
+            identities=tuple(
+                (platform, user_id)
+                for platform, user_id in (
+                    ("slack", member.slack),
+                    ("discord", member.discord),
+                    ("console", member.console),
+                )
+                if user_id
+            ),
+        )
+        for member in config.staff
+    ]
+
+
+class CrmBot:
+    """The bot process's parts, wired together."""
+
+    def __init__(
+        self,
+        database_url: str,
+        config: CrmbotConfig,
+        adapters: Sequence[ChatAdapter],
+        clock: Clock | None = None,
+        migrate_db: bool = True,
+    ) -> None:
+        self.clock = clock or SystemClock()
+        self.db = Database(database_url)
+        if migrate_db:
+            migrate.upgrade(self.db)
+        log.info("database ready at %s", redact_url(database_url))
+        self.rules = RulesHolder(compile_rules(config))
+        self.adapters = {adapter.platform: adapter for adapter in adapters}
+        self.dispatcher = Dispatcher(self.db, self.adapters, self.clock)
+        self.ctx = BotContext(
+            db=self.db,
+            clock=self.clock,
+            ruleset=self.rules.get,
+            destinations=self.destinations,
+            on_queued=self.dispatcher.wake,
+        )
+        self.ingestor = Ingestor(
+            self.db, self.rules.get, self.destinations, self.clock, on_queued=self.dispatcher.wake
+        )
+        self.apply_config(config)
+
+    @property
+    def config(self) -> CrmbotConfig:
+        return self.rules.get().config
+
+    def apply_config(self, config: CrmbotConfig) -> None:
+        """Swap in a validated config and bring the staff table in line with it."""
+        ruleset = compile_rules(config)
+        with self.db.session() as session:
+            sync_staff(session, staff_specs(config), self.clock.now())
+        self.rules.swap(ruleset)
+
+    def destinations(self, channel: str) -> list[Destination]:
+        """Where ``channel`` is delivered on the running platforms."""
+        config = self.config
+        return [
+            Destination(platform, destination)
+            for platform, adapter in self.adapters.items()
+            for destination in adapter.destinations(channel, config)
+        ]
+
+    def ingest(self, events: Sequence[InboundEvent]) -> IngestResult:
+        """Store a batch of events (one transaction) and queue its alerts."""
+        return self.ingestor.ingest(events)
+
+    def command(self, actor: Actor, text: str, channel: str | None = None) -> Reply:
+        """Run ``/crm <text>`` as ``actor``."""
+        return handle_command(self.ctx, Command(actor=actor, text=text, channel=channel))
+
+    async def start(self) -> None:
+        for adapter in self.adapters.values():
+            await adapter.start()
+
+    async def stop(self) -> None:
+        for adapter in self.adapters.values():
+            await adapter.stop()
+        self.db.dispose()

@@ -1,0 +1,1 @@
+"""Chat platform adapters. The only place that knows Slack, Discord or the terminal."""

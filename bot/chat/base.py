@@ -1,0 +1,47 @@
+"""The small interface every chat adapter implements (after errbot's backends and
+opsdroid's connectors): start/stop, post a card, edit a posted alert."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from handlers.cards import Card, StatusCard
+from handlers.config import CrmbotConfig
+
+
+class DeliveryError(Exception):
+    """Posting failed. ``reason`` is safe to store and show (it never holds a token)."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class ChatAdapter(ABC):
+    """One chat platform."""
+
+    platform: str = ""
+
+    async def start(self) -> None:
+        """Connect; called once before anything is posted."""
+        return None
+
+    async def stop(self) -> None:
+        """Disconnect; called once at shutdown."""
+        return None
+
+    @abstractmethod
+    def destinations(self, channel: str, config: CrmbotConfig) -> list[str]:
+        """This platform's channel ids for the named channel (empty when not configured)."""
+
+    @abstractmethod
+    async def post(self, destination: str, card: Card, thread_ref: str | None) -> str:
+        """Post ``card`` (in the thread ``thread_ref`` when given); return the message ref.
+
+        Raises DeliveryError on failure, and TypeError for a card type it cannot render.
+        """
+
+    @abstractmethod
+    async def update(self, destination: str, message_ref: str, card: StatusCard) -> None:
+        """Show the new state of the alert ``message_ref`` (edit in place where possible)."""

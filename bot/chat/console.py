@@ -1,0 +1,123 @@
+"""The console adapter: alerts and answers in the terminal with rich (like errbot's text backend)."""
+
+from __future__ import annotations
+
+import itertools
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table as RichTable
+from rich.text import Text
+
+from bot.chat.base import ChatAdapter
+from handlers.cards import AlertCard, Card, FollowUpCard, NoticeCard, StatusCard
+from handlers.config import CrmbotConfig
+from handlers.influence import tier
+from handlers.replies import Reply
+
+SEVERITY_STYLE = {"low": "dim", "normal": "cyan", "high": "bold yellow", "critical": "bold red"}
+SENTIMENT_STYLE = {"negative": "red", "neutral": "white", "positive": "green"}
+
+
+def _followers(count: int) -> str:
+    if count >= 1_000_000:
+        return f"{count / 1_000_000:.1f}M"
+    if count >= 1_000:
+        return f"{count / 1_000:.1f}k"
+    return str(count)
+
+
+class ConsoleAdapter(ChatAdapter):
+    """Prints to a rich Console; every named channel is shown, prefixed with its name."""
+
+    platform = "console"
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(highlight=False)
+        self._refs = itertools.count(1)
+
+    def destinations(self, channel: str, config: CrmbotConfig) -> list[str]:
+        return [channel]
+
+    async def post(self, destination: str, card: Card, thread_ref: str | None) -> str:
+        ref = f"console-{next(self._refs)}"
+        if isinstance(card, AlertCard):
+            self.console.print(render_alert(destination, card))
+        elif isinstance(card, FollowUpCard):
+            self.console.print(render_followup(destination, card))
+        elif isinstance(card, StatusCard):
+            self.console.print(render_status(destination, card))
+        elif isinstance(card, NoticeCard):
+            self.console.print(Text(f"[#{destination}] {card.text}"))
+        else:
+            raise TypeError(f"the console cannot show a {type(card).__name__}")
+        return ref
+
+    async def update(self, destination: str, message_ref: str, card: StatusCard) -> None:
+        self.console.print(render_status(destination, card))
+
+    def show_reply(self, reply: Reply) -> None:
+        """Print a command's answer."""
+        self.console.print(Text(reply.text))
+        for table in reply.tables:
+            rich_table = RichTable(title=table.title, title_justify="left", expand=False)
+            for column in table.columns:
+                rich_table.add_column(Text(column), overflow="fold")
+            for row in table.rows:
+                rich_table.add_row(*(Text(_clip(cell)) for cell in row))
+            self.console.print(rich_table)
+
+
+def _clip(cell: str, width: int = 48) -> str:
+    return cell if len(cell) <= width else cell[: width - 1] + "…"
+
+
+def render_alert(channel: str, card: AlertCard) -> Panel:
+    """An alert as a panel: who, how loud, how they feel, what they said, where."""
+    body = Text()
+    if card.platform == "crm":
+        body.append(f"{card.author_name or 'CRM'}", style="bold")
+        body.append(f" · {card.source}\n")
+    else:
+        body.append(f"@{card.author_handle}", style="bold")
+        if card.author_name:
+            body.append(f" ({card.author_name})")
+        body.append(
+            f" · {_followers(card.followers)} followers · influence {card.influence:.0f}"
+            f" ({tier(card.influence)})\n"
+        )
+        body.append("sentiment: ")
+        body.append(
+            f"{card.sentiment_label} ({card.sentiment:+.2f})",
+            style=SENTIMENT_STYLE.get(card.sentiment_label, "white"),
+        )
+        body.append("\n")
+    body.append(card.text + "\n")
+    if card.url:
+        body.append(card.url + "\n", style="underline")
+    if card.contact:
+        body.append(f"contact: {card.contact}\n", style="magenta")
+    body.append(f"rule: {card.rule or 'default route'}", style="dim")
+    title = f"#{card.conversation_id} · {card.platform} · {card.severity.upper()} → #{channel}"
+    return Panel(
+        body,
+        title=title,
+        title_align="left",
+        border_style=SEVERITY_STYLE.get(card.severity, "cyan"),
+        subtitle=f"/crm claim {card.conversation_id}",
+        subtitle_align="right",
+    )
+
+
+def render_followup(channel: str, card: FollowUpCard) -> Text:
+    """A further message in the conversation's thread."""
+    prefix = "reopened · " if card.reopened else ""
+    who = f"@{card.author_handle}" if card.author_handle else "CRM"
+    line = Text(f"  ↳ #{card.conversation_id} [#{channel}] {prefix}{who}: ")
+    line.append(card.text, style=SENTIMENT_STYLE.get(card.sentiment_label, "white"))
+    return line
+
+
+def render_status(channel: str, card: StatusCard) -> Text:
+    """The alert's new state."""
+    return Text(f"  ● #{card.conversation_id} [#{channel}] {card.line}", style="dim")

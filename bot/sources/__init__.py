@@ -1,0 +1,1 @@
+"""Where events come from: webhooks, pollers, files and the demo replay."""

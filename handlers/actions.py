@@ -1,0 +1,168 @@
+"""Staff actions on a conversation: claim, reply, resolve, hand off, reopen.
+
+Each action is one transaction: it checks the conversation's state, records a handling
+event (who, what, when), updates the conversation, and queues an in-place update of
+the alert in every channel it was posted to. Problems the user can fix raise UserError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from handlers.cards import StatusCard
+from handlers.context import BotContext
+from handlers.durations import format_duration
+from handlers.errors import UserError
+from handlers.events import Actor
+from storage import conversations, handling
+from storage import staff as staff_store
+from storage.models import Conversation, Staff
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """What the action did, in words for the person who did it."""
+
+    conversation_id: int
+    message: str
+
+
+def identify(session: Session, ctx: BotContext, actor: Actor) -> Staff:
+    """The staff record behind a chat user; first-time users get one (role staff)."""
+    staff = staff_store.staff_for_identity(session, actor.platform, actor.user_id)
+    if staff is None:
+        staff = staff_store.create_from_identity(
+            session, actor.platform, actor.user_id, actor.name, actor.email, ctx.clock.now()
+        )
+    return staff
+
+
+@contextmanager
+def _acting(
+    ctx: BotContext, actor: Actor, conversation_id: int
+) -> Iterator[tuple[Session, Staff, Conversation]]:
+    with ctx.db.session() as session:
+        conversation = conversations.get(session, conversation_id)
+        if conversation is None:
+            raise UserError(f"There is no conversation #{conversation_id}. Try `/crm queue`.")
+        yield session, identify(session, ctx, actor), conversation
+
+
+def _mention(staff: Staff | None) -> str:
+    return f"@{staff.name}" if staff is not None else "nobody"
+
+
+def _announce(ctx: BotContext, session: Session, conversation: Conversation, line: str) -> None:
+    assignee = session.get(Staff, conversation.assignee_id) if conversation.assignee_id else None
+    card = StatusCard(
+        conversation_id=conversation.id,
+        status=conversation.status,
+        line=line,
+        assignee=assignee.name if assignee else None,
+    )
+    if ctx.queue(session, card, list(conversation.channels)):
+        session.flush()
+        ctx.on_queued()
+
+
+def _require_open(conversation: Conversation) -> None:
+    if conversation.status == "resolved":
+        raise UserError(
+            f"#{conversation.id} is resolved. Use `/crm reopen {conversation.id}` to work on it again."
+        )
+
+
+def claim(ctx: BotContext, actor: Actor, conversation_id: int) -> ActionResult:
+    """Take ownership of an open, unclaimed conversation."""
+    with _acting(ctx, actor, conversation_id) as (session, staff, conversation):
+        _require_open(conversation)
+        if conversation.assignee_id == staff.id:
+            return ActionResult(conversation_id, f"You already have #{conversation_id}.")
+        if conversation.assignee_id is not None:
+            owner = session.get(Staff, conversation.assignee_id)
+            raise UserError(
+                f"#{conversation_id} is already claimed by {_mention(owner)}. "
+                f"Ask them to `/crm handoff {conversation_id} @{staff.name}`."
+            )
+        now = ctx.clock.now()
+        cycle = handling.current_cycle(session, conversation)
+        handling.record(session, conversation, "claimed", staff.id, now)
+        conversation.assignee_id = staff.id
+        conversation.status = "claimed"
+        since = format_duration((now - (cycle.alerted_at or cycle.received_at)).total_seconds())
+        _announce(ctx, session, conversation, f"claimed by @{staff.name} {since} after alert")
+        return ActionResult(conversation_id, f"You claimed #{conversation_id}.")
+
+
+def reply(ctx: BotContext, actor: Actor, conversation_id: int, text: str | None) -> ActionResult:
+    """Record that the staff member answered the author (``text`` is what they sent, if known).
+
+    An unclaimed conversation is assigned to whoever answers first.
+    """
+    with _acting(ctx, actor, conversation_id) as (session, staff, conversation):
+        _require_open(conversation)
+        now = ctx.clock.now()
+        auto_claimed = conversation.assignee_id is None
+        if auto_claimed:
+            handling.record(session, conversation, "claimed", staff.id, now, {"auto": True})
+            conversation.assignee_id = staff.id
+            conversation.status = "claimed"
+        detail = {"text": text} if text else {}
+        handling.record(session, conversation, "replied", staff.id, now, detail)
+        _announce(ctx, session, conversation, f"replied by @{staff.name}")
+        suffix = " and assigned it to you" if auto_claimed else ""
+        return ActionResult(conversation_id, f"Recorded your reply on #{conversation_id}{suffix}.")
+
+
+def resolve(ctx: BotContext, actor: Actor, conversation_id: int) -> ActionResult:
+    """Close the conversation's current cycle."""
+    with _acting(ctx, actor, conversation_id) as (session, staff, conversation):
+        if conversation.status == "resolved":
+            return ActionResult(conversation_id, f"#{conversation_id} is already resolved.")
+        now = ctx.clock.now()
+        handling.record(session, conversation, "resolved", staff.id, now)
+        conversation.status = "resolved"
+        conversation.resolved_at = now
+        _announce(ctx, session, conversation, f"resolved by @{staff.name}")
+        return ActionResult(conversation_id, f"Resolved #{conversation_id}.")
+
+
+def hand_off(ctx: BotContext, actor: Actor, conversation_id: int, to_name: str) -> ActionResult:
+    """Give the conversation to another staff member."""
+    with _acting(ctx, actor, conversation_id) as (session, staff, conversation):
+        _require_open(conversation)
+        target = staff_store.staff_by_name(session, to_name)
+        if target is None:
+            raise UserError(f"I don't know a staff member called {to_name!r}.")
+        if target.id == conversation.assignee_id:
+            return ActionResult(
+                conversation_id, f"#{conversation_id} is already with @{target.name}."
+            )
+        now = ctx.clock.now()
+        previous = conversation.assignee_id
+        handling.record(
+            session, conversation, "handed_off", staff.id, now, {"to": target.id, "from": previous}
+        )
+        conversation.assignee_id = target.id
+        conversation.status = "claimed"
+        _announce(ctx, session, conversation, f"handed off to @{target.name} by @{staff.name}")
+        return ActionResult(conversation_id, f"Handed #{conversation_id} to @{target.name}.")
+
+
+def reopen(ctx: BotContext, actor: Actor, conversation_id: int) -> ActionResult:
+    """Start a new cycle on a resolved conversation."""
+    with _acting(ctx, actor, conversation_id) as (session, staff, conversation):
+        if conversation.status != "resolved":
+            return ActionResult(conversation_id, f"#{conversation_id} is still open.")
+        now = ctx.clock.now()
+        handling.start_cycle(session, conversation, now)
+        handling.record(session, conversation, "reopened", staff.id, now)
+        conversation.status = "open"
+        conversation.assignee_id = None
+        conversation.resolved_at = None
+        _announce(ctx, session, conversation, f"reopened by @{staff.name}")
+        return ActionResult(conversation_id, f"Reopened #{conversation_id}.")

@@ -1,0 +1,89 @@
+"""Neutral outbound messages. Chat adapters render these; the outbox stores their payloads."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """Base of every outbound message; ``kind`` names it in the outbox."""
+
+    kind: ClassVar[str] = ""
+    conversation_id: int | None
+
+    def to_payload(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Card:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in payload.items() if k in known})
+
+
+@dataclass(frozen=True, slots=True)
+class AlertCard(Card):
+    """A new conversation worth a look: everything staff need to decide without leaving chat."""
+
+    kind: ClassVar[str] = "alert"
+    source: str = ""
+    platform: str = ""
+    title: str = ""
+    text: str = ""
+    url: str | None = None
+    author_handle: str | None = None
+    author_name: str | None = None
+    followers: int = 0
+    influence: float = 0.0
+    sentiment: float = 0.0
+    sentiment_label: str = "neutral"
+    severity: str = "normal"
+    rule: str | None = None
+    channel: str = ""
+    contact: str | None = None
+    posted_at: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpCard(Card):
+    """A further mention or CRM event in an existing conversation (goes into its thread)."""
+
+    kind: ClassVar[str] = "followup"
+    author_handle: str | None = None
+    text: str = ""
+    url: str | None = None
+    sentiment_label: str = "neutral"
+    reopened: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StatusCard(Card):
+    """The conversation's state changed; adapters edit the alert in place."""
+
+    kind: ClassVar[str] = "update"
+    status: str = "open"
+    line: str = ""
+    assignee: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeCard(Card):
+    """A plain message to a channel (digests, admin notices)."""
+
+    kind: ClassVar[str] = "notice"
+    text: str = ""
+
+
+CARD_TYPES: dict[str, type[Card]] = {
+    c.kind: c for c in (AlertCard, FollowUpCard, StatusCard, NoticeCard)
+}
+
+
+def card_from_outbox(kind: str, payload: dict[str, Any]) -> Card:
+    """Rebuild the card stored in an outbox row; an unknown kind is an error, not a skip."""
+    try:
+        card_type = CARD_TYPES[kind]
+    except KeyError:
+        raise ValueError(f"unknown outbox message kind {kind!r}") from None
+    return card_type.from_payload(payload)

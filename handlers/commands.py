@@ -1,0 +1,220 @@
+"""`/crm ...` commands, parsed once and routed to platform-neutral handlers.
+
+Every adapter hands a :class:`Command` to :func:`handle_command` and renders the
+:class:`Reply`. A UserError becomes a reply with its reason; anything else is logged
+with its traceback and the user gets a short generic answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from handlers import actions
+from handlers.context import BotContext
+from handlers.durations import format_duration
+from handlers.errors import GENERIC_FAILURE, UserError
+from handlers.events import Command
+from handlers.metrics import metrics_reply
+from handlers.replies import Reply, Table
+from handlers.sentiment import label
+from storage import conversations, handling
+from storage import staff as staff_store
+from storage.models import Author, Staff
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    usage: str
+    summary: str
+    run: Callable[[BotContext, Command, list[str]], Reply]
+
+
+def _conversation_id(args: list[str], usage: str) -> int:
+    if not args:
+        raise UserError(f"Which conversation? Usage: `/crm {usage}`")
+    raw = args[0].lstrip("#")
+    if not raw.isdigit():
+        raise UserError(f"{args[0]!r} is not a conversation number. Usage: `/crm {usage}`")
+    return int(raw)
+
+
+def _help(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
+    rows = tuple((f"/crm {spec.usage}", spec.summary) for spec in COMMANDS.values())
+    return Reply(
+        text="crmbot commands:",
+        tables=(Table(title="Commands", columns=("command", "what it does"), rows=rows),),
+        ephemeral=True,
+    )
+
+
+def _queue(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
+    now = ctx.clock.now()
+    with ctx.db.session() as session:
+        rows = conversations.open_queue(session, limit=20)
+        total, unclaimed = conversations.count_open(session)
+        names = staff_store.names_by_id(session)
+    if not rows:
+        return Reply(text="The queue is empty: no open conversations.")
+    table_rows = tuple(
+        (
+            f"#{conv.id}",
+            conv.severity,
+            _who(author, conv.platform),
+            label(conv.sentiment),
+            format_duration((now - conv.created_at).total_seconds()),
+            f"@{names[conv.assignee_id]}" if conv.assignee_id in names else "unclaimed",
+            conv.title,
+        )
+        for conv, author in rows
+    )
+    shown = f" (showing {len(rows)})" if total > len(rows) else ""
+    return Reply(
+        text=f"{total} open conversations, {unclaimed} unclaimed{shown}.",
+        tables=(
+            Table(
+                title="Queue",
+                columns=("id", "severity", "from", "sentiment", "age", "owner", "what"),
+                rows=table_rows,
+            ),
+        ),
+    )
+
+
+def _who(author: Author | None, platform: str) -> str:
+    if author is None:
+        return platform
+    return f"@{author.handle} ({platform})"
+
+
+def _mine(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
+    now = ctx.clock.now()
+    with ctx.db.session() as session:
+        me = actions.identify(session, ctx, cmd.actor)
+        assert me.id is not None
+        mine = conversations.assigned_to(session, me.id)
+    if not mine:
+        return Reply(text="You have no open conversations. `/crm queue` shows what is waiting.")
+    rows = tuple(
+        (f"#{c.id}", c.severity, format_duration((now - c.created_at).total_seconds()), c.title)
+        for c in mine
+    )
+    return Reply(
+        text=f"You have {len(mine)} open conversations.",
+        tables=(Table(title="Yours", columns=("id", "severity", "age", "what"), rows=rows),),
+    )
+
+
+def _show(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
+    conv_id = _conversation_id(args, "show <id>")
+    with ctx.db.session() as session:
+        conv = conversations.get(session, conv_id)
+        if conv is None:
+            raise UserError(f"There is no conversation #{conv_id}. Try `/crm queue`.")
+        names = staff_store.names_by_id(session)
+        history = handling.events_of(session, conv_id)
+    rows = tuple(
+        (
+            e.at.strftime("%Y-%m-%d %H:%M:%S"),
+            e.kind,
+            f"@{names[e.actor_id]}" if e.actor_id in names else "bot",
+            str(e.detail.get("text", "")),
+        )
+        for e in history
+    )
+    owner = f"@{names[conv.assignee_id]}" if conv.assignee_id in names else "unclaimed"
+    return Reply(
+        text=f"#{conv.id} [{conv.status}, {owner}, {conv.severity}] {conv.title}",
+        tables=(Table(title="History", columns=("when (UTC)", "what", "who", "note"), rows=rows),),
+    )
+
+
+def _claim(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
+    return Reply(actions.claim(ctx, cmd.actor, _conversation_id(args, "claim <id>")).message)
+
+
+def _reply(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
+    conv_id = _conversation_id(args, "reply <id> [text]")
+    text = " ".join(args[1:]) or None
+    return Reply(actions.reply(ctx, cmd.actor, conv_id, text).message)
+
+
+def _resolve(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
+    return Reply(actions.resolve(ctx, cmd.actor, _conversation_id(args, "resolve <id>")).message)
+
+
+def _handoff(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
+    conv_id = _conversation_id(args, "handoff <id> @person")
+    if len(args) < 2:
+        raise UserError("To whom? Usage: `/crm handoff <id> @person`")
+    return Reply(actions.hand_off(ctx, cmd.actor, conv_id, args[1]).message)
+
+
+def _reopen(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
+    return Reply(actions.reopen(ctx, cmd.actor, _conversation_id(args, "reopen <id>")).message)
+
+
+def _metrics(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
+    period: str | None = None
+    team: str | None = None
+    source: str | None = None
+    for arg in args:
+        if arg.startswith("team:"):
+            team = arg.removeprefix("team:")
+        elif arg.startswith("source:"):
+            source = arg.removeprefix("source:")
+        elif period is None:
+            period = arg
+        else:
+            raise UserError("Usage: `/crm metrics [period] [team:NAME] [source:NAME]`")
+    with ctx.db.session() as session:
+        asker: Staff = actions.identify(session, ctx, cmd.actor)
+    return metrics_reply(ctx, asker, period, team=team, source=source)
+
+
+COMMANDS: dict[str, _Spec] = {
+    "help": _Spec("help", "this list", _help),
+    "queue": _Spec("queue", "open conversations, unclaimed first", _queue),
+    "mine": _Spec("mine", "your open conversations", _mine),
+    "show": _Spec("show <id>", "a conversation and its handling history", _show),
+    "claim": _Spec("claim <id>", "take a conversation", _claim),
+    "reply": _Spec("reply <id> [text]", "record that you replied (and what)", _reply),
+    "resolve": _Spec("resolve <id>", "close a conversation", _resolve),
+    "handoff": _Spec("handoff <id> @person", "give a conversation to someone else", _handoff),
+    "reopen": _Spec("reopen <id>", "work on a resolved conversation again", _reopen),
+    "metrics": _Spec(
+        "metrics [7d|30d|...] [team:NAME] [source:NAME]",
+        "claim, first response and resolution times; per staff",
+        _metrics,
+    ),
+}
+
+
+def handle_command(ctx: BotContext, cmd: Command) -> Reply:
+    """Run a ``/crm`` command; never raises."""
+    try:
+        try:
+            words = shlex.split(cmd.text)
+        except ValueError:
+            words = cmd.text.split()
+        if not words:
+            return _help(ctx, cmd, [])
+        name, args = words[0].lower(), words[1:]
+        spec = COMMANDS.get(name)
+        if spec is None:
+            help_reply = _help(ctx, cmd, [])
+            return Reply(
+                text=f"I don't know `/crm {name}`. {help_reply.text}",
+                tables=help_reply.tables,
+                ephemeral=True,
+            )
+        return spec.run(ctx, cmd, args)
+    except UserError as exc:
+        return Reply(text=exc.reason, ephemeral=True)
+    except Exception:
+        log.exception("command %r failed", cmd.text.split(" ", 1)[0])
+        return Reply(text=GENERIC_FAILURE, ephemeral=True)

@@ -1,0 +1,21 @@
+"""How a CRM contact is shown on alert cards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def contact_line(contact: dict[str, Any] | None) -> str | None:
+    """``Jane Roe (Acme) · deal: Renewal (negotiation, $12,000)`` for alert cards."""
+    if not contact:
+        return None
+    who = contact.get("name") or contact.get("email") or f"contact {contact.get('external_id')}"
+    if contact.get("company"):
+        who += f" ({contact['company']})"
+    deal_bits = [b for b in (contact.get("deal_stage"),) if b]
+    if contact.get("deal_amount") is not None:
+        deal_bits.append(f"${contact['deal_amount']:,.0f}")
+    if contact.get("deal_name") or deal_bits:
+        deal = contact.get("deal_name") or "deal"
+        who += f" · deal: {deal}" + (f" ({', '.join(deal_bits)})" if deal_bits else "")
+    return who

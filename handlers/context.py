@@ -1,0 +1,38 @@
+"""What every handler needs: the database, the clock, the live config and where to post."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlmodel import Session
+
+from handlers.cards import Card
+from handlers.clock import Clock
+from handlers.config import CrmbotConfig
+from handlers.delivery import DestinationResolver, outbox_rows
+from handlers.rules import Ruleset
+from storage.db import Database
+from storage.models import Outbox
+
+
+@dataclass
+class BotContext:
+    """Shared, platform-neutral services for handlers."""
+
+    db: Database
+    clock: Clock
+    ruleset: Callable[[], Ruleset]
+    destinations: DestinationResolver
+    on_queued: Callable[[], None] = field(default=lambda: None)
+
+    @property
+    def config(self) -> CrmbotConfig:
+        return self.ruleset().config
+
+    def queue(self, session: Session, card: Card, channels: list[str]) -> int:
+        """Add outbox rows posting ``card`` to ``channels``; returns how many."""
+        rows = outbox_rows(card, channels, self.destinations, self.clock.now())
+        for row in rows:
+            session.add(Outbox(**row))
+        return len(rows)

@@ -1,0 +1,544 @@
+"""The one ingest path: a batch of neutral events in, conversations and outbox rows out.
+
+Everything for a batch happens in ONE database transaction: deduplication by
+(source, external_id), enrichment (sentiment, influence, CRM contact), threading into
+the open conversation of the same thread or author, rule matching, and the outbox rows
+that the dispatcher will post. If anything fails, nothing of the batch is written, and
+the caller may retry the batch as a whole (deduplication makes the retry safe).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from handlers.cards import AlertCard, Card, FollowUpCard, StatusCard
+from handlers.clock import Clock
+from handlers.contacts import contact_line
+from handlers.delivery import DestinationResolver, outbox_rows
+from handlers.events import CrmEvent, InboundEvent, Mention
+from handlers.influence import influence
+from handlers.rules import RouteDecision, Ruleset
+from handlers.sentiment import SentimentScorer, label
+from storage import contacts as contact_store
+from storage import ingest_sql as sql
+from storage.db import Database
+from storage.models import (
+    Author,
+    Conversation,
+    Cycle,
+    HandlingEvent,
+    Outbox,
+)
+from storage.models import (
+    CrmEvent as CrmEventRow,
+)
+from storage.models import (
+    Mention as MentionRow,
+)
+
+log = logging.getLogger(__name__)
+
+TITLE_LENGTH = 80
+
+
+@dataclass(slots=True)
+class IngestResult:
+    """What a batch did, for logs, HTTP answers and tests."""
+
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    opened: list[int] = field(default_factory=list)
+    reopened: list[int] = field(default_factory=list)
+    threaded: int = 0
+    unrouted: int = 0
+    outbox_rows: int = 0
+
+
+@dataclass(slots=True)
+class _Conv:
+    """A conversation as the batch sees it (existing or about to be created)."""
+
+    id: int | None
+    key: str
+    cycle: int
+    channels: list[str]
+    mention_count: int
+    source: str
+    severity: str
+    team: str | None
+    status: str
+    touched: bool = False
+    last_at: datetime | None = None
+    sentiment: float = 0.0
+
+
+@dataclass(slots=True)
+class _Item:
+    event: InboundEvent
+    sentiment: float = 0.0
+    author_id: int | None = None
+    contact_id: int | None = None
+    conv: _Conv | None = None
+    opens: RouteDecision | None = None
+    reopens: bool = False
+
+
+class Ingestor:
+    """Turns batches of neutral events into stored conversations and queued alerts."""
+
+    def __init__(
+        self,
+        db: Database,
+        ruleset: Callable[[], Ruleset],
+        destinations: DestinationResolver,
+        clock: Clock,
+        scorer: SentimentScorer | None = None,
+        on_queued: Callable[[], None] | None = None,
+    ) -> None:
+        self.db = db
+        self._ruleset = ruleset
+        self._destinations = destinations
+        self._clock = clock
+        self._scorer = scorer or SentimentScorer()
+        self._on_queued = on_queued
+
+    def ingest(self, events: Sequence[InboundEvent]) -> IngestResult:
+        """Store ``events`` in one transaction; returns what happened."""
+        now = self._clock.now()
+        ruleset = self._ruleset()
+        with self.db.engine.begin() as conn:
+            result = _Batch(conn, ruleset, self._destinations, self._scorer, now).run(events)
+        if result.outbox_rows and self._on_queued is not None:
+            self._on_queued()
+        return result
+
+
+class _Batch:
+    def __init__(
+        self,
+        conn: Connection,
+        ruleset: Ruleset,
+        destinations: DestinationResolver,
+        scorer: SentimentScorer,
+        now: datetime,
+    ) -> None:
+        self.conn = conn
+        self.ruleset = ruleset
+        self.destinations = destinations
+        self.scorer = scorer
+        self.now = now
+        self.result = IngestResult()
+        self.outbox: list[dict[str, Any]] = []
+
+    def run(self, events: Sequence[InboundEvent]) -> IngestResult:
+        self.result.received = len(events)
+        items = self._dedupe(events)
+        self.result.stored = len(items)
+        self.result.duplicates = len(events) - len(items)
+        if not items:
+            return self.result
+        for item in items:
+            if isinstance(item.event, CrmEvent):
+                item.contact_id = self._upsert_contact(item.event)
+        self._resolve_authors([i for i in items if isinstance(i.event, Mention)])
+        for item in items:
+            if isinstance(item.event, Mention):
+                item.sentiment = self.scorer.score(item.event.text)
+        self._thread(items)
+        self._write(items)
+        self.result.outbox_rows = len(self.outbox)
+        return self.result
+
+    # -- steps ---------------------------------------------------------------
+
+    def _dedupe(self, events: Sequence[InboundEvent]) -> list[_Item]:
+        seen: set[tuple[type, str, str]] = set()
+        unique: list[InboundEvent] = []
+        for event in events:
+            key = (type(event), event.source, event.external_id)
+            if key not in seen:
+                seen.add(key)
+                unique.append(event)
+        stored: set[tuple[type, str, str]] = set()
+        for cls, model in ((Mention, MentionRow), (CrmEvent, CrmEventRow)):
+            keys = [(e.source, e.external_id) for e in unique if isinstance(e, cls)]
+            if keys:
+                stored.update((cls, s, x) for s, x in sql.existing_keys(self.conn, model, keys))
+        return [_Item(e) for e in unique if (type(e), e.source, e.external_id) not in stored]
+
+    def _upsert_contact(self, event: CrmEvent) -> int | None:
+        if event.contact_id is None:
+            return None
+        values = {
+            "name": event.contact_name,
+            "email": event.contact_email,
+            "company": event.company,
+            "deal_name": event.deal_name,
+            "deal_stage": event.stage,
+            "deal_amount": event.amount,
+            "lifecycle_stage": event.properties.get("lifecyclestage"),
+        }
+        return contact_store.upsert_contact(
+            self.conn, event.source, event.contact_id, values, list(event.contact_handles), self.now
+        )
+
+    def _resolve_authors(self, items: list[_Item]) -> None:
+        if not items:
+            return
+        latest: dict[tuple[str, str], Mention] = {}
+        for item in items:
+            assert isinstance(item.event, Mention)
+            key = (item.event.platform, contact_store.normalize_handle(item.event.author_handle))
+            latest[key] = item.event
+        known = sql.authors_by_key(self.conn, list(latest))
+        missing = [k for k in latest if k not in known]
+        by_handle = sql.contacts_by_handle(self.conn, sorted({h for _, h in missing}))
+        emails = {
+            m.author_email.lower() for k, m in latest.items() if k in missing and m.author_email
+        }
+        by_email = contact_store.contacts_by_email(self.conn, emails)
+        new_rows: list[dict[str, Any]] = []
+        for platform, handle in missing:
+            mention = latest[(platform, handle)]
+            contact = by_handle.get(handle)
+            if contact is None and mention.author_email:
+                contact = by_email.get(mention.author_email.lower())
+            new_rows.append(
+                {
+                    "platform": platform,
+                    "handle": handle,
+                    "display_name": mention.author_name,
+                    "followers": mention.author_followers,
+                    "influence": influence(mention.author_followers),
+                    "contact_id": contact,
+                    "first_seen": self.now,
+                    "last_seen": self.now,
+                }
+            )
+        ids = sql.insert_returning_ids(self.conn, Author, new_rows)
+        for row, author_id in zip(new_rows, ids, strict=True):
+            known[(row["platform"], row["handle"])] = (
+                author_id,
+                row["followers"],
+                row["contact_id"],
+            )
+        sql.update_authors(
+            self.conn,
+            [
+                {
+                    "b_id": known[key][0],
+                    "b_followers": m.author_followers,
+                    "b_influence": influence(m.author_followers),
+                    "b_last_seen": self.now,
+                }
+                for key, m in latest.items()
+                if key not in missing
+            ],
+        )
+        for item in items:
+            assert isinstance(item.event, Mention)
+            author_id, _, contact_id = known[
+                (item.event.platform, contact_store.normalize_handle(item.event.author_handle))
+            ]
+            item.author_id, item.contact_id = author_id, contact_id
+
+    def _thread(self, items: list[_Item]) -> None:
+        window = self.ruleset.config.alerts.reopen_window
+        found = sql.latest_conversations(
+            self.conn, sorted({i.event.thread_key for i in items}), self.now - window
+        )
+        convs: dict[str, _Conv] = {
+            key: _Conv(
+                id=row["id"],
+                key=key,
+                cycle=row["cycle"],
+                channels=list(row["channels"]),
+                mention_count=row["mention_count"],
+                source=row["source"],
+                severity=row["severity"],
+                team=row["team"],
+                status=row["status"],
+            )
+            for key, row in found.items()
+        }
+        for item in items:
+            key = item.event.thread_key
+            conv = convs.get(key)
+            if conv is not None and conv.status == "resolved":
+                conv.status = "open"
+                conv.cycle += 1
+                item.reopens = True
+            if conv is None:
+                decision = self.ruleset.decide(item.event, item.sentiment)
+                if decision is None:
+                    self.result.unrouted += 1
+                    continue
+                conv = _Conv(
+                    id=None,
+                    key=key,
+                    cycle=1,
+                    channels=list(decision.channels),
+                    mention_count=0,
+                    source=item.event.source,
+                    severity=decision.severity,
+                    team=decision.team,
+                    status="open",
+                )
+                convs[key] = conv
+                item.opens = decision
+            conv.touched = True
+            conv.mention_count += 1
+            conv.last_at = self.now
+            conv.sentiment = item.sentiment
+            item.conv = conv
+
+    def _write(self, items: list[_Item]) -> None:
+        opening = [i for i in items if i.opens is not None]
+        self._insert_conversations(opening)
+        self._insert_events(items)
+        self._reopen([i for i in items if i.reopens])
+        sql.bump_conversations(
+            self.conn,
+            [
+                {
+                    "b_id": c.id,
+                    "b_count": c.mention_count,
+                    "b_at": c.last_at,
+                    "b_sentiment": c.sentiment,
+                }
+                for c in {id(i.conv): i.conv for i in items if i.conv is not None}.values()
+                if c.touched
+            ],
+        )
+        self._queue_cards(items)
+        sql.insert_many(self.conn, Outbox, self.outbox)
+
+    def _insert_conversations(self, opening: list[_Item]) -> None:
+        rows: list[dict[str, Any]] = []
+        for item in opening:
+            assert item.opens is not None and item.conv is not None
+            event = item.event
+            is_mention = isinstance(event, Mention)
+            rows.append(
+                {
+                    "key": item.conv.key,
+                    "kind": "mention" if is_mention else "crm",
+                    "source": event.source,
+                    "platform": event.platform if isinstance(event, Mention) else "crm",
+                    "author_id": item.author_id,
+                    "contact_id": item.contact_id,
+                    "status": "open",
+                    "severity": item.opens.severity,
+                    "rule": item.opens.rule,
+                    "team": item.opens.team,
+                    "channels": list(item.opens.channels),
+                    "cycle": 1,
+                    "mention_count": 0,
+                    "sentiment": item.sentiment,
+                    "title": _title(event),
+                    "created_at": self.now,
+                    "last_activity_at": self.now,
+                }
+            )
+        ids = sql.insert_returning_ids(self.conn, Conversation, rows)
+        for item, conv_id in zip(opening, ids, strict=True):
+            assert item.conv is not None
+            item.conv.id = conv_id
+            self.result.opened.append(conv_id)
+        sql.insert_many(
+            self.conn,
+            Cycle,
+            [
+                {
+                    "conversation_id": i.conv.id,
+                    "n": 1,
+                    "source": i.conv.source,
+                    "severity": i.conv.severity,
+                    "team": i.conv.team,
+                    "received_at": self.now,
+                }
+                for i in opening
+                if i.conv is not None
+            ],
+        )
+
+    def _insert_events(self, items: list[_Item]) -> None:
+        mentions: list[dict[str, Any]] = []
+        crm: list[dict[str, Any]] = []
+        for item in items:
+            conv_id = item.conv.id if item.conv is not None else None
+            event = item.event
+            if isinstance(event, Mention):
+                mentions.append(
+                    {
+                        "source": event.source,
+                        "external_id": event.external_id,
+                        "platform": event.platform,
+                        "author_id": item.author_id,
+                        "conversation_id": conv_id,
+                        "thread_key": event.thread_key,
+                        "text": event.text,
+                        "url": event.url,
+                        "lang": event.lang,
+                        "sentiment": item.sentiment,
+                        "posted_at": event.posted_at,
+                        "received_at": self.now,
+                    }
+                )
+            else:
+                crm.append(
+                    {
+                        "source": event.source,
+                        "external_id": event.external_id,
+                        "kind": event.kind,
+                        "object_id": event.object_id,
+                        "contact_id": item.contact_id,
+                        "conversation_id": conv_id,
+                        "summary": event.summary,
+                        "amount": event.amount,
+                        "stage": event.stage,
+                        "previous_stage": event.previous_stage,
+                        "properties": event.properties,
+                        "occurred_at": event.occurred_at,
+                        "received_at": self.now,
+                    }
+                )
+            if item.conv is not None and item.opens is None:
+                self.result.threaded += 1
+        sql.insert_many(self.conn, MentionRow, mentions)
+        sql.insert_many(self.conn, CrmEventRow, crm)
+
+    def _reopen(self, reopening: list[_Item]) -> None:
+        if not reopening:
+            return
+        cycles: list[dict[str, Any]] = []
+        handling: list[dict[str, Any]] = []
+        for item in reopening:
+            conv = item.conv
+            assert conv is not None and conv.id is not None
+            self.result.reopened.append(conv.id)
+            cycles.append(
+                {
+                    "conversation_id": conv.id,
+                    "n": conv.cycle,
+                    "source": conv.source,
+                    "severity": conv.severity,
+                    "team": conv.team,
+                    "received_at": self.now,
+                    "alerted_at": self.now,
+                }
+            )
+            handling.append(
+                {
+                    "conversation_id": conv.id,
+                    "cycle": conv.cycle,
+                    "kind": "reopened",
+                    "actor_id": None,
+                    "at": self.now,
+                    "detail": {"by": "new message", "source": item.event.source},
+                }
+            )
+        sql.insert_many(self.conn, Cycle, cycles)
+        sql.insert_many(self.conn, HandlingEvent, handling)
+        sql.reopen_conversations(
+            self.conn, [{"b_id": i.conv.id, "b_cycle": i.conv.cycle} for i in reopening if i.conv]
+        )
+
+    def _queue_cards(self, items: list[_Item]) -> None:
+        contact_ids = {i.contact_id for i in items if i.opens is not None and i.contact_id}
+        contacts = contact_store.contacts_by_id(self.conn, contact_ids)
+        for item in items:
+            conv = item.conv
+            if conv is None:
+                continue
+            assert conv.id is not None
+            if item.opens is not None:
+                for channel in conv.channels:
+                    card = _alert_card(item, conv.id, channel, contacts.get(item.contact_id or 0))
+                    self._queue(card, channel)
+                continue
+            event = item.event
+            follow = FollowUpCard(
+                conversation_id=conv.id,
+                author_handle=event.author_handle
+                if isinstance(event, Mention)
+                else event.contact_name,
+                text=event.text if isinstance(event, Mention) else event.summary,
+                url=event.url if isinstance(event, Mention) else None,
+                sentiment_label=label(item.sentiment),
+                reopened=item.reopens,
+            )
+            for channel in conv.channels:
+                self._queue(follow, channel)
+                if item.reopens:
+                    self._queue(
+                        StatusCard(
+                            conversation_id=conv.id, status="open", line="reopened by a new message"
+                        ),
+                        channel,
+                    )
+
+    def _queue(self, card: Card, channel: str) -> None:
+        self.outbox.extend(outbox_rows(card, [channel], self.destinations, self.now))
+
+
+def _title(event: InboundEvent) -> str:
+    text = event.text if isinstance(event, Mention) else event.summary
+    text = " ".join(text.split())
+    return text if len(text) <= TITLE_LENGTH else text[: TITLE_LENGTH - 1] + "…"
+
+
+def _alert_card(
+    item: _Item, conv_id: int, channel: str, contact: dict[str, Any] | None
+) -> AlertCard:
+    assert item.opens is not None
+    event = item.event
+    common = {
+        "conversation_id": conv_id,
+        "source": event.source,
+        "severity": item.opens.severity,
+        "rule": item.opens.rule,
+        "channel": channel,
+        "contact": contact_line(contact),
+        "title": _title(event),
+    }
+    if isinstance(event, Mention):
+        return AlertCard(
+            platform=event.platform,
+            text=event.text,
+            url=event.url,
+            author_handle=event.author_handle,
+            author_name=event.author_name,
+            followers=event.author_followers,
+            influence=influence(event.author_followers),
+            sentiment=item.sentiment,
+            sentiment_label=label(item.sentiment),
+            posted_at=event.posted_at.isoformat(),
+            **common,
+        )
+    return AlertCard(
+        platform="crm",
+        text=_crm_text(event),
+        author_handle=None,
+        author_name=event.contact_name,
+        posted_at=event.occurred_at.isoformat(),
+        **common,
+    )
+
+
+def _crm_text(event: CrmEvent) -> str:
+    parts = [event.summary] if event.summary else [event.kind.replace("_", " ")]
+    if event.previous_stage and event.stage:
+        parts.append(f"stage: {event.previous_stage} → {event.stage}")
+    elif event.stage:
+        parts.append(f"stage: {event.stage}")
+    if event.amount is not None:
+        parts.append(f"amount: ${event.amount:,.0f}")
+    return " · ".join(parts)

@@ -1,0 +1,1 @@
+"""Persistence for crmbot: SQLModel tables, sessions, queries and metrics SQL."""

@@ -1,0 +1,53 @@
+"""Conversation lookups for commands: one by id, the open queue, someone's own."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from storage.models import Author, Conversation, PostedAlert
+
+
+def get(session: Session, conversation_id: int) -> Conversation | None:
+    """A conversation by its number."""
+    return session.get(Conversation, conversation_id)
+
+
+def open_queue(session: Session, limit: int = 20) -> list[tuple[Conversation, Author | None]]:
+    """Open conversations, unclaimed first, then oldest first."""
+    rows = session.exec(
+        select(Conversation, Author)
+        .join(Author, col(Author.id) == col(Conversation.author_id), isouter=True)
+        .where(Conversation.status != "resolved")
+        .order_by(col(Conversation.assignee_id).is_not(None), col(Conversation.created_at))
+        .limit(limit)
+    ).all()
+    return [(c, a) for c, a in rows]
+
+
+def count_open(session: Session) -> tuple[int, int]:
+    """(open conversations, of which unclaimed)."""
+    rows = session.exec(
+        select(Conversation.assignee_id).where(Conversation.status != "resolved")
+    ).all()
+    return len(rows), sum(1 for r in rows if r is None)
+
+
+def assigned_to(session: Session, staff_id: int, limit: int = 20) -> list[Conversation]:
+    """Open conversations claimed by ``staff_id``, oldest first."""
+    return list(
+        session.exec(
+            select(Conversation)
+            .where(Conversation.assignee_id == staff_id, Conversation.status != "resolved")
+            .order_by(col(Conversation.created_at))
+            .limit(limit)
+        ).all()
+    )
+
+
+def posted_alerts(session: Session, conversation_id: int) -> list[PostedAlert]:
+    """Where the conversation's alert was posted."""
+    return list(
+        session.exec(
+            select(PostedAlert).where(PostedAlert.conversation_id == conversation_id)
+        ).all()
+    )

@@ -1,0 +1,105 @@
+"""Recording who did what to a conversation, and keeping its cycle's metric times current."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from storage.models import Conversation, Cycle, HandlingEvent
+
+HANDLING_KINDS = (
+    "alerted",
+    "claimed",
+    "replied",
+    "handed_off",
+    "resolved",
+    "reopened",
+    "escalated",
+)
+
+
+def current_cycle(session: Session, conversation: Conversation) -> Cycle:
+    """The cycle the conversation is in now."""
+    cycle = session.exec(
+        select(Cycle).where(Cycle.conversation_id == conversation.id, Cycle.n == conversation.cycle)
+    ).first()
+    if cycle is None:
+        raise LookupError(f"conversation {conversation.id} has no cycle {conversation.cycle}")
+    return cycle
+
+
+def record(
+    session: Session,
+    conversation: Conversation,
+    kind: str,
+    actor_id: int | None,
+    at: datetime,
+    detail: dict[str, Any] | None = None,
+) -> HandlingEvent:
+    """Append a handling event and fold it into the current cycle's times.
+
+    Only the first claim, first reply and the resolution of a cycle set its times; a bot
+    action (actor None) never counts as a staff response.
+    """
+    if kind not in HANDLING_KINDS:
+        raise ValueError(f"unknown handling event kind {kind!r}")
+    assert conversation.id is not None
+    event = HandlingEvent(
+        conversation_id=conversation.id,
+        cycle=conversation.cycle,
+        kind=kind,
+        actor_id=actor_id,
+        at=at,
+        detail=detail or {},
+    )
+    session.add(event)
+    cycle = current_cycle(session, conversation)
+    if kind == "alerted" and cycle.alerted_at is None:
+        cycle.alerted_at = at
+    elif kind == "claimed" and cycle.claimed_at is None and actor_id is not None:
+        cycle.claimed_at, cycle.claimed_by = at, actor_id
+        cycle.claim_s = _seconds(at, cycle.alerted_at or cycle.received_at)
+    elif kind == "replied" and cycle.first_response_at is None and actor_id is not None:
+        cycle.first_response_at, cycle.first_response_by = at, actor_id
+        cycle.first_response_s = _seconds(at, cycle.received_at)
+    elif kind == "resolved":
+        cycle.resolved_at, cycle.resolved_by = at, actor_id
+        cycle.resolution_s = _seconds(at, cycle.received_at)
+    session.add(cycle)
+    conversation.last_activity_at = at
+    session.add(conversation)
+    return event
+
+
+def start_cycle(session: Session, conversation: Conversation, at: datetime) -> Cycle:
+    """Begin the next cycle (a reopen): a fresh received time and no handling yet."""
+    conversation.cycle += 1
+    cycle = Cycle(
+        conversation_id=conversation.id or 0,
+        n=conversation.cycle,
+        source=conversation.source,
+        severity=conversation.severity,
+        team=conversation.team,
+        received_at=at,
+        alerted_at=at,
+    )
+    session.add(conversation)
+    session.add(cycle)
+    return cycle
+
+
+def events_of(session: Session, conversation_id: int) -> list[HandlingEvent]:
+    """The conversation's handling history, oldest first."""
+    return list(
+        session.exec(
+            select(HandlingEvent)
+            .where(HandlingEvent.conversation_id == conversation_id)
+            .order_by(HandlingEvent.at, HandlingEvent.id)  # type: ignore[arg-type]
+        ).all()
+    )
+
+
+def _seconds(later: datetime, earlier: datetime) -> float:
+    return max(0.0, (later - earlier).total_seconds())

@@ -1,0 +1,154 @@
+"""Metrics SQL over conversation cycles (definitions in DESIGN.md).
+
+Percentiles are nearest-rank (the value at rank ceil(p * n)), computed with window
+functions that SQLite and PostgreSQL both run; the duration columns are filled in
+when handling events are recorded, so no date arithmetic happens here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, text
+
+from storage.types import UTCDateTime
+
+DURATIONS = ("claim_s", "first_response_s", "resolution_s")
+STAFF_COLUMN = {
+    "claim_s": "claimed_by",
+    "first_response_s": "first_response_by",
+    "resolution_s": "resolved_by",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Distribution:
+    """Count, average, median and p90 of one duration, in seconds."""
+
+    count: int = 0
+    average: float | None = None
+    median: float | None = None
+    p90: float | None = None
+
+
+@dataclass(slots=True)
+class StaffFigures:
+    """What one staff member did in the period."""
+
+    staff_id: int
+    handled: int = 0
+    claims: Distribution = field(default_factory=Distribution)
+    first_responses: Distribution = field(default_factory=Distribution)
+    resolutions: Distribution = field(default_factory=Distribution)
+
+
+@dataclass(slots=True)
+class MetricsReport:
+    """Figures for conversations received since ``since``."""
+
+    since: datetime
+    conversations: int = 0
+    cycles: int = 0
+    resolved: int = 0
+    open_now: int = 0
+    time_to_claim: Distribution = field(default_factory=Distribution)
+    first_response: Distribution = field(default_factory=Distribution)
+    resolution: Distribution = field(default_factory=Distribution)
+    staff: dict[int, StaffFigures] = field(default_factory=dict)
+
+
+def _filters(team: str | None, source: str | None) -> tuple[str, dict[str, Any]]:
+    clauses = ["c.received_at >= :since"]
+    params: dict[str, Any] = {}
+    if team is not None:
+        clauses.append("c.team = :team")
+        params["team"] = team
+    if source is not None:
+        clauses.append("c.source = :source")
+        params["source"] = source
+    return " AND ".join(clauses), params
+
+
+def _run(conn: Connection, sql: str, since: datetime, params: dict[str, Any]) -> list[Any]:
+    stmt = text(sql).bindparams(bindparam("since", type_=UTCDateTime()))
+    return list(conn.execute(stmt, {"since": since, **params}))
+
+
+def compute(
+    conn: Connection, since: datetime, team: str | None = None, source: str | None = None
+) -> MetricsReport:
+    """All figures for cycles received since ``since`` (optionally one team or source)."""
+    where, params = _filters(team, source)
+    report = MetricsReport(since=since)
+    totals = _run(
+        conn,
+        f"SELECT COUNT(DISTINCT c.conversation_id), COUNT(*), COUNT(c.resolved_at) "
+        f"FROM cycle c WHERE {where}",
+        since,
+        params,
+    )[0]
+    report.conversations, report.cycles, report.resolved = (int(x or 0) for x in totals)
+    report.open_now = report.cycles - report.resolved
+    for column, attr in zip(
+        DURATIONS, ("time_to_claim", "first_response", "resolution"), strict=True
+    ):
+        overall = _distributions(conn, column, None, where, since, params)
+        setattr(report, attr, overall.get(None, Distribution()))
+        per_staff = _distributions(conn, column, STAFF_COLUMN[column], where, since, params)
+        for staff_id, dist in per_staff.items():
+            if staff_id is None:
+                continue
+            figures = report.staff.setdefault(staff_id, StaffFigures(staff_id))
+            if column == "claim_s":
+                figures.claims = dist
+            elif column == "first_response_s":
+                figures.first_responses = dist
+            else:
+                figures.resolutions = dist
+    for staff_id, handled in _run(
+        conn,
+        f"SELECT h.actor_id, COUNT(DISTINCT h.conversation_id) FROM handling_event h "
+        f"JOIN cycle c ON c.conversation_id = h.conversation_id AND c.n = h.cycle "
+        f"WHERE {where} AND h.actor_id IS NOT NULL GROUP BY h.actor_id",
+        since,
+        params,
+    ):
+        report.staff.setdefault(staff_id, StaffFigures(staff_id)).handled = int(handled)
+    return report
+
+
+def _distributions(
+    conn: Connection,
+    column: str,
+    group: str | None,
+    where: str,
+    since: datetime,
+    params: dict[str, Any],
+) -> dict[int | None, Distribution]:
+    """Per group (or overall when ``group`` is None): count, average, median and p90."""
+    key = f"c.{group}" if group else "NULL"
+    partition = f"PARTITION BY c.{group} " if group else ""
+    rows = _run(
+        conn,
+        f"SELECT g, n, total, rn, d FROM ("
+        f" SELECT {key} AS g, c.{column} AS d,"
+        f" ROW_NUMBER() OVER ({partition}ORDER BY c.{column}) AS rn,"
+        f" COUNT(*) OVER ({partition.strip()}) AS n,"
+        f" SUM(c.{column}) OVER ({partition.strip()}) AS total"
+        f" FROM cycle c WHERE {where} AND c.{column} IS NOT NULL"
+        f") ranked WHERE rn = (n * 50 + 99) / 100 OR rn = (n * 90 + 99) / 100",
+        since,
+        params,
+    )
+    found: dict[int | None, dict[str, Any]] = {}
+    for g, n, total, rn, d in rows:
+        entry = found.setdefault(g, {"n": int(n), "avg": float(total) / int(n)})
+        if rn == (n * 50 + 99) // 100:
+            entry["median"] = float(d)
+        if rn == (n * 90 + 99) // 100:
+            entry["p90"] = float(d)
+    return {
+        g: Distribution(e["n"], e["avg"], e.get("median"), e.get("p90")) for g, e in found.items()
+    }

@@ -1,0 +1,244 @@
+"""SQLModel tables. One row type per concept; see DESIGN.md for the data flow.
+
+Times are aware UTC datetimes (stored naive UTC by :class:`UTCDateTime`).
+Durations used by metrics are stored in seconds on :class:`Cycle` when the
+handling event that completes them is recorded, so metrics SQL is portable
+between SQLite and PostgreSQL and needs no date arithmetic.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+def _utc(nullable: bool = False, index: bool = False) -> Any:
+    return Field(
+        default=None,
+        sa_type=UTCDateTime(),
+        nullable=nullable,
+        index=index,
+    )
+
+
+class Staff(SQLModel, table=True):
+    """A person who handles conversations; chat identities point here."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    display_name: str = ""
+    email: str | None = None
+    team: str | None = Field(default=None, index=True)
+    role: str = "staff"  # staff | manager | admin
+    created_at: datetime = _utc()
+
+
+class StaffIdentity(SQLModel, table=True):
+    """A chat user id (Slack U123, Discord snowflake, console login) of a staff member."""
+
+    __tablename__ = "staff_identity"
+    __table_args__ = (UniqueConstraint("platform", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    platform: str
+    user_id: str
+
+
+class Contact(SQLModel, table=True):
+    """A CRM contact, fed by CRM events; authors link to contacts."""
+
+    __table_args__ = (UniqueConstraint("crm", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    crm: str
+    external_id: str
+    name: str | None = None
+    email: str | None = Field(default=None, index=True)
+    company: str | None = None
+    lifecycle_stage: str | None = None
+    deal_name: str | None = None
+    deal_stage: str | None = None
+    deal_amount: float | None = None
+    updated_at: datetime = _utc()
+
+
+class ContactHandle(SQLModel, table=True):
+    """A social handle (lower-case, without '@') known to belong to a contact."""
+
+    __tablename__ = "contact_handle"
+    __table_args__ = (UniqueConstraint("handle"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    handle: str
+
+
+class Author(SQLModel, table=True):
+    """Who wrote a mention, per platform."""
+
+    __table_args__ = (UniqueConstraint("platform", "handle"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str
+    handle: str
+    display_name: str | None = None
+    followers: int = 0
+    influence: float = 0.0
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    first_seen: datetime = _utc()
+    last_seen: datetime = _utc()
+
+
+class Conversation(SQLModel, table=True):
+    """A thread of mentions or CRM events handled as one unit; its id is what staff type."""
+
+    __table_args__ = (Index("ix_conversation_key_status", "key", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str
+    kind: str = "mention"  # mention | crm
+    source: str
+    platform: str
+    author_id: int | None = Field(default=None, foreign_key="author.id")
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    status: str = Field(default="open", index=True)  # open | claimed | resolved
+    severity: str = "normal"
+    rule: str | None = None
+    team: str | None = None
+    channels: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    assignee_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    cycle: int = 1
+    mention_count: int = 0
+    sentiment: float = 0.0
+    title: str = ""
+    created_at: datetime = _utc(index=True)
+    last_activity_at: datetime = _utc()
+    resolved_at: datetime | None = _utc(nullable=True)
+
+
+class Cycle(SQLModel, table=True):
+    """One open-to-resolved cycle of a conversation; a reopen starts the next one.
+
+    The ``*_s`` columns are the metric durations in seconds (DESIGN.md):
+    claim_s = claimed - alerted, first_response_s = first reply - received,
+    resolution_s = resolved - received.
+    """
+
+    __table_args__ = (UniqueConstraint("conversation_id", "n"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id")
+    n: int = 1
+    source: str
+    severity: str = "normal"
+    team: str | None = None
+    received_at: datetime = _utc(index=True)
+    alerted_at: datetime | None = _utc(nullable=True)
+    claimed_at: datetime | None = _utc(nullable=True)
+    claimed_by: int | None = Field(default=None, foreign_key="staff.id")
+    first_response_at: datetime | None = _utc(nullable=True)
+    first_response_by: int | None = Field(default=None, foreign_key="staff.id")
+    resolved_at: datetime | None = _utc(nullable=True)
+    resolved_by: int | None = Field(default=None, foreign_key="staff.id")
+    claim_s: float | None = None
+    first_response_s: float | None = None
+    resolution_s: float | None = None
+
+
+class Mention(SQLModel, table=True):
+    """A social post that mentions the brand; unique per (source, external_id)."""
+
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str
+    external_id: str
+    platform: str
+    author_id: int | None = Field(default=None, foreign_key="author.id")
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id", index=True)
+    thread_key: str
+    text: str
+    url: str | None = None
+    lang: str | None = None
+    sentiment: float = 0.0
+    posted_at: datetime = _utc()
+    received_at: datetime = _utc(index=True)
+
+
+class CrmEvent(SQLModel, table=True):
+    """A CRM event (lead created, deal stage changed, ticket...); unique per (source, external_id)."""
+
+    __tablename__ = "crm_event"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str
+    external_id: str
+    kind: str = Field(index=True)
+    object_id: str
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id")
+    summary: str = ""
+    amount: float | None = None
+    stage: str | None = None
+    previous_stage: str | None = None
+    properties: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    occurred_at: datetime = _utc()
+    received_at: datetime = _utc(index=True)
+
+
+class HandlingEvent(SQLModel, table=True):
+    """Who did what to a conversation, when. ``actor_id`` is None for the bot itself."""
+
+    __tablename__ = "handling_event"
+    __table_args__ = (Index("ix_handling_conversation_at", "conversation_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id")
+    cycle: int = 1
+    kind: str  # alerted | claimed | replied | handed_off | resolved | reopened | escalated
+    actor_id: int | None = Field(default=None, foreign_key="staff.id")
+    at: datetime = _utc(index=True)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Outbox(SQLModel, table=True):
+    """A message waiting to be posted to one chat destination; never deleted unsent."""
+
+    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id")
+    kind: str  # alert | followup | update | notice
+    channel: str
+    platform: str
+    destination: str
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = "pending"  # pending | sent
+    attempts: int = 0
+    last_error: str | None = None
+    created_at: datetime = _utc()
+    next_attempt_at: datetime = _utc()
+    sent_at: datetime | None = _utc(nullable=True)
+    message_ref: str | None = None
+
+
+class PostedAlert(SQLModel, table=True):
+    """Where a conversation's alert landed, so follow-ups thread under it and updates edit it."""
+
+    __tablename__ = "posted_alert"
+    __table_args__ = (UniqueConstraint("conversation_id", "platform", "destination"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id")
+    channel: str
+    platform: str
+    destination: str
+    message_ref: str
+    posted_at: datetime = _utc()
