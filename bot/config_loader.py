@@ -104,15 +104,15 @@ def find_line(text: str, path: str) -> int | None:
                 if re.match(rf"\s*{re.escape(key)}\s*=", lines[i]):
                     return i + 1
         return start + 1
-    *tables, key = path.split(".")
-    header = f"[{'.'.join(tables)}]" if tables else None
-    inside = header is None
+    *tables, leaf = path.split(".")
+    table_header = f"[{'.'.join(tables)}]" if tables else None
+    inside = table_header is None
     for i, line in enumerate(lines):
         stripped = line.strip()
         if stripped.startswith("["):
-            inside = stripped == header
+            inside = stripped == table_header
             continue
-        if inside and re.match(rf"{re.escape(key)}\s*=", stripped):
+        if inside and re.match(rf"{re.escape(leaf)}\s*=", stripped):
             return i + 1
     return None
 

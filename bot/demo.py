@@ -229,7 +229,7 @@ class DemoRunner:
 async def run_demo(
     runner: DemoRunner,
     stream: Path,
-    script: Path | None,
+    script: list[str] | None,
     read: Callable[[], str] = sys.stdin.readline,
 ) -> None:
     """Replay ``stream``; then run ``script`` if given, else take commands until quit."""

@@ -41,7 +41,7 @@ class Backoff:
         seconds *= 1 + random.uniform(-self.jitter, self.jitter)
         if retry_after is not None:
             seconds = max(seconds, retry_after)
-        return seconds
+        return float(seconds)
 
 
 class Dispatcher:

@@ -26,7 +26,6 @@ async def serve(bot: CrmBot, host: str, port: int) -> None:
         build_http_app(bot), host=host, port=port, log_level="warning", lifespan="off"
     )
     server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     await bot.start()
     dispatcher = asyncio.create_task(bot.dispatcher.run(stop))
     http = asyncio.create_task(server.serve())

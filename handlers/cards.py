@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
+
+C = TypeVar("C", bound="Card")
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,7 +19,7 @@ class Card:
         return asdict(self)
 
     @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> Card:
+    def from_payload(cls: type[C], payload: dict[str, Any]) -> C:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in payload.items() if k in known})
 

@@ -500,7 +500,7 @@ def _alert_card(
 ) -> AlertCard:
     assert item.opens is not None
     event = item.event
-    common = {
+    common: dict[str, Any] = {
         "conversation_id": conv_id,
         "source": event.source,
         "severity": item.opens.severity,

@@ -83,7 +83,7 @@ def _times_table(report: MetricsReport) -> Table:
 def _staff_rows(
     report: MetricsReport, names: dict[int, str], only: int | None
 ) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     ordered = sorted(report.staff.values(), key=lambda f: (-f.handled, names.get(f.staff_id, "")))
     for figures in ordered:
         if only is not None and figures.staff_id != only:

@@ -136,8 +136,8 @@ def latest_conversations(
 
 
 def _prefer(candidate: dict[str, Any], current: dict[str, Any]) -> bool:
-    candidate_open = candidate["status"] != "resolved"
-    current_open = current["status"] != "resolved"
+    candidate_open = bool(candidate["status"] != "resolved")
+    current_open = bool(current["status"] != "resolved")
     if candidate_open != current_open:
         return candidate_open
     return bool(candidate["id"] > current["id"])

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col, func, select
 
 from handlers.cards import AlertCard, FollowUpCard
 from storage.models import Author, Conversation, Cycle, HandlingEvent, Outbox
@@ -16,7 +15,7 @@ from tests.conftest import BotHarness, crm_event, mention
 
 def count(h: BotHarness, model: type) -> int:
     with Session(h.bot.db.engine) as s:
-        return int(s.exec(select(func.count()).select_from(model)).one()[0])  # type: ignore[call-overload]
+        return int(s.exec(select(func.count()).select_from(model)).one())
 
 
 def test_duplicate_deliveries_are_stored_once(harness: BotHarness) -> None:
@@ -31,11 +30,15 @@ def test_duplicate_deliveries_are_stored_once(harness: BotHarness) -> None:
 
 def test_keyword_rule_routes_and_sets_severity(harness: BotHarness) -> None:
     result = harness.bot.ingest(
-        [mention("Is Acme DOWN for anyone?"), mention("what is your Pricing for teams"), mention("nice")]
+        [
+            mention("Is Acme DOWN for anyone?"),
+            mention("what is your Pricing for teams"),
+            mention("nice"),
+        ]
     )
     assert len(result.opened) == 3
     with Session(harness.bot.db.engine) as s:
-        convs = {c.title: c for c in s.exec(select(Conversation)).scalars()}  # type: ignore[call-overload]
+        convs = {c.title: c for c in s.exec(select(Conversation))}
     assert convs["Is Acme DOWN for anyone?"].channels == ["support"]
     assert convs["Is Acme DOWN for anyone?"].severity == "high"
     assert convs["Is Acme DOWN for anyone?"].rule == "outage"
@@ -46,7 +49,7 @@ def test_keyword_rule_routes_and_sets_severity(harness: BotHarness) -> None:
 def test_keywords_match_whole_words_only(harness: BotHarness) -> None:
     harness.bot.ingest([mention("we are downloading everything"), mention("slowdown? no")])
     with Session(harness.bot.db.engine) as s:
-        channels = [c.channels for c in s.exec(select(Conversation)).scalars()]  # type: ignore[call-overload]
+        channels = [c.channels for c in s.exec(select(Conversation))]
     assert channels == [["social"], ["social"]]
 
 
@@ -57,7 +60,7 @@ def test_same_author_threads_into_open_conversation(harness: BotHarness) -> None
     )
     assert result.opened == [] and result.threaded == 2
     with Session(harness.bot.db.engine) as s:
-        conv = s.exec(select(Conversation)).scalars().one()  # type: ignore[call-overload]
+        conv = s.exec(select(Conversation)).one()
     assert conv.mention_count == 3
     kinds = [o.kind for o in _outbox(harness)]
     assert kinds == ["alert", "followup", "followup"]
@@ -82,22 +85,28 @@ def test_no_rule_and_no_default_stores_without_alert(database_url: str, clock) -
     result = bot.ingest([mention("just chatting")])
     assert (result.stored, result.unrouted, result.opened) == (1, 1, [])
     with Session(bot.db.engine) as s:
-        row = s.exec(select(MentionRow)).scalars().one()  # type: ignore[call-overload]
+        row = s.exec(select(MentionRow)).one()
         assert row.conversation_id is None
-        assert s.exec(select(func.count()).select_from(Outbox)).one()[0] == 0  # type: ignore[call-overload]
+        assert s.exec(select(func.count()).select_from(Outbox)).one() == 0
     bot.db.dispose()
 
 
 def test_sentiment_and_influence_are_recorded(harness: BotHarness) -> None:
     harness.bot.ingest(
-        [mention("I hate this, worst app ever, terrible", author_handle="critic", author_followers=1_000_000)]
+        [
+            mention(
+                "I hate this, worst app ever, terrible",
+                author_handle="critic",
+                author_followers=1_000_000,
+            )
+        ]
     )
     (row,) = _outbox(harness)
     assert row.payload["sentiment_label"] == "negative"
     assert row.payload["sentiment"] < -0.5
     assert row.payload["influence"] == 100.0
     with Session(harness.bot.db.engine) as s:
-        author = s.exec(select(Author)).scalars().one()  # type: ignore[call-overload]
+        author = s.exec(select(Author)).one()
     assert author.followers == 1_000_000
 
 
@@ -110,12 +119,14 @@ def test_mention_after_resolution_reopens_within_window(harness: BotHarness) -> 
     with Session(harness.bot.db.engine) as s:
         conv = s.get(Conversation, 1)
         assert conv is not None and conv.status == "open" and conv.cycle == 2
-        cycles = s.exec(select(Cycle).where(Cycle.conversation_id == 1)).scalars().all()  # type: ignore[call-overload]
+        cycles = s.exec(select(Cycle).where(Cycle.conversation_id == 1)).all()
         assert [c.n for c in cycles] == [1, 2]
-        reopened = s.exec(select(HandlingEvent).where(HandlingEvent.kind == "reopened")).scalars().one()  # type: ignore[call-overload]
+        reopened = s.exec(select(HandlingEvent).where(HandlingEvent.kind == "reopened")).one()
         assert reopened.actor_id is None
-    followups = [FollowUpCard.from_payload(o.payload) for o in _outbox(harness) if o.kind == "followup"]
-    assert followups and followups[-1].reopened  # type: ignore[attr-defined]
+    followups = [
+        FollowUpCard.from_payload(o.payload) for o in _outbox(harness) if o.kind == "followup"
+    ]
+    assert followups and followups[-1].reopened
 
 
 def test_mention_long_after_resolution_opens_new_conversation(harness: BotHarness) -> None:
@@ -144,15 +155,21 @@ def test_crm_event_updates_contact_and_enriches_author_alert(harness: BotHarness
     harness.bot.ingest([mention("pricing question", author_handle="jroe")])
     alerts = [AlertCard.from_payload(o.payload) for o in _outbox(harness) if o.kind == "alert"]
     crm_alert, social_alert = alerts
-    assert "proposal → negotiation" in crm_alert.text  # type: ignore[attr-defined]
-    assert social_alert.contact == "Jane Roe (Roe Studio) · deal: Renewal (negotiation, $12,000)"  # type: ignore[attr-defined]
+    assert "proposal → negotiation" in crm_alert.text
+    assert social_alert.contact == "Jane Roe (Roe Studio) · deal: Renewal (negotiation, $12,000)"
 
 
 def test_author_seen_before_the_crm_contact_gets_linked(harness: BotHarness) -> None:
     harness.bot.ingest([mention("hello", author_handle="sam")])
-    harness.bot.ingest([crm_event(kind="lead_created", contact_id="c-9", contact_name="Sam", contact_handles=("sam",))])
+    harness.bot.ingest(
+        [
+            crm_event(
+                kind="lead_created", contact_id="c-9", contact_name="Sam", contact_handles=("sam",)
+            )
+        ]
+    )
     with Session(harness.bot.db.engine) as s:
-        author = s.exec(select(Author)).scalars().one()  # type: ignore[call-overload]
+        author = s.exec(select(Author)).one()
     assert author.contact_id is not None
 
 
@@ -200,4 +217,4 @@ def test_reopen_window_boundary(harness: BotHarness) -> None:
 
 def _outbox(h: BotHarness) -> list[Outbox]:
     with Session(h.bot.db.engine) as s:
-        return list(s.exec(select(Outbox).order_by(Outbox.id)).scalars())  # type: ignore[call-overload,arg-type]
+        return list(s.exec(select(Outbox).order_by(col(Outbox.id))))
