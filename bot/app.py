@@ -128,4 +128,5 @@ class CrmBot:
     async def stop(self) -> None:
         for adapter in self.adapters.values():
             await adapter.stop()
+        self.ingestor.close()
         self.db.dispose()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any, ClassVar, TypeVar
 
 C = TypeVar("C", bound="Card")
@@ -16,7 +16,8 @@ class Card:
     conversation_id: int | None
 
     def to_payload(self) -> dict[str, Any]:
-        return asdict(self)
+        """The card's fields as a JSON-ready dict (all fields are plain values)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
     def from_payload(cls: type[C], payload: dict[str, Any]) -> C:

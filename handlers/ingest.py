@@ -75,6 +75,7 @@ class _Conv:
     team: str | None
     status: str
     touched: bool = False
+    new: bool = False
     last_at: datetime | None = None
     sentiment: float = 0.0
 
@@ -119,6 +120,14 @@ class Ingestor:
             self._on_queued()
         return result
 
+    def warm_up(self) -> None:
+        """Start the sentiment worker processes (done at bot start, not on the first burst)."""
+        self._scorer.warm_up()
+
+    def close(self) -> None:
+        """Release the sentiment worker processes."""
+        self._scorer.close()
+
 
 class _Batch:
     def __init__(
@@ -148,9 +157,10 @@ class _Batch:
             if isinstance(item.event, CrmEvent):
                 item.contact_id = self._upsert_contact(item.event)
         self._resolve_authors([i for i in items if isinstance(i.event, Mention)])
-        for item in items:
-            if isinstance(item.event, Mention):
-                item.sentiment = self.scorer.score(item.event.text)
+        scored = [i for i in items if isinstance(i.event, Mention)]
+        texts = [i.event.text for i in scored if isinstance(i.event, Mention)]
+        for item, score in zip(scored, self.scorer.score_many(texts), strict=True):
+            item.sentiment = score
         self._thread(items)
         self._write(items)
         self.result.outbox_rows = len(self.outbox)
@@ -199,9 +209,10 @@ class _Batch:
             latest[key] = item.event
         known = sql.authors_by_key(self.conn, list(latest))
         missing = [k for k in latest if k not in known]
+        is_new = set(missing)
         by_handle = sql.contacts_by_handle(self.conn, sorted({h for _, h in missing}))
         emails = {
-            m.author_email.lower() for k, m in latest.items() if k in missing and m.author_email
+            m.author_email.lower() for k, m in latest.items() if k in is_new and m.author_email
         }
         by_email = contact_store.contacts_by_email(self.conn, emails)
         new_rows: list[dict[str, Any]] = []
@@ -219,10 +230,10 @@ class _Batch:
                     "influence": influence(mention.author_followers),
                     "contact_id": contact,
                     "first_seen": self.now,
-                    "last_seen": self.now,
+                    "updated_at": self.now,
                 }
             )
-        ids = sql.insert_returning_ids(self.conn, Author, new_rows)
+        ids = sql.insert_returning_ids(self.conn, Author, new_rows, key=("platform", "handle"))
         for row, author_id in zip(new_rows, ids, strict=True):
             known[(row["platform"], row["handle"])] = (
                 author_id,
@@ -236,10 +247,10 @@ class _Batch:
                     "b_id": known[key][0],
                     "b_followers": m.author_followers,
                     "b_influence": influence(m.author_followers),
-                    "b_last_seen": self.now,
+                    "b_updated_at": self.now,
                 }
                 for key, m in latest.items()
-                if key not in missing
+                if key not in is_new and known[key][1] != m.author_followers
             ],
         )
         for item in items:
@@ -290,6 +301,7 @@ class _Batch:
                     severity=decision.severity,
                     team=decision.team,
                     status="open",
+                    new=True,
                 )
                 convs[key] = conv
                 item.opens = decision
@@ -314,7 +326,7 @@ class _Batch:
                     "b_sentiment": c.sentiment,
                 }
                 for c in {id(i.conv): i.conv for i in items if i.conv is not None}.values()
-                if c.touched
+                if c.touched and not c.new
             ],
         )
         self._queue_cards(items)
@@ -340,14 +352,14 @@ class _Batch:
                     "team": item.opens.team,
                     "channels": list(item.opens.channels),
                     "cycle": 1,
-                    "mention_count": 0,
-                    "sentiment": item.sentiment,
+                    "mention_count": item.conv.mention_count,
+                    "sentiment": item.conv.sentiment,
                     "title": _title(event),
                     "created_at": self.now,
                     "last_activity_at": self.now,
                 }
             )
-        ids = sql.insert_returning_ids(self.conn, Conversation, rows)
+        ids = sql.insert_returning_ids(self.conn, Conversation, rows, key=("key",))
         for item, conv_id in zip(opening, ids, strict=True):
             assert item.conv is not None
             item.conv.id = conv_id

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, tuple_, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
 from storage.models import Author, ContactHandle, Conversation
 from storage.models import Mention as MentionRow
@@ -26,29 +26,48 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]
         yield items[start : start + size]
 
 
+def _by_first(keys: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for first, second in keys:
+        grouped.setdefault(first, []).append(second)
+    return grouped
+
+
 def existing_keys(
     conn: Connection, model: Any, keys: Sequence[tuple[str, str]]
 ) -> set[tuple[str, str]]:
-    """Which (source, external_id) pairs are already stored in ``model``'s table."""
+    """Which (source, external_id) pairs are already stored in ``model``'s table.
+
+    One ``source = ? AND external_id IN (...)`` per source, so both SQLite and
+    PostgreSQL walk the unique (source, external_id) index.
+    """
     t = table(model)
     found: set[tuple[str, str]] = set()
-    for chunk in _chunks(keys):
-        rows = conn.execute(
-            select(t.c.source, t.c.external_id).where(
-                tuple_(t.c.source, t.c.external_id).in_(chunk)
+    for source, ids in _by_first(keys).items():
+        for chunk in _chunks(ids):
+            rows = conn.execute(
+                select(t.c.external_id).where(t.c.source == source, t.c.external_id.in_(chunk))
             )
-        )
-        found.update((r[0], r[1]) for r in rows)
+            found.update((source, r[0]) for r in rows)
     return found
 
 
-def insert_returning_ids(conn: Connection, model: Any, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert ``rows`` and return their new ids in the same order."""
+def insert_returning_ids(
+    conn: Connection, model: Any, rows: list[dict[str, Any]], key: Sequence[str]
+) -> list[int]:
+    """Insert ``rows`` (unique on the ``key`` columns) and return their new ids in order.
+
+    Ids come back matched by key rather than by position, which lets SQLAlchemy send the
+    whole batch as multi-row INSERT ... RETURNING statements on SQLite and PostgreSQL alike
+    (asking for positional order makes SQLite fall back to one statement per row).
+    """
     if not rows:
         return []
     t = table(model)
-    result = conn.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True), rows)
-    return [r[0] for r in result]
+    columns = [t.c[name] for name in key]
+    result = conn.execute(insert(t).returning(t.c.id, *columns), rows)
+    ids = {tuple(r[1:]): r[0] for r in result}
+    return [ids[tuple(row[name] for name in key)] for row in rows]
 
 
 def insert_many(conn: Connection, model: Any, rows: list[dict[str, Any]]) -> None:
@@ -63,14 +82,15 @@ def authors_by_key(
     """(platform, handle) -> (author id, followers, contact id) for known authors."""
     t = table(Author)
     found: dict[tuple[str, str], tuple[int, int, int | None]] = {}
-    for chunk in _chunks(keys):
-        rows = conn.execute(
-            select(t.c.platform, t.c.handle, t.c.id, t.c.followers, t.c.contact_id).where(
-                tuple_(t.c.platform, t.c.handle).in_(chunk)
+    for platform, handles in _by_first(keys).items():
+        for chunk in _chunks(handles):
+            rows = conn.execute(
+                select(t.c.handle, t.c.id, t.c.followers, t.c.contact_id).where(
+                    t.c.platform == platform, t.c.handle.in_(chunk)
+                )
             )
-        )
-        for platform, handle, author_id, followers, contact_id in rows:
-            found[(platform, handle)] = (author_id, followers, contact_id)
+            for handle, author_id, followers, contact_id in rows:
+                found[(platform, handle)] = (author_id, followers, contact_id)
     return found
 
 
@@ -87,7 +107,8 @@ def contacts_by_handle(conn: Connection, handles: Sequence[str]) -> dict[str, in
 
 
 def update_authors(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Refresh followers, influence and last_seen of known authors (keys: b_id, ...)."""
+    """Refresh followers and influence of known authors (keys: b_id, b_followers, b_influence,
+    b_updated_at)."""
     if not rows:
         return
     t = table(Author)
@@ -97,7 +118,7 @@ def update_authors(conn: Connection, rows: list[dict[str, Any]]) -> None:
         .values(
             followers=bindparam("b_followers"),
             influence=bindparam("b_influence"),
-            last_seen=bindparam("b_last_seen"),
+            updated_at=bindparam("b_updated_at"),
         ),
         rows,
     )

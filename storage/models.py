@@ -92,7 +92,7 @@ class Author(SQLModel, table=True):
     influence: float = 0.0
     contact_id: int | None = Field(default=None, foreign_key="contact.id")
     first_seen: datetime = _utc()
-    last_seen: datetime = _utc()
+    updated_at: datetime = _utc()
 
 
 class Conversation(SQLModel, table=True):

@@ -171,6 +171,7 @@ def harness(database_url: str, clock: FakeClock) -> Iterator[BotHarness]:
     adapter = RecordingAdapter()
     bot = CrmBot(database_url, make_config(), [adapter], clock=clock)
     yield BotHarness(bot, adapter, clock)
+    bot.ingestor.close()
     bot.db.dispose()
 
 
@@ -179,6 +180,7 @@ def sqlite_harness(sqlite_url: str, clock: FakeClock) -> Iterator[BotHarness]:
     adapter = RecordingAdapter()
     bot = CrmBot(sqlite_url, make_config(), [adapter], clock=clock)
     yield BotHarness(bot, adapter, clock)
+    bot.ingestor.close()
     bot.db.dispose()
 
 

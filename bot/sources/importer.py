@@ -28,7 +28,7 @@ class ImportReport:
 def import_file(
     path: Path,
     ingest: Callable[[Sequence[InboundEvent]], IngestResult],
-    batch_size: int = 500,
+    batch_size: int = 1000,
 ) -> ImportReport:
     """Ingest every valid line of ``path``; bad lines are reported, not fatal."""
     report = ImportReport()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 06:06:47.645606
+Create Date: 2026-11-23 06:15:04.952260
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def upgrade() -> None:
         sa.Column("influence", sa.Float(), nullable=False),
         sa.Column("contact_id", sa.Integer(), nullable=True),
         sa.Column("first_seen", storage.types.UTCDateTime(), nullable=False),
-        sa.Column("last_seen", storage.types.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", storage.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["contact_id"],
             ["contact.id"],

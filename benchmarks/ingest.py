@@ -1,0 +1,100 @@
+"""ingest_mentions_per_s and ingest_ceiling_ratio (BENCHMARKS.md).
+
+The full ingest path (dedupe, VADER sentiment, influence, threading, 1,000 keyword rules,
+conversation + cycle + mention + outbox rows, one transaction per batch) into an SQLite
+file, against a ceiling measured in the same run on the same rows: VADER alone plus a
+raw sqlite3 executemany of the mention rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.common import emit, keyword_rules_toml, mentions
+from bot.config_loader import load_config_text
+from handlers.clock import SystemClock
+from handlers.delivery import Destination
+from handlers.events import Mention
+from handlers.ingest import Ingestor
+from handlers.rules import compile_rules
+from handlers.sentiment import SentimentScorer
+from storage import migrate
+from storage.db import Database
+
+BATCH = 1000
+
+
+def full_path(events: list[Mention], workdir: Path, rules: int) -> float:
+    db = Database(f"sqlite:///{workdir / 'ingest.db'}")
+    migrate.upgrade(db)
+    ruleset = compile_rules(load_config_text(keyword_rules_toml(rules)))
+    ingestor = Ingestor(
+        db, lambda: ruleset, lambda channel: [Destination("console", channel)], SystemClock()
+    )
+    ingestor.warm_up()
+    began = time.perf_counter()
+    for start in range(0, len(events), BATCH):
+        ingestor.ingest(events[start : start + BATCH])
+    elapsed = time.perf_counter() - began
+    ingestor.close()
+    db.dispose()
+    return elapsed
+
+
+def ceiling(events: list[Mention], workdir: Path) -> float:
+    scorer = SentimentScorer()
+    conn = sqlite3.connect(workdir / "ceiling.db")
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(
+        "CREATE TABLE mention (id INTEGER PRIMARY KEY, source TEXT, external_id TEXT, platform TEXT,"
+        " author TEXT, text TEXT, url TEXT, sentiment REAL, posted_at TEXT, UNIQUE(source, external_id))"
+    )
+    began = time.perf_counter()
+    for start in range(0, len(events), BATCH):
+        rows = [
+            (
+                e.source,
+                e.external_id,
+                e.platform,
+                e.author_handle,
+                e.text,
+                e.url,
+                scorer.score(e.text),
+                e.posted_at.isoformat(),
+            )
+            for e in events[start : start + BATCH]
+        ]
+        with conn:
+            conn.executemany(
+                "INSERT INTO mention (source, external_id, platform, author, text, url, sentiment,"
+                " posted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+    elapsed = time.perf_counter() - began
+    conn.close()
+    return elapsed
+
+
+def main(quick: bool = False) -> None:
+    n = 5_000 if quick else 30_000
+    events = mentions(n)
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        ceiling_s = ceiling(events, workdir)
+        full_s = full_path(events, workdir, rules=1_000)
+    rate = n / full_s
+    ceiling_rate = n / ceiling_s
+    emit("ingest_mentions_per_s", rate, "1/s", ">= 5000", mentions=n, rules=1000, batch=BATCH)
+    emit("ingest_ceiling_mentions_per_s", ceiling_rate, "1/s", "baseline", mentions=n)
+    emit("ingest_ceiling_ratio", rate / ceiling_rate, "ratio", ">= 0.4")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    main(parser.parse_args().quick)
