@@ -96,15 +96,16 @@ def run(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "0.0.0.0",
 ) -> None:
     """Run the bot process."""
+    from bot.assembly import chat_adapters
     from bot.runner import serve
 
     settings = Settings()
     _setup_logging(settings)
     config, origin = _config(settings)
     logging.getLogger(__name__).info("config from %s", origin)
-    adapters = [ConsoleAdapter()]
-    bot = CrmBot(settings.database_url, config, adapters)
-    asyncio.run(serve(bot, host, port))
+    bot = CrmBot(settings.database_url, config, chat_adapters(settings))
+    bot.ingestor.warm_up()
+    asyncio.run(serve(bot, settings, host, port))
 
 
 @app.command("import")

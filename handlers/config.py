@@ -32,11 +32,16 @@ class _Strict(BaseModel):
 
 
 class ChannelConfig(_Strict):
-    """One team channel, by name, with its destination on each platform."""
+    """One team channel, by name, with its destination on each platform.
+
+    ``mode = "alerts-only"`` posts alerts but does not treat staff messages in their
+    threads as replies to the customer.
+    """
 
     slack: str | None = None
     discord: str | None = None
     description: str = ""
+    mode: Literal["threads", "alerts-only"] = "threads"
 
 
 class RuleConfig(_Strict):
@@ -75,6 +80,8 @@ class AlertsConfig(_Strict):
 
     default_channel: str | None = None
     reopen_window: Duration = timedelta(hours=24)
+    fallback_channel: str | None = None
+    admin_channel: str | None = None
 
 
 class ConsoleConfig(_Strict):
@@ -99,9 +106,10 @@ class CrmbotConfig(_Strict):
         for i, rule in enumerate(self.rules):
             if rule.channel not in self.channels:
                 problems.append(f"rules[{i}].channel: {_unknown('channel', rule.channel, names)}")
-        default = self.alerts.default_channel
-        if default is not None and default not in self.channels:
-            problems.append(f"alerts.default_channel: {_unknown('channel', default, names)}")
+        for key in ("default_channel", "fallback_channel", "admin_channel"):
+            value = getattr(self.alerts, key)
+            if value is not None and value not in self.channels:
+                problems.append(f"alerts.{key}: {_unknown('channel', value, names)}")
         seen: dict[str, int] = {}
         for i, rule in enumerate(self.rules):
             if rule.name in seen:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+from starlette.routing import BaseRoute
+
 from handlers.cards import Card, StatusCard
 from handlers.config import CrmbotConfig
 
@@ -30,6 +32,10 @@ class ChatAdapter(ABC):
     async def stop(self) -> None:
         """Disconnect; called once at shutdown."""
         return None
+
+    def http_routes(self) -> list[BaseRoute]:
+        """HTTP endpoints this adapter serves under `crmbot run --port` (e.g. Slack events)."""
+        return []
 
     @abstractmethod
     def destinations(self, channel: str, config: CrmbotConfig) -> list[str]:

@@ -1,0 +1,40 @@
+"""What `crmbot run` is made of: which chat adapters, HTTP routes and scheduled jobs.
+
+Each capability adds itself here in one line, so the runner stays the same.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from starlette.routing import BaseRoute
+
+from bot.app import CrmBot
+from bot.chat.base import ChatAdapter
+from bot.chat.console import ConsoleAdapter
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def chat_adapters(settings: Settings) -> list[ChatAdapter]:
+    """The adapters the environment asks for; the console when no platform is configured."""
+    adapters: list[ChatAdapter] = []
+    if not adapters:
+        log.info("no chat platform configured: alerts go to the console")
+        adapters.append(ConsoleAdapter())
+    return adapters
+
+
+def http_routes(bot: CrmBot, settings: Settings) -> list[BaseRoute]:
+    """Routes served next to /healthz: adapters' endpoints, then webhooks."""
+    routes: list[BaseRoute] = []
+    for adapter in bot.adapters.values():
+        routes.extend(adapter.http_routes())
+    return routes
+
+
+def schedule_jobs(bot: CrmBot, scheduler: AsyncIOScheduler, settings: Settings) -> None:
+    """Register the recurring jobs (pollers, escalations, digests, reports)."""
+    return None
