@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-BENCHMARKS = ("benchmarks.ingest",)
+BENCHMARKS = ("benchmarks.ingest", "benchmarks.rules", "benchmarks.burst")
 
 
 def main() -> int:

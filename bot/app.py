@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from bot.chat.base import ChatAdapter
 from bot.dispatcher import Dispatcher
+from handlers.cards import NoticeCard, card_from_outbox
 from handlers.clock import Clock, SystemClock
 from handlers.commands import handle_command
 from handlers.config import CrmbotConfig
@@ -19,6 +20,7 @@ from handlers.replies import Reply
 from handlers.rules import Ruleset, compile_rules
 from storage import migrate
 from storage.db import Database, redact_url
+from storage.models import Outbox
 from storage.staff import StaffSpec, sync_staff
 
 log = logging.getLogger(__name__)
@@ -80,7 +82,9 @@ class CrmBot:
         log.info("database ready at %s", redact_url(database_url))
         self.rules = RulesHolder(compile_rules(config))
         self.adapters = {adapter.platform: adapter for adapter in adapters}
-        self.dispatcher = Dispatcher(self.db, self.adapters, self.clock)
+        self.dispatcher = Dispatcher(
+            self.db, self.adapters, self.clock, config=lambda: self.rules.get().config
+        )
         self.ctx = BotContext(
             db=self.db,
             clock=self.clock,
@@ -91,18 +95,49 @@ class CrmBot:
         self.ingestor = Ingestor(
             self.db, self.rules.get, self.destinations, self.clock, on_queued=self.dispatcher.wake
         )
+        self.config_listeners: list[Callable[[CrmbotConfig], None]] = []
+        self.dispatcher.on_repeated_failure = self._fall_back
+        for adapter in self.adapters.values():
+            adapter.bind(self.ctx)
         self.apply_config(config)
+
+    def _fall_back(self, row: Outbox, reason: str) -> None:
+        """An alert keeps failing: post a copy to the fallback channel and tell the admins.
+        The original row keeps being retried."""
+        config = self.config
+        fallback = config.alerts.fallback_channel
+        if row.kind != "alert" or fallback is None or fallback == row.channel:
+            return
+        card = card_from_outbox(row.kind, row.payload)
+        notice = NoticeCard(
+            conversation_id=None,
+            text=(
+                f"Posting to #{row.channel} ({row.platform}) keeps failing ({reason}); "
+                f"alert #{row.conversation_id} was sent to #{fallback} meanwhile."
+            ),
+        )
+        with self.db.session() as session:
+            self.ctx.queue(session, card, [fallback])
+            if config.alerts.admin_channel:
+                self.ctx.queue(session, notice, [config.alerts.admin_channel])
+        self.dispatcher.wake()
 
     @property
     def config(self) -> CrmbotConfig:
         return self.rules.get().config
 
     def apply_config(self, config: CrmbotConfig) -> None:
-        """Swap in a validated config and bring the staff table in line with it."""
+        """Swap in a validated config, bring the staff table in line with it, and tell the
+        parts that follow the config (e.g. pollers) about it."""
         ruleset = compile_rules(config)
         with self.db.session() as session:
             sync_staff(session, staff_specs(config), self.clock.now())
         self.rules.swap(ruleset)
+        for listener in self.config_listeners:
+            try:
+                listener(config)
+            except Exception:
+                log.exception("a config listener failed after the reload")
 
     def destinations(self, channel: str) -> list[Destination]:
         """Where ``channel`` is delivered on the running platforms."""

@@ -13,7 +13,10 @@ from starlette.routing import BaseRoute
 from bot.app import CrmBot
 from bot.chat.base import ChatAdapter
 from bot.chat.console import ConsoleAdapter
+from bot.chat.slack import SlackAdapter, connection_from_settings
 from bot.settings import Settings
+from bot.sources.polling import schedule_pollers
+from bot.sources.webhooks import webhook_routes
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +24,10 @@ log = logging.getLogger(__name__)
 def chat_adapters(settings: Settings) -> list[ChatAdapter]:
     """The adapters the environment asks for; the console when no platform is configured."""
     adapters: list[ChatAdapter] = []
+    slack = connection_from_settings(settings)
+    if slack is not None:
+        log.info("Slack enabled (%s mode)", slack.mode)
+        adapters.append(SlackAdapter(slack))
     if not adapters:
         log.info("no chat platform configured: alerts go to the console")
         adapters.append(ConsoleAdapter())
@@ -32,9 +39,10 @@ def http_routes(bot: CrmBot, settings: Settings) -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     for adapter in bot.adapters.values():
         routes.extend(adapter.http_routes())
+    routes.extend(webhook_routes(bot, settings))
     return routes
 
 
 def schedule_jobs(bot: CrmBot, scheduler: AsyncIOScheduler, settings: Settings) -> None:
     """Register the recurring jobs (pollers, escalations, digests, reports)."""
-    return None
+    schedule_pollers(bot, scheduler)

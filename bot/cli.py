@@ -12,8 +12,10 @@ import typer
 from rich.console import Console
 
 from bot.app import CrmBot
+from bot.chat.base import ChatSetupError
 from bot.chat.console import ConsoleAdapter
 from bot.config_loader import ConfigError, load_config
+from bot.reload import ConfigReloader
 from bot.settings import Settings
 from handlers.config import CrmbotConfig
 from storage import migrate
@@ -82,6 +84,8 @@ def demo(
     clock = DemoClock()
     console = ConsoleAdapter(Console(highlight=False))
     bot = CrmBot(database, config, [console], clock=clock)
+    if settings.config_path.exists():
+        bot.ctx.reload_config = ConfigReloader(bot, settings.config_path).reload
     user = settings.console_user or config.console.user
     console.console.print(
         f"[dim]config: {origin}; database: {redact_url(database)}; you are @{user}[/dim]"
@@ -103,9 +107,23 @@ def run(
     _setup_logging(settings)
     config, origin = _config(settings)
     logging.getLogger(__name__).info("config from %s", origin)
-    bot = CrmBot(settings.database_url, config, chat_adapters(settings))
+    try:
+        adapters = chat_adapters(settings)
+    except ChatSetupError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    bot = CrmBot(settings.database_url, config, adapters)
     bot.ingestor.warm_up()
-    asyncio.run(serve(bot, settings, host, port))
+    reloader = None
+    if settings.config_path.exists():
+        reloader = ConfigReloader(bot, settings.config_path)
+        bot.ctx.reload_config = reloader.reload
+    else:
+        logging.getLogger(__name__).warning(
+            "no config file at %s: running on the embedded defaults (no hot reload)",
+            settings.config_path,
+        )
+    asyncio.run(serve(bot, settings, host, port, reloader))
 
 
 @app.command("import")
@@ -136,15 +154,121 @@ def import_(
 def check_config(
     file: Annotated[Path, typer.Argument(help="Config file to check.")],
 ) -> None:
-    """Validate a config file; exit 1 and name each bad key when it is invalid."""
+    """Validate a config file and run its [[tests]]; exit 1 on any error or failed test."""
+    from handlers.config_checks import run_config_tests
+    from handlers.rules import compile_rules
+
     if not file.exists():
         err.print(f"[red]no config file at {file}[/red]")
         raise typer.Exit(1)
     config, _ = _config(Settings(), file)
-    typer.echo(
-        f"{file}: OK ({len(config.channels)} channels, {len(config.rules)} rules, "
-        f"{len(config.staff)} staff)"
+    outcomes = run_config_tests(compile_rules(config))
+    failed = [o for o in outcomes if not o.passed]
+    for outcome in outcomes:
+        if outcome.passed:
+            typer.echo(f"  ok    {outcome.name}")
+        elif outcome.error:
+            err.print(f"  [red]ERROR[/red] {outcome.name}: {outcome.error}")
+        else:
+            err.print(
+                f"  [red]FAIL[/red]  {outcome.name}: expected {list(outcome.expected)}, "
+                f"got {list(outcome.got)}"
+            )
+    summary = (
+        f"{file}: {len(config.channels)} channels, {len(config.rules)} rules, "
+        f"{len(config.routes)} routes, {len(config.staff)} staff; "
+        f"{len(outcomes) - len(failed)}/{len(outcomes)} tests passed"
     )
+    if failed:
+        err.print(summary)
+        raise typer.Exit(1)
+    typer.echo(f"{summary}: OK")
+
+
+routes_app = typer.Typer(help="Inspect routing.", no_args_is_help=True)
+app.add_typer(routes_app, name="routes")
+
+
+@routes_app.command("test")
+def routes_test(
+    labels: Annotated[list[str], typer.Argument(help="Alert labels as key=value.")],
+    expect: Annotated[
+        list[str] | None, typer.Option("--expect", help="Channel that must be reached.")
+    ] = None,
+    config_file: Annotated[Path | None, typer.Option("--config", help="Config file.")] = None,
+) -> None:
+    """Show the path an alert with these labels takes through the routes."""
+    from handlers.routing import route
+
+    pairs: dict[str, str] = {}
+    for item in labels:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            err.print(f"[red]{item!r} is not key=value[/red]")
+            raise typer.Exit(2)
+        pairs[key] = value
+    config, origin = _config(Settings(), config_file)
+    path = route(config, pairs)
+    typer.echo(f"routes of {origin} for {pairs}:")
+    for name, matched in path.steps:
+        typer.echo(f"  {'->' if matched else '  '} {name}: {'match' if matched else 'no match'}")
+    channels = list(path.channels)
+    typer.echo(
+        f"channels: {', '.join(channels) if channels else '(none: the alert is not posted)'}"
+    )
+    missing = [c for c in expect or [] if c not in channels]
+    if missing:
+        err.print(f"[red]expected {missing} but the alert reaches {channels}[/red]")
+        raise typer.Exit(1)
+
+
+@app.command()
+def replay(
+    since: Annotated[str, typer.Option(help="How far back, e.g. 7d, 24h.")] = "7d",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run/--no-dry-run", help="Only report (the only mode).")
+    ] = True,
+    config_file: Annotated[Path | None, typer.Option("--config", help="Config file.")] = None,
+) -> None:
+    """Which rules would have fired over the stored mentions, with the current config."""
+    from datetime import UTC, datetime
+
+    from handlers.durations import parse_duration
+    from handlers.replay import replay as run_replay
+    from handlers.rules import compile_rules
+    from storage.mentions import mentions_since
+
+    if not dry_run:
+        err.print("[red]replay only reports (--dry-run); it never re-posts old mentions[/red]")
+        raise typer.Exit(2)
+    try:
+        window = parse_duration(since)
+    except ValueError as exc:
+        err.print(f"[red]--since: {exc}[/red]")
+        raise typer.Exit(2) from None
+    settings = Settings()
+    config, origin = _config(settings, config_file)
+    db = Database(settings.database_url)
+    migrate.upgrade(db)
+    with db.engine.connect() as conn:
+        report = run_replay(compile_rules(config), mentions_since(conn, datetime.now(UTC) - window))
+    out = Console(highlight=False)
+    out.print(
+        f"{report.mentions} mentions in the last {since}; {report.matched} match a rule "
+        f"(config: {origin})"
+    )
+    from rich.table import Table as RichTable
+
+    rules_table = RichTable("rule", "would fire", "example", title="Rules")
+    for rule in config.rules:
+        count = report.by_rule.get(rule.name, 0)
+        example = " ".join(report.examples.get(rule.name, "").split())
+        rules_table.add_row(rule.name, str(count), example[:70])
+    out.print(rules_table)
+    channels_table = RichTable("channel", "alerts", title="Channels")
+    for channel, count in report.by_channel.most_common():
+        channels_table.add_row(channel, str(count))
+    out.print(channels_table)
 
 
 @db_app.command("upgrade")

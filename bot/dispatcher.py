@@ -12,12 +12,26 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlmodel import Session
+
+from bot.budget import PostBudget
 from bot.chat.base import ChatAdapter, DeliveryError
-from handlers.cards import AlertCard, Card, StatusCard, card_from_outbox
+from handlers.cards import (
+    AlertCard,
+    Card,
+    DigestCard,
+    FollowUpCard,
+    StatusCard,
+    card_from_outbox,
+    digest_of,
+    followup_digest,
+)
 from handlers.clock import Clock
+from handlers.config import CrmbotConfig
 from storage import handling
 from storage import outbox as outbox_store
 from storage.db import Database
@@ -26,6 +40,36 @@ from storage.models import Conversation, Outbox, PostedAlert
 log = logging.getLogger(__name__)
 
 MAX_ERROR_LENGTH = 300
+DEFAULT_PER_MINUTE = 50
+FALLBACK_AFTER = 5  # failed attempts before an alert also goes to the fallback channel
+
+
+def _followups_by_destination(rows: list[Outbox]) -> dict[tuple[str, str], list[Outbox]]:
+    grouped: dict[tuple[str, str], list[Outbox]] = {}
+    for row in rows:
+        if row.kind == "followup":
+            grouped.setdefault((row.platform, row.destination), []).append(row)
+    return grouped
+
+
+def _has_posted_alert(session: Session, row: Outbox) -> bool:
+    if row.conversation_id is None:
+        return True
+    return (
+        outbox_store.posted_alert(session, row.conversation_id, row.platform, row.destination)
+        is not None
+    )
+
+
+def _digest_reason(group_key: str | None, per_minute: int) -> str:
+    if group_key is None:
+        return f"burst over the channel budget of {per_minute} posts a minute"
+    if group_key.startswith("inhibit:"):
+        return f"muted while spike #{group_key.removeprefix('inhibit:')} is open"
+    if group_key.startswith("quiet:"):
+        return f"held during quiet hours ({group_key.removeprefix('quiet:')})"
+    route, _, labels = group_key.removeprefix("group:").partition(":")
+    return f"grouped by {route}" + (f" ({labels})" if labels else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,14 +98,20 @@ class Dispatcher:
         clock: Clock,
         backoff: Backoff | None = None,
         poll_interval: float = 1.0,
+        config: Callable[[], CrmbotConfig] | None = None,
     ) -> None:
         self.db = db
+        self.config = config
+        self.budget = PostBudget()
         self.adapters = adapters
         self.clock = clock
         self.backoff = backoff or Backoff()
         self.poll_interval = poll_interval
         self._wake = asyncio.Event()
+        self._draining = asyncio.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.on_alerted: Callable[[int, int, datetime], None] | None = None
+        self.on_repeated_failure: Callable[[Outbox, str], None] | None = None
 
     def wake(self) -> None:
         """Ask the running loop to look at the outbox now (safe from any thread)."""
@@ -82,22 +132,133 @@ class Dispatcher:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
 
     async def drain(self, limit: int = 100) -> int:
-        """Post every due row (in batches of ``limit``); return how many were sent."""
+        """Post everything that is due (one drain at a time); return how many were posted."""
+        async with self._draining:
+            return await self._drain(limit)
+
+    async def _drain(self, limit: int) -> int:
+        """Post everything that is due; return how many messages were posted.
+
+        Alerts go per destination: one by one while the channel's post budget allows,
+        as one digest when a group, quiet hours or a burst over the budget holds more
+        than that. Other rows (follow-ups, updates, notices) follow, oldest first.
+        """
         sent = 0
         while True:
+            now = self.clock.now()
             with self.db.session() as session:
-                rows = outbox_store.due(session, self.clock.now(), limit)
-            if not rows:
+                groups = outbox_store.due_alert_groups(session, now)
+                others = outbox_store.due_other(session, now, limit)
+            if not groups and not others:
                 return sent
             progressed = 0
-            for row in rows:
+            for platform, destination, group_key in groups:
+                with self.db.session() as session:
+                    rows = outbox_store.due_alerts(session, now, platform, destination, group_key)
+                posted, moved = await self._deliver_alerts(rows, group_key)
+                sent += posted
+                progressed += moved
+            folded: set[int] = set()
+            for destination_rows in _followups_by_destination(others).values():
+                posted, settled = await self._fold_followups(destination_rows, now)
+                sent += posted
+                progressed += len(settled)
+                folded.update(settled)
+            for row in others:
+                if row.id in folded:
+                    continue
                 outcome = await self._deliver(row)
                 if outcome == "sent":
                     sent += 1
                 if outcome != "waiting":
                     progressed += 1
-            if progressed == 0 or len(rows) < limit:
+            if progressed == 0 or (not groups and len(others) < limit):
                 return sent
+
+    async def _fold_followups(self, rows: list[Outbox], now: datetime) -> tuple[int, set[int]]:
+        """When more follow-ups are due for a destination than its budget allows, post them
+        all as one digest; returns (messages posted, ids settled)."""
+        first = rows[0]
+        key = (first.platform, first.destination)
+        available = self.budget.available(key, now, self._per_minute(first.channel))
+        if len(rows) <= available or available == 0:
+            return 0, set()
+        with self.db.session() as session:
+            every = outbox_store.due_followups(session, now, first.platform, first.destination)
+            ready = [r for r in every if _has_posted_alert(session, r)]
+        if len(ready) <= available:
+            return 0, set()
+        reason = (
+            f"burst over the channel budget of {self._per_minute(first.channel)} posts a minute"
+        )
+        cards = [card_from_outbox(r.kind, r.payload) for r in ready]
+        digest = followup_digest([c for c in cards if isinstance(c, FollowUpCard)], reason)
+        posted, _ = await self._post_digest(ready, cards, digest)
+        return posted, {r.id for r in ready if r.id is not None}
+
+    def _per_minute(self, channel: str) -> int:
+        channels = self.config().channels if self.config is not None else {}
+        known = channels.get(channel)
+        return known.max_posts_per_minute if known is not None else DEFAULT_PER_MINUTE
+
+    async def _deliver_alerts(self, rows: list[Outbox], group_key: str | None) -> tuple[int, int]:
+        """Post due alerts of one destination; returns (messages posted, rows settled)."""
+        if not rows:
+            return 0, 0
+        first = rows[0]
+        key = (first.platform, first.destination)
+        now = self.clock.now()
+        available = self.budget.available(key, now, self._per_minute(first.channel))
+        if available == 0:
+            with self.db.session() as session:
+                outbox_store.reschedule(
+                    session,
+                    [r.id for r in rows if r.id is not None],
+                    self.budget.next_slot(key, now),
+                )
+            return 0, 0
+        if group_key is None and len(rows) <= available:
+            posted = 0
+            for row in rows:
+                if await self._deliver(row) == "sent":
+                    posted += 1
+            return posted, len(rows)
+        if len(rows) == 1:
+            return (1 if await self._deliver(rows[0]) == "sent" else 0), 1
+        return await self._deliver_digest(
+            rows, _digest_reason(group_key, self._per_minute(first.channel))
+        )
+
+    async def _deliver_digest(self, rows: list[Outbox], reason: str) -> tuple[int, int]:
+        alerts = [card_from_outbox(r.kind, r.payload) for r in rows]
+        digest = digest_of([a for a in alerts if isinstance(a, AlertCard)], reason)
+        return await self._post_digest(rows, alerts, digest)
+
+    async def _post_digest(
+        self, rows: list[Outbox], cards: list[Card], digest: DigestCard
+    ) -> tuple[int, int]:
+        """Post ``digest`` standing for ``rows``; they are settled together."""
+        first = rows[0]
+        adapter = self.adapters.get(first.platform)
+        if adapter is None:
+            for row in rows:
+                self._fail(row, f"no running adapter for platform {first.platform!r}", None)
+            return 0, len(rows)
+        try:
+            ref = await adapter.post(first.destination, digest, None)
+        except DeliveryError as exc:
+            for row in rows:
+                self._fail(row, exc.reason, exc.retry_after)
+            return 0, len(rows)
+        except Exception as exc:
+            log.exception("posting a digest to %s failed", first.platform)
+            for row in rows:
+                self._fail(row, type(exc).__name__, None)
+            return 0, len(rows)
+        self.budget.record((first.platform, first.destination), self.clock.now())
+        for row, card in zip(rows, cards, strict=True):
+            self._sent(row, card, ref, digest=True)
+        return 1, len(rows)
 
     async def _deliver(self, row: Outbox) -> str:
         assert row.id is not None
@@ -107,6 +268,7 @@ class Dispatcher:
             return "failed"
         card = card_from_outbox(row.kind, row.payload)
         thread_ref: str | None = None
+        in_digest = False
         if not isinstance(card, AlertCard) and row.conversation_id is not None:
             with self.db.session() as session:
                 posted = outbox_store.posted_alert(
@@ -117,12 +279,22 @@ class Dispatcher:
                 ):
                     return "waiting"
             thread_ref = posted.message_ref if posted else None
+            in_digest = posted is not None and posted.digest
+        edit = isinstance(card, StatusCard) and thread_ref is not None and not in_digest
+        key = (row.platform, row.destination)
+        now = self.clock.now()
+        if not edit and self.budget.available(key, now, self._per_minute(row.channel)) == 0:
+            with self.db.session() as session:
+                outbox_store.reschedule(session, [row.id], self.budget.next_slot(key, now))
+            return "waiting"
         try:
-            if isinstance(card, StatusCard) and thread_ref is not None:
+            if edit:
+                assert isinstance(card, StatusCard) and thread_ref is not None
                 await adapter.update(row.destination, thread_ref, card)
                 ref = thread_ref
             else:
                 ref = await adapter.post(row.destination, card, thread_ref)
+                self.budget.record(key, now)
         except DeliveryError as exc:
             self._fail(row, exc.reason, exc.retry_after)
             return "failed"
@@ -133,8 +305,9 @@ class Dispatcher:
         self._sent(row, card, ref)
         return "sent"
 
-    def _sent(self, row: Outbox, card: Card, ref: str) -> None:
+    def _sent(self, row: Outbox, card: Card, ref: str, digest: bool = False) -> None:
         now = self.clock.now()
+        alerted: tuple[int | None, int] | None = None
         with self.db.session() as session:
             stored = session.get(Outbox, row.id)
             assert stored is not None
@@ -144,21 +317,29 @@ class Dispatcher:
             stored.attempts += 1
             session.add(stored)
             if isinstance(card, AlertCard) and row.conversation_id is not None:
-                session.add(
-                    PostedAlert(
-                        conversation_id=row.conversation_id,
-                        channel=row.channel,
-                        platform=row.platform,
-                        destination=row.destination,
-                        message_ref=ref,
-                        posted_at=now,
+                if (
+                    outbox_store.posted_alert(
+                        session, row.conversation_id, row.platform, row.destination
                     )
-                )
+                    is None
+                ):
+                    session.add(
+                        PostedAlert(
+                            conversation_id=row.conversation_id,
+                            channel=row.channel,
+                            platform=row.platform,
+                            destination=row.destination,
+                            message_ref=ref,
+                            digest=digest,
+                            posted_at=now,
+                        )
+                    )
                 conversation = session.get(Conversation, row.conversation_id)
                 if (
                     conversation is not None
                     and handling.current_cycle(session, conversation).alerted_at is None
                 ):
+                    alerted = (conversation.id, conversation.cycle)
                     handling.record(
                         session,
                         conversation,
@@ -167,6 +348,11 @@ class Dispatcher:
                         now,
                         {"channel": row.channel, "platform": row.platform},
                     )
+        if alerted is not None and alerted[0] is not None and self.on_alerted is not None:
+            try:
+                self.on_alerted(alerted[0], alerted[1], now)
+            except Exception:
+                log.exception("after-alert hook failed for conversation %s", alerted[0])
 
     def _fail(self, row: Outbox, reason: str, retry_after: float | None) -> None:
         now = self.clock.now()
@@ -179,6 +365,11 @@ class Dispatcher:
             stored.next_attempt_at = now + timedelta(seconds=delay)
             session.add(stored)
             attempts = stored.attempts
+        if attempts == FALLBACK_AFTER and self.on_repeated_failure is not None:
+            try:
+                self.on_repeated_failure(row, reason[:MAX_ERROR_LENGTH])
+            except Exception:
+                log.exception("fallback for outbox row %s failed", row.id)
         log.warning(
             "outbox row %s to %s:%s failed (attempt %d, retry in %.0fs): %s",
             row.id,

@@ -9,8 +9,11 @@ import signal
 
 import uvicorn
 
+from bot import jobs
 from bot.app import CrmBot
 from bot.assembly import http_routes, schedule_jobs
+from bot.escalations import EscalationTimers, schedule_checks
+from bot.reload import ConfigReloader
 from bot.scheduler import make_scheduler
 from bot.server import build_http_app
 from bot.settings import Settings
@@ -18,18 +21,33 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 
-async def serve(bot: CrmBot, settings: Settings, host: str, port: int) -> None:
-    """Run until SIGINT/SIGTERM: HTTP on ``host:port``, the dispatcher and the scheduler."""
+async def serve(
+    bot: CrmBot,
+    settings: Settings,
+    host: str,
+    port: int,
+    reloader: ConfigReloader | None = None,
+) -> None:
+    """Run until SIGINT/SIGTERM: HTTP on ``host:port``, the dispatcher and the scheduler;
+    with a ``reloader``, SIGHUP and changes of the config file reload it."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    tasks: list[asyncio.Task[None]] = []
+    if reloader is not None:
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signal.SIGHUP, lambda: reloader.reload("SIGHUP"))
+        tasks.append(asyncio.create_task(reloader.watch(stop)))
     app = build_http_app(bot, http_routes(bot, settings))
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
     )
     scheduler = make_scheduler(bot.db.engine)
+    jobs.bind(bot)
+    EscalationTimers(bot, scheduler)
+    schedule_checks(scheduler)
     schedule_jobs(bot, scheduler, settings)
     await bot.start()
     scheduler.start()
@@ -41,5 +59,6 @@ async def serve(bot: CrmBot, settings: Settings, host: str, port: int) -> None:
     finally:
         server.should_exit = True
         scheduler.shutdown(wait=False)
-        await asyncio.gather(http, dispatcher, return_exceptions=True)
+        await asyncio.gather(http, dispatcher, *tasks, return_exceptions=True)
         await bot.stop()
+        jobs.bind(None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///crmbot.db"
@@ -19,3 +19,12 @@ class Settings(BaseSettings):
     config_path: Path = Field(Path("crmbot.toml"), alias="CRMBOT_CONFIG")
     console_user: str | None = Field(None, alias="CRMBOT_CONSOLE_USER")
     log_level: str = Field("INFO", alias="CRMBOT_LOG_LEVEL")
+    # webhooks (bot/sources/webhooks.py); an endpoint whose secret is unset answers 503
+    hubspot_client_secret: SecretStr | None = Field(None, alias="HUBSPOT_CLIENT_SECRET")
+    webhook_secret: SecretStr | None = Field(None, alias="CRMBOT_WEBHOOK_SECRET")
+    public_url: str | None = Field(None, alias="CRMBOT_PUBLIC_URL")
+    # Slack (bot/chat/slack): Socket Mode with an app token, else HTTP mode with the secret
+    slack_bot_token: SecretStr | None = Field(None, alias="SLACK_BOT_TOKEN")
+    slack_app_token: SecretStr | None = Field(None, alias="SLACK_APP_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(None, alias="SLACK_SIGNING_SECRET")
+    slack_api_url: str = Field("https://slack.com/api/", alias="SLACK_API_URL")

@@ -50,6 +50,7 @@ def _acting(
         if conversation is None:
             raise UserError(f"There is no conversation #{conversation_id}. Try `/crm queue`.")
         yield session, identify(session, ctx, actor), conversation
+    ctx.on_queued()  # after the commit, so the dispatcher sees the status update
 
 
 def _mention(staff: Staff | None) -> str:
@@ -64,9 +65,7 @@ def _announce(ctx: BotContext, session: Session, conversation: Conversation, lin
         line=line,
         assignee=assignee.name if assignee else None,
     )
-    if ctx.queue(session, card, list(conversation.channels)):
-        session.flush()
-        ctx.on_queued()
+    ctx.queue(session, card, list(conversation.channels))
 
 
 def _require_open(conversation: Conversation) -> None:
@@ -95,7 +94,8 @@ def claim(ctx: BotContext, actor: Actor, conversation_id: int) -> ActionResult:
         conversation.status = "claimed"
         since = format_duration((now - (cycle.alerted_at or cycle.received_at)).total_seconds())
         _announce(ctx, session, conversation, f"claimed by @{staff.name} {since} after alert")
-        return ActionResult(conversation_id, f"You claimed #{conversation_id}.")
+    ctx.on_claimed(conversation_id)
+    return ActionResult(conversation_id, f"You claimed #{conversation_id}.")
 
 
 def reply(ctx: BotContext, actor: Actor, conversation_id: int, text: str | None) -> ActionResult:
@@ -114,8 +114,10 @@ def reply(ctx: BotContext, actor: Actor, conversation_id: int, text: str | None)
         detail = {"text": text} if text else {}
         handling.record(session, conversation, "replied", staff.id, now, detail)
         _announce(ctx, session, conversation, f"replied by @{staff.name}")
-        suffix = " and assigned it to you" if auto_claimed else ""
-        return ActionResult(conversation_id, f"Recorded your reply on #{conversation_id}{suffix}.")
+    if auto_claimed:
+        ctx.on_claimed(conversation_id)
+    suffix = " and assigned it to you" if auto_claimed else ""
+    return ActionResult(conversation_id, f"Recorded your reply on #{conversation_id}{suffix}.")
 
 
 def resolve(ctx: BotContext, actor: Actor, conversation_id: int) -> ActionResult:
@@ -150,7 +152,8 @@ def hand_off(ctx: BotContext, actor: Actor, conversation_id: int, to_name: str) 
         conversation.assignee_id = target.id
         conversation.status = "claimed"
         _announce(ctx, session, conversation, f"handed off to @{target.name} by @{staff.name}")
-        return ActionResult(conversation_id, f"Handed #{conversation_id} to @{target.name}.")
+    ctx.on_claimed(conversation_id)
+    return ActionResult(conversation_id, f"Handed #{conversation_id} to @{target.name}.")
 
 
 def reopen(ctx: BotContext, actor: Actor, conversation_id: int) -> ActionResult:

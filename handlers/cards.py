@@ -46,6 +46,7 @@ class AlertCard(Card):
     channel: str = ""
     contact: str | None = None
     posted_at: str = ""
+    escalation: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +79,71 @@ class NoticeCard(Card):
     text: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class DigestCard(Card):
+    """Several alerts in one message (a burst over the channel budget, a group, quiet hours).
+
+    ``items`` lists the first alerts (conversation id, severity, who, title, url);
+    ``total`` counts all of them; ``counts`` sums them by severity.
+    """
+
+    kind: ClassVar[str] = "digest"
+    reason: str = ""
+    total: int = 0
+    items: tuple[dict[str, Any], ...] = ()
+    counts: dict[str, int] | None = None
+
+
+DIGEST_ITEMS = 10
+
+
+def followup_digest(followups: list[FollowUpCard], reason: str) -> DigestCard:
+    """A digest of further messages in existing conversations."""
+    items = tuple(
+        {
+            "conversation_id": f.conversation_id,
+            "severity": "follow-up",
+            "who": f"@{f.author_handle}" if f.author_handle else "CRM",
+            "platform": "",
+            "title": f.text[:120],
+            "url": f.url,
+        }
+        for f in followups[:DIGEST_ITEMS]
+    )
+    conversations = len({f.conversation_id for f in followups})
+    return DigestCard(
+        conversation_id=None,
+        reason=f"{len(followups)} follow-ups in {conversations} conversations; {reason}",
+        total=len(followups),
+        items=items,
+        counts={"follow-up": len(followups)},
+    )
+
+
 CARD_TYPES: dict[str, type[Card]] = {
-    c.kind: c for c in (AlertCard, FollowUpCard, StatusCard, NoticeCard)
+    c.kind: c for c in (AlertCard, FollowUpCard, StatusCard, NoticeCard, DigestCard)
 }
+
+
+def digest_of(alerts: list[AlertCard], reason: str) -> DigestCard:
+    """A digest of ``alerts``: the first DIGEST_ITEMS listed, all of them counted."""
+    counts: dict[str, int] = {}
+    for alert in alerts:
+        counts[alert.severity] = counts.get(alert.severity, 0) + 1
+    items = tuple(
+        {
+            "conversation_id": a.conversation_id,
+            "severity": a.severity,
+            "who": f"@{a.author_handle}" if a.author_handle else (a.author_name or a.platform),
+            "platform": a.platform,
+            "title": a.title,
+            "url": a.url,
+        }
+        for a in alerts[:DIGEST_ITEMS]
+    )
+    return DigestCard(
+        conversation_id=None, reason=reason, total=len(alerts), items=items, counts=counts
+    )
 
 
 def card_from_outbox(kind: str, payload: dict[str, Any]) -> Card:

@@ -19,6 +19,7 @@ from handlers.errors import GENERIC_FAILURE, UserError
 from handlers.events import Command
 from handlers.metrics import metrics_reply
 from handlers.replies import Reply, Table
+from handlers.roles import effective_role, require
 from handlers.sentiment import label
 from storage import conversations, handling
 from storage import staff as staff_store
@@ -173,7 +174,20 @@ def _metrics(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
             raise UserError("Usage: `/crm metrics [period] [team:NAME] [source:NAME]`")
     with ctx.db.session() as session:
         asker: Staff = actions.identify(session, ctx, cmd.actor)
-    return metrics_reply(ctx, asker, period, team=team, source=source)
+    role = effective_role(ctx.config, asker, cmd.actor)
+    return metrics_reply(ctx, asker, role, period, team=team, source=source)
+
+
+def _admin(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
+    if args[:1] != ["reload"]:
+        raise UserError("Usage: `/crm admin reload`")
+    with ctx.db.session() as session:
+        asker = actions.identify(session, ctx, cmd.actor)
+    require(ctx.config, asker, cmd.actor, "admin", "reload the config")
+    if ctx.reload_config is None:
+        raise UserError("This bot was started without a config file to reload.")
+    ok, message = ctx.reload_config(f"/crm admin reload by @{asker.name}")
+    return Reply(text=message, ephemeral=not ok)
 
 
 COMMANDS: dict[str, _Spec] = {
@@ -191,6 +205,7 @@ COMMANDS: dict[str, _Spec] = {
         "claim, first response and resolution times; per staff",
         _metrics,
     ),
+    "admin": _Spec("admin reload", "re-read the config file (admins)", _admin),
 }
 
 

@@ -1,21 +1,30 @@
 """The admin's configuration as validated data (loaded from TOML by ``bot.config_loader``).
 
-Every model forbids unknown keys so a typo is an error naming the key, not a silent default.
+Modelled on what admins know from Prometheus Alertmanager and Sentry: **rules** decide
+*what* is worth an alert and attach labels; ordered **routes** decide *where* it goes
+(first match wins unless ``continue = true``), how it is grouped, when it is deferred
+(quiet hours) and to whom it escalates. Every model forbids unknown keys, so a typo is
+an error naming the key, never a silent default.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from handlers.config_sources import SourcesConfig
 from handlers.durations import parse_duration
+from handlers.query import QueryError, parse_query
 
 Severity = Literal["low", "normal", "high", "critical"]
 Role = Literal["staff", "manager", "admin"]
 SEVERITY_ORDER: dict[str, int] = {"low": 0, "normal": 1, "high": 2, "critical": 3}
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 def _duration(value: object) -> object:
@@ -28,38 +37,210 @@ Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {value!r} (use e.g. 'Europe/Berlin' or 'UTC')"
+        ) from None
+    return value
 
 
 class ChannelConfig(_Strict):
     """One team channel, by name, with its destination on each platform.
 
     ``mode = "alerts-only"`` posts alerts but does not treat staff messages in their
-    threads as replies to the customer.
+    threads as replies to the customer. ``max_posts_per_minute`` is the post budget
+    (Slack allows about one message per second per channel); what goes over it is
+    delivered in a digest, never dropped.
     """
 
     slack: str | None = None
     discord: str | None = None
     description: str = ""
     mode: Literal["threads", "alerts-only"] = "threads"
+    max_posts_per_minute: int = Field(50, ge=1, le=600)
 
 
 class RuleConfig(_Strict):
-    """A first-version alert rule: any keyword (whole word, case-insensitive) or CRM event kind.
+    """What is worth an alert. Every condition given must hold (an empty rule matches all).
 
-    A rule with neither keywords nor crm_events matches every mention that passes its
-    other filters.
+    ``keywords`` is a shorthand for ``query = 'a OR b OR "c d"'``; when both are given
+    both must match.
     """
 
-    name: str
-    channel: str
+    name: str = Field(min_length=1)
+    query: str | None = None
     keywords: list[str] = Field(default_factory=list)
-    crm_events: list[str] = Field(default_factory=list)
+    regex: str | None = None
+    kinds: list[Literal["mention", "crm"]] = Field(default_factory=list)
     platforms: list[str] = Field(default_factory=list)
-    sentiment_below: float | None = Field(default=None, ge=-1, le=1)
+    sources: list[str] = Field(default_factory=list)
+    languages: list[str] = Field(default_factory=list)
+    sentiment_min: float | None = Field(default=None, ge=-1, le=1)
+    sentiment_max: float | None = Field(default=None, ge=-1, le=1)
     min_followers: int | None = Field(default=None, ge=0)
+    min_influence: float | None = Field(default=None, ge=0, le=100)
+    vip: bool | None = None
+    crm_events: list[str] = Field(default_factory=list)
+    min_amount: float | None = Field(default=None, ge=0)
+    stage_to: list[str] = Field(default_factory=list)
+    stage_from: list[str] = Field(default_factory=list)
+    unclaimed_for: Duration | None = None
     severity: Severity = "normal"
-    team: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("query")
+    @classmethod
+    def _query_parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_query(value)
+            except QueryError as exc:
+                raise ValueError(f"bad query: {exc}") from None
+        return value
+
+    @field_validator("regex")
+    @classmethod
+    def _regex_compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"bad regex: {exc}") from None
+        return value
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords_not_blank(cls, value: list[str]) -> list[str]:
+        if any(not k.strip() for k in value):
+            raise ValueError("keywords must not be blank")
+        return value
+
+    @model_validator(mode="after")
+    def _sentiment_range(self) -> RuleConfig:
+        if (
+            self.sentiment_min is not None
+            and self.sentiment_max is not None
+            and self.sentiment_min > self.sentiment_max
+        ):
+            raise ValueError("sentiment_min is above sentiment_max")
+        return self
+
+
+class SpikeConfig(_Strict):
+    """A burst of mentions: the count in ``window`` against the trailing ``baseline``.
+
+    Fires when the window count is at least ``min_count`` and either ``ratio`` times the
+    baseline rate or ``sigma`` standard deviations above it; then stays quiet for
+    ``cooldown``. ``query``/``sentiment_max``/``platforms`` filter what is counted.
+    """
+
+    name: str = Field(min_length=1)
+    query: str | None = None
+    platforms: list[str] = Field(default_factory=list)
+    sentiment_max: float | None = Field(default=None, ge=-1, le=1)
+    window: Duration = timedelta(minutes=10)
+    baseline: Duration = timedelta(hours=24)
+    ratio: float | None = Field(default=3.0, gt=1)
+    sigma: float | None = Field(default=None, gt=0)
+    min_count: int = Field(10, ge=1)
+    cooldown: Duration = timedelta(hours=1)
+    severity: Severity = "high"
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("query")
+    @classmethod
+    def _query_parses(cls, value: str | None) -> str | None:
+        return RuleConfig._query_parses(value)
+
+    @model_validator(mode="after")
+    def _window_inside_baseline(self) -> SpikeConfig:
+        if self.window >= self.baseline:
+            raise ValueError("window must be shorter than baseline")
+        if self.ratio is None and self.sigma is None:
+            raise ValueError("give ratio, sigma or both")
+        return self
+
+
+class EscalationConfig(_Strict):
+    """Re-post an alert nobody claimed within ``after`` to ``to``, mentioning ``mention``."""
+
+    after: Duration
+    to: str
+    mention: list[str] = Field(default_factory=list)
+
+
+class RouteConfig(_Strict):
+    """Where alerts with matching labels go. ``match``: label equals value; ``match_re``:
+    label matches the regex (whole value). No matchers: a catch-all."""
+
+    name: str | None = None
+    match: dict[str, str] = Field(default_factory=dict)
+    match_re: dict[str, str] = Field(default_factory=dict)
+    channel: str
+    continue_: bool = Field(False, alias="continue")
+    group_by: list[str] = Field(default_factory=list)
+    group_wait: Duration = timedelta(0)
+    group_interval: Duration = timedelta(minutes=5)
+    repeat_interval: Duration = timedelta(hours=4)
+    quiet_hours: list[str] = Field(default_factory=list)
+    escalate: EscalationConfig | None = None
+
+    @field_validator("match_re")
+    @classmethod
+    def _regexes_compile(cls, value: dict[str, str]) -> dict[str, str]:
+        for label, pattern in value.items():
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"bad regex for label {label!r}: {exc}") from None
+        return value
+
+    @property
+    def is_catch_all(self) -> bool:
+        return not self.match and not self.match_re
+
+    def label(self, index: int) -> str:
+        return self.name or f"routes[{index}]"
+
+
+class TimeRange(_Strict):
+    """``start``-``end`` as HH:MM; an end before the start runs past midnight."""
+
+    start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    end: str = Field(pattern=r"^([01]\d|2[0-4]):[0-5]\d$")
+
+
+class TimeIntervalConfig(_Strict):
+    """Named times (Alertmanager's time_intervals), used for quiet hours."""
+
+    name: str = Field(min_length=1)
+    timezone: Annotated[str, BeforeValidator(_check_timezone)] = "UTC"
+    weekdays: list[str] = Field(default_factory=list)
+    times: list[TimeRange] = Field(default_factory=list)
+
+    @field_validator("weekdays")
+    @classmethod
+    def _weekdays_known(cls, value: list[str]) -> list[str]:
+        for item in value:
+            for day in item.lower().split(":"):
+                if day not in WEEKDAYS:
+                    raise ValueError(f"unknown weekday {day!r} (use e.g. 'monday:friday')")
+        return value
+
+
+class InhibitConfig(_Strict):
+    """While an alert matching ``source_match`` is active, alerts matching ``target_match``
+    with the same values of the ``equal`` labels are muted (folded into it)."""
+
+    source_match: dict[str, str]
+    target_match: dict[str, str] = Field(default_factory=dict)
+    equal: list[str] = Field(default_factory=list)
 
 
 class StaffConfig(_Strict):
@@ -75,13 +256,32 @@ class StaffConfig(_Strict):
     console: str | None = None
 
 
+class RolesConfig(_Strict):
+    """Who may do what, by chat identity: ``"slack:U123"``, ``"discord:4567"``,
+    ``"console:lead"`` or a platform group ``"slack-group:S0ADMINS"``,
+    ``"discord-role:8910"``. The highest role found wins; staff[].role counts too."""
+
+    admins: list[str] = Field(default_factory=list)
+    managers: list[str] = Field(default_factory=list)
+    staff: list[str] = Field(default_factory=list)
+
+    @field_validator("admins", "managers", "staff")
+    @classmethod
+    def _qualified(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if ":" not in item:
+                raise ValueError(f"{item!r} needs a platform prefix, e.g. 'slack:{item}'")
+        return value
+
+
 class AlertsConfig(_Strict):
-    """How mentions become conversations."""
+    """How mentions become conversations, and the bot's own channels."""
 
     default_channel: str | None = None
     reopen_window: Duration = timedelta(hours=24)
     fallback_channel: str | None = None
     admin_channel: str | None = None
+    timezone: Annotated[str, BeforeValidator(_check_timezone)] = "UTC"
 
 
 class ConsoleConfig(_Strict):
@@ -90,42 +290,92 @@ class ConsoleConfig(_Strict):
     user: str = "lead"
 
 
+class VipConfig(_Strict):
+    """Authors who always matter: ``handles`` as ``"handle"`` or ``"platform:handle"``."""
+
+    handles: list[str] = Field(default_factory=list)
+
+
+class ConfigTest(_Strict):
+    """A check run by ``crmbot check-config``: this event must reach exactly ``expect``."""
+
+    name: str | None = None
+    event: dict[str, Any]
+    expect: list[str]
+
+
 class CrmbotConfig(_Strict):
     """The whole configuration file."""
 
+    alerts: AlertsConfig = AlertsConfig()
     channels: dict[str, ChannelConfig] = Field(default_factory=dict)
     rules: list[RuleConfig] = Field(default_factory=list)
+    spikes: list[SpikeConfig] = Field(default_factory=list)
+    routes: list[RouteConfig] = Field(default_factory=list)
+    time_intervals: list[TimeIntervalConfig] = Field(default_factory=list)
+    inhibit: list[InhibitConfig] = Field(default_factory=list)
+    vip: VipConfig = VipConfig()
+    roles: RolesConfig = RolesConfig()
     staff: list[StaffConfig] = Field(default_factory=list)
-    alerts: AlertsConfig = AlertsConfig()
     console: ConsoleConfig = ConsoleConfig()
+    tests: list[ConfigTest] = Field(default_factory=list)
+    sources: SourcesConfig = Field(default_factory=SourcesConfig)
 
     @model_validator(mode="after")
     def _check_references(self) -> CrmbotConfig:
-        problems: list[str] = []
-        names = list(self.channels)
-        for i, rule in enumerate(self.rules):
-            if rule.channel not in self.channels:
-                problems.append(f"rules[{i}].channel: {_unknown('channel', rule.channel, names)}")
-        for key in ("default_channel", "fallback_channel", "admin_channel"):
-            value = getattr(self.alerts, key)
-            if value is not None and value not in self.channels:
-                problems.append(f"alerts.{key}: {_unknown('channel', value, names)}")
-        seen: dict[str, int] = {}
-        for i, rule in enumerate(self.rules):
-            if rule.name in seen:
-                problems.append(
-                    f"rules[{i}].name: duplicate rule name {rule.name!r} "
-                    f"(also rules[{seen[rule.name]}])"
-                )
-            seen.setdefault(rule.name, i)
-        staff_seen: set[str] = set()
-        for i, member in enumerate(self.staff):
-            if member.name in staff_seen:
-                problems.append(f"staff[{i}].name: duplicate staff name {member.name!r}")
-            staff_seen.add(member.name)
+        problems = reference_problems(self)
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+
+def reference_problems(config: CrmbotConfig) -> list[str]:
+    """Problems that span keys: unknown channels and intervals, duplicates, dead routes."""
+    problems: list[str] = []
+    channels = list(config.channels)
+    intervals = [t.name for t in config.time_intervals]
+
+    def channel(path: str, name: str | None) -> None:
+        if name is not None and name not in config.channels:
+            problems.append(f"{path}: {_unknown('channel', name, channels)}")
+
+    for key in ("default_channel", "fallback_channel", "admin_channel"):
+        channel(f"alerts.{key}", getattr(config.alerts, key))
+    _duplicates(problems, "rules", [r.name for r in config.rules], "rule name")
+    _duplicates(problems, "spikes", [s.name for s in config.spikes], "spike name")
+    _duplicates(problems, "time_intervals", intervals, "interval name")
+    _duplicates(problems, "staff", [s.name for s in config.staff], "staff name")
+    catch_all: int | None = None
+    for i, route in enumerate(config.routes):
+        channel(f"routes[{i}].channel", route.channel)
+        if route.escalate is not None:
+            channel(f"routes[{i}].escalate.to", route.escalate.to)
+        for j, name in enumerate(route.quiet_hours):
+            if name not in intervals:
+                problems.append(
+                    f"routes[{i}].quiet_hours[{j}]: {_unknown('time interval', name, intervals)}"
+                )
+        if catch_all is not None:
+            problems.append(
+                f"routes[{i}]: unreachable: routes[{catch_all}] above it matches everything "
+                f"and has no 'continue = true'"
+            )
+        elif route.is_catch_all and not route.continue_:
+            catch_all = i
+    for i, test in enumerate(config.tests):
+        for j, name in enumerate(test.expect):
+            channel(f"tests[{i}].expect[{j}]", name)
+    return problems
+
+
+def _duplicates(problems: list[str], table: str, names: list[str], what: str) -> None:
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name in seen:
+            problems.append(
+                f"{table}[{i}].name: duplicate {what} {name!r} (also {table}[{seen[name]}])"
+            )
+        seen.setdefault(name, i)
 
 
 def _unknown(kind: str, name: str, known: list[str]) -> str:

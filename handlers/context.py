@@ -10,7 +10,7 @@ from sqlmodel import Session
 from handlers.cards import Card
 from handlers.clock import Clock
 from handlers.config import CrmbotConfig
-from handlers.delivery import DestinationResolver, outbox_rows
+from handlers.delivery import AlertTiming, DestinationResolver, outbox_rows
 from handlers.rules import Ruleset
 from storage.db import Database
 from storage.models import Outbox
@@ -25,14 +25,18 @@ class BotContext:
     ruleset: Callable[[], Ruleset]
     destinations: DestinationResolver
     on_queued: Callable[[], None] = field(default=lambda: None)
+    reload_config: Callable[[str], tuple[bool, str]] | None = None
+    on_claimed: Callable[[int], None] = field(default=lambda conversation_id: None)
 
     @property
     def config(self) -> CrmbotConfig:
         return self.ruleset().config
 
-    def queue(self, session: Session, card: Card, channels: list[str]) -> int:
+    def queue(
+        self, session: Session, card: Card, channels: list[str], timing: AlertTiming | None = None
+    ) -> int:
         """Add outbox rows posting ``card`` to ``channels``; returns how many."""
-        rows = outbox_rows(card, channels, self.destinations, self.clock.now())
+        rows = outbox_rows(card, channels, self.destinations, self.clock.now(), timing)
         for row in rows:
             session.add(Outbox(**row))
         return len(rows)

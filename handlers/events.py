@@ -71,6 +71,7 @@ class Actor:
     user_id: str
     name: str | None = None
     email: str | None = None
+    groups: tuple[str, ...] = ()  # platform groups/roles, e.g. "slack-group:S123"
 
 
 @dataclass(frozen=True, slots=True)

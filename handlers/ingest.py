@@ -20,11 +20,14 @@ from sqlalchemy import Connection
 from handlers.cards import AlertCard, Card, FollowUpCard, StatusCard
 from handlers.clock import Clock
 from handlers.contacts import contact_line
-from handlers.delivery import DestinationResolver, outbox_rows
+from handlers.delivery import AlertTiming, DestinationResolver, alert_timing, outbox_rows
 from handlers.events import CrmEvent, InboundEvent, Mention
 from handlers.influence import influence
-from handlers.rules import RouteDecision, Ruleset
+from handlers.inhibit import ActiveAlert, inhibitor, muted_timing
+from handlers.routing import RouteDecision, decide
+from handlers.rules import Ruleset, subject_of
 from handlers.sentiment import SentimentScorer, label
+from handlers.spikes import record_counts
 from storage import contacts as contact_store
 from storage import ingest_sql as sql
 from storage.db import Database
@@ -145,6 +148,8 @@ class _Batch:
         self.now = now
         self.result = IngestResult()
         self.outbox: list[dict[str, Any]] = []
+        self._groups: dict[str, tuple[datetime | None, datetime | None]] = {}
+        self._active: list[ActiveAlert] | None = None
 
     def run(self, events: Sequence[InboundEvent]) -> IngestResult:
         self.result.received = len(events)
@@ -161,6 +166,9 @@ class _Batch:
         texts = [i.event.text for i in scored if isinstance(i.event, Mention)]
         for item, score in zip(scored, self.scorer.score_many(texts), strict=True):
             item.sentiment = score
+        if self.ruleset.config.spikes:
+            subjects = [subject_of(i.event, i.sentiment) for i in scored]
+            record_counts(self.conn, self.ruleset, subjects, self.now)
         self._thread(items)
         self._write(items)
         self.result.outbox_rows = len(self.outbox)
@@ -287,7 +295,7 @@ class _Batch:
                 conv.cycle += 1
                 item.reopens = True
             if conv is None:
-                decision = self.ruleset.decide(item.event, item.sentiment)
+                decision = decide(self.ruleset, subject_of(item.event, item.sentiment))
                 if decision is None:
                     self.result.unrouted += 1
                     continue
@@ -351,6 +359,7 @@ class _Batch:
                     "rule": item.opens.rule,
                     "team": item.opens.team,
                     "channels": list(item.opens.channels),
+                    "labels": item.opens.labels,
                     "cycle": 1,
                     "mention_count": item.conv.mention_count,
                     "sentiment": item.conv.sentiment,
@@ -472,9 +481,21 @@ class _Batch:
                 continue
             assert conv.id is not None
             if item.opens is not None:
-                for channel in conv.channels:
+                decision = item.opens
+                muter = inhibitor(self.ruleset.config, decision.labels, self._active_alerts())
+                for channel, route_index in zip(decision.channels, decision.routes, strict=True):
                     card = _alert_card(item, conv.id, channel, contacts.get(item.contact_id or 0))
-                    self._queue(card, channel)
+                    if muter is not None:
+                        timing = muted_timing(muter, self.now, self._group_state)
+                    else:
+                        timing = alert_timing(
+                            self.ruleset.config,
+                            route_index,
+                            decision.labels,
+                            self.now,
+                            self._group_state,
+                        )
+                    self._queue(card, channel, timing)
                 continue
             event = item.event
             follow = FollowUpCard(
@@ -497,8 +518,26 @@ class _Batch:
                         channel,
                     )
 
-    def _queue(self, card: Card, channel: str) -> None:
-        self.outbox.extend(outbox_rows(card, [channel], self.destinations, self.now))
+    def _queue(self, card: Card, channel: str, timing: AlertTiming | None = None) -> None:
+        rows = outbox_rows(card, [channel], self.destinations, self.now, timing)
+        self.outbox.extend(rows)
+        if timing is not None and timing.group_key is not None:
+            state = self._group_state(timing.group_key)
+            self._groups[timing.group_key] = (timing.due, state[1])
+
+    def _active_alerts(self) -> list[ActiveAlert]:
+        if not self.ruleset.config.inhibit:
+            return []
+        if self._active is None:
+            self._active = [
+                ActiveAlert(conv_id, labels) for conv_id, labels in sql.open_spikes(self.conn)
+            ]
+        return self._active
+
+    def _group_state(self, key: str) -> tuple[datetime | None, datetime | None]:
+        if key not in self._groups:
+            self._groups[key] = sql.group_state(self.conn, key)
+        return self._groups[key]
 
 
 def _title(event: InboundEvent) -> str:

@@ -27,6 +27,7 @@ def _dist_row(name: str, dist: Distribution) -> tuple[str, ...]:
 def metrics_reply(
     ctx: BotContext,
     asker: Staff,
+    role: str,
     period_text: str | None,
     team: str | None = None,
     source: str | None = None,
@@ -38,7 +39,7 @@ def metrics_reply(
         report = metrics_sql.compute(conn, since, team=team, source=source)
     with ctx.db.session() as session:
         names = staff_store.names_by_id(session)
-    is_manager = asker.role in MANAGER_ROLES
+    is_manager = role in MANAGER_ROLES
     scope = f" for team {team}" if team else (f" from {source}" if source else "")
     text = (
         f"Metrics for the last {label}{scope}: {report.conversations} conversations "

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Session, col, select
 
-from storage.models import Author, Conversation, PostedAlert
+from storage.models import Author, Conversation, Cycle, PostedAlert
 
 
 def get(session: Session, conversation_id: int) -> Conversation | None:
@@ -49,5 +51,26 @@ def posted_alerts(session: Session, conversation_id: int) -> list[PostedAlert]:
     return list(
         session.exec(
             select(PostedAlert).where(PostedAlert.conversation_id == conversation_id)
+        ).all()
+    )
+
+
+def unclaimed_since(session: Session, before: datetime, limit: int = 500) -> list[Conversation]:
+    """Open, unclaimed conversations whose current cycle began before ``before``."""
+    return list(
+        session.exec(
+            select(Conversation)
+            .join(
+                Cycle,
+                (col(Cycle.conversation_id) == col(Conversation.id))
+                & (col(Cycle.n) == col(Conversation.cycle)),
+            )
+            .where(
+                Conversation.status == "open",
+                col(Conversation.assignee_id).is_(None),
+                col(Cycle.received_at) <= before,
+            )
+            .order_by(col(Conversation.id))
+            .limit(limit)
         ).all()
     )

@@ -103,3 +103,17 @@ def events_of(session: Session, conversation_id: int) -> list[HandlingEvent]:
 
 def _seconds(later: datetime, earlier: datetime) -> float:
     return max(0.0, (later - earlier).total_seconds())
+
+
+def has_event(session: Session, conversation_id: int, cycle: int, kind: str, rule: str) -> bool:
+    """Whether the cycle already has a ``kind`` event recorded for ``rule``."""
+    for event in session.exec(
+        select(HandlingEvent).where(
+            HandlingEvent.conversation_id == conversation_id,
+            HandlingEvent.cycle == cycle,
+            HandlingEvent.kind == kind,
+        )
+    ).all():
+        if event.detail.get("rule") == rule:
+            return True
+    return False

@@ -6,9 +6,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 
-from storage.models import Author, ContactHandle, Conversation
+from storage.models import Author, ContactHandle, Conversation, Outbox
 from storage.models import Mention as MentionRow
 
 _CHUNK = 400
@@ -206,3 +206,26 @@ def reopen_conversations(conn: Connection, rows: list[dict[str, Any]]) -> None:
         .values(status="open", cycle=bindparam("b_cycle"), assignee_id=None, resolved_at=None),
         rows,
     )
+
+
+def group_state(conn: Connection, group_key: str) -> tuple[datetime | None, datetime | None]:
+    """(due time of the group's pending alerts, when the group was last posted)."""
+    t = table(Outbox)
+    pending = conn.execute(
+        select(func.min(t.c.next_attempt_at)).where(
+            t.c.group_key == group_key, t.c.status == "pending"
+        )
+    ).scalar()
+    sent = conn.execute(
+        select(func.max(t.c.sent_at)).where(t.c.group_key == group_key, t.c.status == "sent")
+    ).scalar()
+    return pending, sent
+
+
+def open_spikes(conn: Connection) -> list[tuple[int, dict[str, str]]]:
+    """(id, labels) of spike alerts that are not resolved."""
+    t = table(Conversation)
+    rows = conn.execute(
+        select(t.c.id, t.c.labels).where(t.c.kind == "spike", t.c.status != "resolved")
+    )
+    return [(row[0], dict(row[1])) for row in rows]

@@ -112,6 +112,7 @@ class Conversation(SQLModel, table=True):
     rule: str | None = None
     team: str | None = None
     channels: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    labels: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     assignee_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
     cycle: int = 1
     mention_count: int = 0
@@ -221,6 +222,7 @@ class Outbox(SQLModel, table=True):
     destination: str
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     status: str = "pending"  # pending | sent
+    group_key: str | None = Field(default=None, index=True)  # alerts sent together as a digest
     attempts: int = 0
     last_error: str | None = None
     created_at: datetime = _utc()
@@ -241,4 +243,28 @@ class PostedAlert(SQLModel, table=True):
     platform: str
     destination: str
     message_ref: str
+    digest: bool = False  # posted inside a digest: updates go into its thread, not edits
     posted_at: datetime = _utc()
+
+
+class SpikeBucket(SQLModel, table=True):
+    """Mentions counted per spike rule per minute, kept up to date by ingest."""
+
+    __tablename__ = "spike_bucket"
+
+    spike: str = Field(primary_key=True)
+    minute: datetime = Field(sa_type=UTCDateTime(), primary_key=True)
+    count: int = 0
+
+
+class SpikeState(SQLModel, table=True):
+    """When a spike rule last fired (its cooldown survives reloads and restarts)."""
+
+    __tablename__ = "spike_state"
+
+    spike: str = Field(primary_key=True)
+    last_fired_at: datetime = _utc()
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id")
+
+
+from storage.sources import SourceCursor as SourceCursor  # noqa: E402  (registers source_cursor)

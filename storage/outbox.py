@@ -4,7 +4,9 @@ platform confirmed them; failures are rescheduled, never deleted."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
 from storage.models import Outbox, PostedAlert
@@ -60,3 +62,125 @@ def posted_alert(
             PostedAlert.destination == destination,
         )
     ).first()
+
+
+def conversation_for_message(
+    session: Session, platform: str, destination: str, message_ref: str
+) -> int | None:
+    """The conversation whose alert is the message ``message_ref`` on this destination
+    (None when the message is not an alert, or is a digest of several conversations)."""
+    found = session.exec(
+        select(PostedAlert.conversation_id)
+        .where(
+            PostedAlert.platform == platform,
+            PostedAlert.destination == destination,
+            PostedAlert.message_ref == message_ref,
+        )
+        .limit(2)
+    ).all()
+    return found[0] if len(found) == 1 else None
+
+
+def sent_alert_payload(
+    session: Session, conversation_id: int, platform: str, destination: str
+) -> dict[str, Any] | None:
+    """The card payload of the conversation's alert as posted to this destination."""
+    payload = session.exec(
+        select(Outbox.payload)
+        .where(
+            Outbox.conversation_id == conversation_id,
+            Outbox.platform == platform,
+            Outbox.destination == destination,
+            Outbox.kind == "alert",
+            Outbox.status == "sent",
+        )
+        .order_by(col(Outbox.id).desc())
+    ).first()
+    return dict(payload) if payload is not None else None
+
+
+def first_alert_payload(session: Session, conversation_id: int) -> dict[str, Any] | None:
+    """The payload of the conversation's first alert (to re-post it, e.g. on escalation)."""
+    row = session.exec(
+        select(Outbox)
+        .where(Outbox.conversation_id == conversation_id, Outbox.kind == "alert")
+        .order_by(col(Outbox.id))
+    ).first()
+    return dict(row.payload) if row is not None else None
+
+
+def due_alert_groups(session: Session, now: datetime) -> list[tuple[str, str, str | None]]:
+    """(platform, destination, group key) of every batch of alerts that is due."""
+    rows = session.exec(
+        select(Outbox.platform, Outbox.destination, Outbox.group_key)
+        .where(
+            Outbox.status == "pending",
+            Outbox.kind == "alert",
+            col(Outbox.next_attempt_at) <= now,
+        )
+        .distinct()
+    ).all()
+    return [(p, d, g) for p, d, g in rows]
+
+
+def due_alerts(
+    session: Session, now: datetime, platform: str, destination: str, group_key: str | None
+) -> list[Outbox]:
+    """The due alerts of one destination and group, oldest first."""
+    group = col(Outbox.group_key).is_(None) if group_key is None else Outbox.group_key == group_key
+    return list(
+        session.exec(
+            select(Outbox)
+            .where(
+                Outbox.status == "pending",
+                Outbox.kind == "alert",
+                Outbox.platform == platform,
+                Outbox.destination == destination,
+                group,
+                col(Outbox.next_attempt_at) <= now,
+            )
+            .order_by(col(Outbox.id))
+        ).all()
+    )
+
+
+def due_other(session: Session, now: datetime, limit: int) -> list[Outbox]:
+    """Due rows that are not alerts (follow-ups, updates, notices), oldest first."""
+    return list(
+        session.exec(
+            select(Outbox)
+            .where(
+                Outbox.status == "pending",
+                Outbox.kind != "alert",
+                col(Outbox.next_attempt_at) <= now,
+            )
+            .order_by(col(Outbox.id))
+            .limit(limit)
+        ).all()
+    )
+
+
+def reschedule(session: Session, ids: list[int], when: datetime) -> None:
+    """Move pending rows to ``when`` (a budget wait, not a failure: attempts unchanged)."""
+    for chunk_start in range(0, len(ids), 500):
+        chunk = ids[chunk_start : chunk_start + 500]
+        session.execute(
+            update(Outbox).where(col(Outbox.id).in_(chunk)).values(next_attempt_at=when)
+        )
+
+
+def due_followups(session: Session, now: datetime, platform: str, destination: str) -> list[Outbox]:
+    """Every due follow-up of one destination, oldest first."""
+    return list(
+        session.exec(
+            select(Outbox)
+            .where(
+                Outbox.status == "pending",
+                Outbox.kind == "followup",
+                Outbox.platform == platform,
+                Outbox.destination == destination,
+                col(Outbox.next_attempt_at) <= now,
+            )
+            .order_by(col(Outbox.id))
+        ).all()
+    )

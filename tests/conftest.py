@@ -37,21 +37,26 @@ reopen_window = "24h"
 [[rules]]
 name = "outage"
 keywords = ["down", "outage", "not working"]
-channel = "support"
 severity = "high"
-team = "support"
+labels = { team = "support" }
 
 [[rules]]
 name = "pricing"
 keywords = ["pricing", "enterprise plan"]
-channel = "sales"
-team = "sales"
+labels = { team = "sales" }
 
 [[rules]]
 name = "deals"
 crm_events = ["deal_stage_changed", "lead_created"]
+labels = { team = "sales" }
+
+[[routes]]
+match = { team = "support" }
+channel = "support"
+
+[[routes]]
+match = { team = "sales" }
 channel = "sales"
-team = "sales"
 
 [[staff]]
 name = "lead"

@@ -12,6 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from storage import migrate
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -101,24 +103,90 @@ def test_import_reports_bad_lines_and_keeps_the_rest(tmp_path: Path) -> None:
     assert "stored 0 events (3 duplicates ignored)" in again.stdout
 
 
-def test_check_config_exit_codes(tmp_path: Path) -> None:
+CHECKED = """
+[alerts]
+default_channel = "social"
+
+[channels.social]
+[channels.support]
+
+[[rules]]
+name = "outage"
+query = 'down AND NOT "down payment"'
+labels = { team = "support" }
+
+[[routes]]
+match = { team = "support" }
+channel = "support"
+
+[[tests]]
+name = "outage to support"
+event = { type = "mention", text = "site is down" }
+expect = ["support"]
+"""
+
+
+def test_check_config_runs_the_files_tests(tmp_path: Path) -> None:
     good = tmp_path / "good.toml"
-    good.write_text('[channels.a]\n[[rules]]\nname = "r"\nchannel = "a"\n')
+    good.write_text(CHECKED)
     out = crmbot("check-config", str(good))
-    assert out.returncode == 0 and "OK (1 channels, 1 rules, 0 staff)" in out.stdout
+    assert out.returncode == 0, out.stderr
+    assert "ok    outage to support" in out.stdout
+    assert "2 channels, 1 rules, 1 routes, 0 staff; 1/1 tests passed: OK" in out.stdout
+
+    failing = tmp_path / "failing.toml"
+    failing.write_text(CHECKED.replace('expect = ["support"]', 'expect = ["social"]'))
+    out = crmbot("check-config", str(failing))
+    assert out.returncode == 1
+    assert "FAIL  outage to support: expected ['social'], got ['support']" in out.stderr
+
     bad = tmp_path / "bad.toml"
-    bad.write_text('[channels.a]\n[[rules]]\nname = "r"\nchannel = "b"\n')
+    bad.write_text(CHECKED.replace('channel = "support"', 'channel = "suport"'))
     out = crmbot("check-config", str(bad))
     assert out.returncode == 1
-    assert "rules[0].channel: unknown channel 'b' (line 4)" in out.stderr
+    assert (
+        "routes[0].channel: unknown channel 'suport' (did you mean 'support'?) (line 15)"
+        in out.stderr
+    )
+
+
+def test_routes_test_shows_the_path(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(CHECKED)
+    out = crmbot("routes", "test", "team=support", "--expect", "support", "--config", str(config))
+    assert out.returncode == 0, out.stderr
+    assert "-> routes[0]: match" in out.stdout and "channels: support" in out.stdout
+    out = crmbot("routes", "test", "team=sales", "--expect", "support", "--config", str(config))
+    assert out.returncode == 1
+    assert "routes[0]: no match" in out.stdout and "-> default route: match" in out.stdout
+    assert "expected ['support'] but the alert reaches ['social']" in out.stderr
+
+
+def test_replay_dry_run_counts_rules_over_stored_mentions(tmp_path: Path) -> None:
+    db_env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}",
+        "CRMBOT_CONFIG": str(tmp_path / "x"),
+    }
+    assert crmbot("import", str(FIXTURES / "small_stream.jsonl"), env=db_env).returncode == 0
+    config = tmp_path / "c.toml"
+    config.write_text(
+        CHECKED.replace(
+            "query = 'down AND NOT \"down payment\"'", "keywords = ['broken', 'crashing']"
+        )
+    )
+    out = crmbot("replay", "--since", "3650d", "--config", str(config), env=db_env)
+    assert out.returncode == 0, out.stderr
+    assert "3 mentions in the last 3650d; 2 match a rule" in out.stdout
+    assert "│ outage │ 2 " in out.stdout
 
 
 def test_db_upgrade(tmp_path: Path) -> None:
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'u.db'}"}
     out = crmbot("db", "upgrade", env=env)
     assert out.returncode == 0, out.stderr
-    assert "is at 0001" in out.stdout
-    assert crmbot("db", "current", env=env).stdout.strip() == "0001"
+    head = migrate.head_revision()
+    assert f"is at {head}" in out.stdout
+    assert crmbot("db", "current", env=env).stdout.strip() == head
 
 
 def _free_port() -> int:
@@ -159,3 +227,9 @@ def test_run_serves_health_and_stops_cleanly(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         assert proc.wait(timeout=30) == 0
+
+
+def test_the_example_config_is_valid_and_its_tests_pass() -> None:
+    out = crmbot("check-config", str(ROOT / "examples" / "crmbot.toml"))
+    assert out.returncode == 0, out.stderr
+    assert "tests passed: OK" in out.stdout

@@ -13,6 +13,10 @@ slack = "C0123"
 [[rules]]
 name = "outage"
 keywords = ["down"]
+labels = { team = "support" }
+
+[[routes]]
+match = { team = "support" }
 channel = "support"
 """
 
@@ -31,10 +35,16 @@ def test_embedded_defaults_are_valid() -> None:
 
 
 def test_unknown_channel_is_named_with_suggestion_and_line() -> None:
-    text = GOOD + '\n[[rules]]\nname = "b"\nchannel = "suport"\n'
-    assert problems(text) == [
-        "rules[1].channel: unknown channel 'suport' (did you mean 'support'?) (line 12)"
+    assert problems(GOOD.replace('channel = "support"', 'channel = "suport"')) == [
+        "routes[0].channel: unknown channel 'suport' (did you mean 'support'?) (line 12)"
     ]
+
+
+def test_escalation_target_is_checked() -> None:
+    text = (
+        GOOD + '\n[[routes]]\nchannel = "support"\nescalate = { after = "15m", to = "pr-leads" }\n'
+    )
+    assert problems(text) == ["routes[1].escalate.to: unknown channel 'pr-leads' (line 16)"]
 
 
 def test_unknown_key_is_an_error_not_ignored() -> None:
@@ -42,19 +52,52 @@ def test_unknown_key_is_an_error_not_ignored() -> None:
     assert problems(text) == ["rules[0].keyword: unknown key (line 8)"]
 
 
-def test_bad_duration_and_bad_type() -> None:
-    text = GOOD + '\n[alerts]\nreopen_window = "soon"\n'
-    (problem,) = problems(text)
+def test_bad_duration_bad_type_bad_regex_bad_query() -> None:
+    (problem,) = problems(GOOD + '\n[alerts]\nreopen_window = "soon"\n')
     assert problem.startswith("alerts.reopen_window: unparseable duration 'soon'")
-    assert problem.endswith("(line 11)")
+    assert problem.endswith("(line 15)")
     (problem,) = problems(GOOD.replace('keywords = ["down"]', "keywords = 3"))
     assert problem.startswith("rules[0].keywords: Input should be a valid list")
+    (problem,) = problems(GOOD.replace('keywords = ["down"]', 'regex = "ticket (#"'))
+    assert problem.startswith("rules[0].regex: bad regex: missing ), unterminated subpattern")
+    (problem,) = problems(GOOD.replace('keywords = ["down"]', "query = 'down OR'"))
+    assert problem == "rules[0].query: bad query: query ends where a term was expected (line 7)"
 
 
-def test_duplicate_rule_names() -> None:
-    text = GOOD + '\n[[rules]]\nname = "outage"\nchannel = "support"\n'
+def test_unreachable_route_after_catch_all() -> None:
+    text = GOOD.replace('match = { team = "support" }\n', "") + (
+        '\n[[routes]]\nmatch = { team = "sales" }\nchannel = "support"\n'
+    )
     assert problems(text) == [
-        "rules[1].name: duplicate rule name 'outage' (also rules[0]) (line 11)"
+        "routes[1]: unreachable: routes[0] above it matches everything and has no "
+        "'continue = true' (line 13)"
+    ]
+    # with continue = true the catch-all lets later routes see the alert
+    assert load_config_text(
+        text.replace('channel = "support"\n', 'channel = "support"\ncontinue = true\n', 1)
+    )
+
+
+def test_duplicate_rule_names_and_unknown_quiet_hours() -> None:
+    text = GOOD + '\n[[rules]]\nname = "outage"\n'
+    assert problems(text) == [
+        "rules[1].name: duplicate rule name 'outage' (also rules[0]) (line 15)"
+    ]
+    text = GOOD.replace('channel = "support"', 'channel = "support"\nquiet_hours = ["nigths"]')
+    text += '\n[[time_intervals]]\nname = "nights"\ntimes = [{ start = "18:00", end = "08:00" }]\n'
+    assert problems(text) == [
+        "routes[0].quiet_hours[0]: unknown time interval 'nigths' (did you mean 'nights'?) (line 13)"
+    ]
+
+
+def test_time_zone_and_weekday_are_checked() -> None:
+    text = (
+        GOOD
+        + '\n[[time_intervals]]\nname = "n"\ntimezone = "Mars/Olympus"\nweekdays = ["funday"]\n'
+    )
+    assert problems(text) == [
+        "time_intervals[0].timezone: unknown time zone 'Mars/Olympus' (use e.g. 'Europe/Berlin' or 'UTC') (line 16)",
+        "time_intervals[0].weekdays: unknown weekday 'funday' (use e.g. 'monday:friday') (line 17)",
     ]
 
 

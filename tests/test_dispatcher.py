@@ -113,3 +113,42 @@ async def test_unexpected_adapter_exception_keeps_the_row(harness: BotHarness) -
 def test_backoff_grows_and_caps() -> None:
     backoff = Backoff(base=2, cap=60, jitter=0)
     assert [backoff.delay(n) for n in (1, 2, 3, 6, 10)] == [2, 4, 8, 60, 60]
+
+
+async def test_repeated_failure_sends_to_fallback_and_tells_admins(
+    database_url: str, clock
+) -> None:
+    from bot.app import CrmBot
+    from handlers.cards import NoticeCard
+    from tests.conftest import TEST_CONFIG, RecordingAdapter, make_config
+
+    text = TEST_CONFIG.replace(
+        "[alerts]\n", '[alerts]\nfallback_channel = "social"\nadmin_channel = "admins"\n'
+    ).replace("[channels.social]", "[channels.admins]\n[channels.social]")
+
+    class FlakySupport(RecordingAdapter):
+        async def post(self, destination, card, thread_ref):
+            if destination == "support":
+                raise DeliveryError("HTTP 503 from chat API")
+            return await super().post(destination, card, thread_ref)
+
+    adapter = FlakySupport()
+    bot = CrmBot(database_url, make_config(text), [adapter], clock=clock)
+    bot.dispatcher.backoff = Backoff(base=1, cap=1, jitter=0)
+    bot.ingest([mention("site down")])
+    for _ in range(5):
+        await bot.dispatcher.drain()
+        clock.advance(seconds=2)
+    await bot.dispatcher.drain()
+    by_destination = {p.destination: p.card for p in adapter.posts}
+    assert isinstance(by_destination["social"], AlertCard)
+    notice = by_destination["admins"]
+    assert isinstance(notice, NoticeCard)
+    assert notice.text == (
+        "Posting to #support (console) keeps failing (HTTP 503 from chat API); "
+        "alert #1 was sent to #social meanwhile."
+    )
+    with Session(bot.db.engine) as s:
+        original = s.exec(select(Outbox).where(Outbox.destination == "support")).one()
+    assert original.status == "pending"  # still retried, never dropped
+    bot.db.dispose()

@@ -9,6 +9,11 @@ from starlette.routing import BaseRoute
 
 from handlers.cards import Card, StatusCard
 from handlers.config import CrmbotConfig
+from handlers.context import BotContext
+
+
+class ChatSetupError(Exception):
+    """A chat platform's settings cannot work; the message says which variable to fix."""
 
 
 class DeliveryError(Exception):
@@ -31,6 +36,10 @@ class ChatAdapter(ABC):
 
     async def stop(self) -> None:
         """Disconnect; called once at shutdown."""
+        return None
+
+    def bind(self, ctx: BotContext) -> None:
+        """Receive the bot's context before anything can arrive (commands, buttons)."""
         return None
 
     def http_routes(self) -> list[BaseRoute]:

@@ -10,7 +10,7 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from bot.chat.base import ChatAdapter
-from handlers.cards import AlertCard, Card, FollowUpCard, NoticeCard, StatusCard
+from handlers.cards import AlertCard, Card, DigestCard, FollowUpCard, NoticeCard, StatusCard
 from handlers.config import CrmbotConfig
 from handlers.influence import tier
 from handlers.replies import Reply
@@ -49,6 +49,8 @@ class ConsoleAdapter(ChatAdapter):
             self.console.print(render_status(destination, card))
         elif isinstance(card, NoticeCard):
             self.console.print(Text(f"[#{destination}] {card.text}"))
+        elif isinstance(card, DigestCard):
+            self.console.print(render_digest(destination, card))
         else:
             raise TypeError(f"the console cannot show a {type(card).__name__}")
         return ref
@@ -75,6 +77,8 @@ def _clip(cell: str, width: int = 48) -> str:
 def render_alert(channel: str, card: AlertCard) -> Panel:
     """An alert as a panel: who, how loud, how they feel, what they said, where."""
     body = Text()
+    if card.escalation:
+        body.append(f"⚠ {card.escalation}\n", style="bold red")
     if card.platform == "crm":
         body.append(f"{card.author_name or 'CRM'}", style="bold")
         body.append(f" · {card.source}\n")
@@ -106,6 +110,26 @@ def render_alert(channel: str, card: AlertCard) -> Panel:
         border_style=SEVERITY_STYLE.get(card.severity, "cyan"),
         subtitle=f"/crm claim {card.conversation_id}",
         subtitle_align="right",
+    )
+
+
+def render_digest(channel: str, card: DigestCard) -> Panel:
+    """Several alerts in one panel: the first few listed, all counted."""
+    body = Text()
+    for item in card.items:
+        body.append(f"#{item['conversation_id']} ", style="bold")
+        body.append(f"{item['severity']:<8} ", style=SEVERITY_STYLE.get(item["severity"], "cyan"))
+        body.append(f"{item['who']}: {item['title']}\n")
+    rest = card.total - len(card.items)
+    if rest > 0:
+        body.append(f"… and {rest} more: /crm queue\n", style="dim")
+    counts = ", ".join(f"{n} {sev}" for sev, n in sorted((card.counts or {}).items()))
+    body.append(counts, style="dim")
+    return Panel(
+        body,
+        title=f"{card.total} alerts → #{channel} ({card.reason})",
+        title_align="left",
+        border_style="magenta",
     )
 
 

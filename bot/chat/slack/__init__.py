@@ -1,0 +1,23 @@
+"""Slack: Block Kit alerts edited in place, one thread per conversation, ``/crm``, buttons.
+
+See docs/slack.md for setting up the app (examples/slack-manifest.yaml).
+"""
+
+from __future__ import annotations
+
+from bot.chat.slack.adapter import PostBudget, SlackAdapter
+from bot.chat.slack.connection import (
+    RetryPolicy,
+    SlackConnection,
+    SlackSetupError,
+    connection_from_settings,
+)
+
+__all__ = [
+    "PostBudget",
+    "RetryPolicy",
+    "SlackAdapter",
+    "SlackConnection",
+    "SlackSetupError",
+    "connection_from_settings",
+]

@@ -1,0 +1,202 @@
+"""The Slack chat adapter: posts cards with Block Kit, edits alerts in place, and runs the
+Bolt app over Socket Mode (default) or HTTP (``POST /slack/events``).
+
+Alerts, follow-ups and notices go through a per-channel post budget (Slack allows about
+one message per second per channel). A call that still fails after slack_sdk's retries
+raises DeliveryError, so the dispatcher keeps the outbox row and tries again later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiolimiter import AsyncLimiter
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from bot.chat.base import ChatAdapter, DeliveryError
+from bot.chat.slack import blocks as kit
+from bot.chat.slack.app import SlackListeners, build_app
+from bot.chat.slack.connection import RetryPolicy, SlackConnection, SlackSetupError, make_client
+from bot.chat.slack.errors import CALL_ERRORS, delivery_error
+from bot.chat.slack.identity import SlackIdentities
+from handlers.cards import AlertCard, Card, DigestCard, FollowUpCard, NoticeCard, StatusCard
+from handlers.config import CrmbotConfig
+from handlers.context import BotContext
+from storage import outbox as outbox_store
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+
+
+@dataclass(frozen=True, slots=True)
+class PostBudget:
+    """At most ``posts`` messages per ``seconds`` to one channel."""
+
+    posts: float = 1.0
+    seconds: float = 1.0
+
+
+class SlackAdapter(ChatAdapter):
+    """Slack through slack-bolt (AsyncApp) and slack_sdk's AsyncWebClient."""
+
+    platform = "slack"
+
+    def __init__(
+        self,
+        connection: SlackConnection,
+        *,
+        retry: RetryPolicy | None = None,
+        budget: PostBudget | None = None,
+    ) -> None:
+        self.connection = connection
+        self.client = make_client(connection, retry)
+        self.budget = budget or PostBudget()
+        self.identities = SlackIdentities(self.client, self.context)
+        self.listeners = SlackListeners(self.context, self.identities, self.client)
+        self.app = build_app(self.client, connection, self.listeners)
+        self._ctx: BotContext | None = None
+        self._limiters: dict[str, AsyncLimiter] = {}
+        self._socket: AsyncSocketModeHandler | None = None
+
+    # -- wiring ---------------------------------------------------------------------------
+
+    def bind(self, ctx: BotContext) -> None:
+        """Give the listeners the bot's context (before commands or events can arrive)."""
+        self._ctx = ctx
+
+    def context(self) -> BotContext:
+        """The bot's context; the adapter must have been bound to a bot."""
+        if self._ctx is None:
+            raise RuntimeError("the Slack adapter is not bound to a bot (call bind(ctx))")
+        return self._ctx
+
+    def http_routes(self) -> list[BaseRoute]:
+        """``POST /slack/events`` in HTTP mode (events, slash commands, interactivity)."""
+        if self.connection.mode != "http":
+            return []
+        handler = AsyncSlackRequestHandler(self.app)
+
+        async def slack_events(request: Request) -> Response:
+            return await handler.handle(request)
+
+        return [Route(EVENTS_PATH, slack_events, methods=["POST"])]
+
+    async def start(self) -> None:
+        """Check the bot token, then connect Socket Mode when it is the mode."""
+        self.context()
+        await self._check_token()
+        if self.connection.mode == "socket":
+            assert self.connection.app_token is not None
+            self._socket = AsyncSocketModeHandler(
+                self.app, self.connection.app_token.get_secret_value(), web_client=self.client
+            )
+            await self._socket.connect_async()  # type: ignore[no-untyped-call]
+            log.info("Slack: connected in Socket Mode")
+        else:
+            log.info("Slack: HTTP mode, events at %s", EVENTS_PATH)
+
+    async def _check_token(self) -> None:
+        try:
+            auth = await self.client.auth_test()
+        except SlackApiError as exc:
+            if exc.response.get("error") in {"invalid_auth", "not_authed", "account_inactive"}:
+                raise SlackSetupError(
+                    "Slack refused SLACK_BOT_TOKEN; check the token and reinstall the app."
+                ) from None
+            log.warning("Slack auth.test failed: %s", delivery_error("auth.test", exc).reason)
+            return
+        except CALL_ERRORS as exc:
+            log.warning("Slack auth.test failed: %s", delivery_error("auth.test", exc).reason)
+            return
+        log.info("Slack: signed in as %s in %s", auth.get("user"), auth.get("team"))
+
+    async def stop(self) -> None:
+        """Close the Socket Mode connection."""
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
+            self._socket = None
+
+    # -- outbound -------------------------------------------------------------------------
+
+    def destinations(self, channel: str, config: CrmbotConfig) -> list[str]:
+        """The channel's Slack id from the config (``[channels.NAME] slack = "C123"``)."""
+        settings = config.channels.get(channel)
+        return [settings.slack] if settings is not None and settings.slack else []
+
+    def _limiter(self, destination: str) -> AsyncLimiter:
+        limiter = self._limiters.get(destination)
+        if limiter is None:
+            limiter = AsyncLimiter(self.budget.posts, self.budget.seconds)
+            self._limiters[destination] = limiter
+        return limiter
+
+    async def post(self, destination: str, card: Card, thread_ref: str | None) -> str:
+        """Post ``card`` (into the alert's thread when ``thread_ref`` is given); returns its ts."""
+        extra: dict[str, Any] = {}
+        if isinstance(card, AlertCard):
+            text, blocks = kit.alert_text(card), kit.alert_blocks(card)
+            extra = {"unfurl_links": False, "unfurl_media": False}
+        elif isinstance(card, FollowUpCard):
+            text, blocks = kit.followup_text(card), kit.followup_blocks(card)
+            extra = {"unfurl_links": False, "reply_broadcast": card.reopened and bool(thread_ref)}
+        elif isinstance(card, StatusCard):
+            text, blocks = kit.status_text(card), kit.status_blocks(card)
+        elif isinstance(card, NoticeCard):
+            text, blocks = kit.notice_text(card), kit.notice_blocks(card)
+        elif isinstance(card, DigestCard):
+            text, blocks = kit.digest_text(card), kit.digest_blocks(card)
+            extra = {"unfurl_links": False, "unfurl_media": False}
+        else:
+            raise TypeError(f"the Slack adapter cannot post a {type(card).__name__}")
+        if thread_ref is not None:
+            extra["thread_ts"] = thread_ref
+        async with self._limiter(destination):
+            try:
+                response = await self.client.chat_postMessage(
+                    channel=destination, text=text, blocks=_dicts(blocks), **extra
+                )
+            except CALL_ERRORS as exc:
+                raise delivery_error("chat.postMessage", exc) from None
+        ts = response.get("ts")
+        if not isinstance(ts, str):
+            raise DeliveryError("Slack chat.postMessage: no ts in the answer")
+        return ts
+
+    async def update(self, destination: str, message_ref: str, card: StatusCard) -> None:
+        """Re-render the alert with its new state and buttons (chat.update)."""
+        alert = await asyncio.to_thread(self._alert_card, card.conversation_id, destination)
+        if alert is not None:
+            text, blocks = kit.alert_text(alert), kit.alert_blocks(alert, status=card)
+        else:
+            text, blocks = kit.status_text(card), kit.status_blocks(card)
+        try:
+            await self.client.chat_update(
+                channel=destination, ts=message_ref, text=text, blocks=_dicts(blocks)
+            )
+        except CALL_ERRORS as exc:
+            raise delivery_error("chat.update", exc) from None
+
+    def _alert_card(self, conversation_id: int | None, destination: str) -> AlertCard | None:
+        """The alert as it was posted, read back from the outbox (so restarts lose nothing)."""
+        if conversation_id is None:
+            return None
+        with self.context().db.session() as session:
+            payload = outbox_store.sent_alert_payload(
+                session, conversation_id, self.platform, destination
+            )
+        return AlertCard.from_payload(payload) if payload is not None else None
+
+
+def _dicts(blocks: Sequence[Block]) -> list[dict[str, Any]]:
+    return [block.to_dict() for block in blocks]

@@ -1,0 +1,79 @@
+"""Slack users as neutral :class:`Actor` values.
+
+A user already linked to a staff record (from the config or an earlier visit) needs
+nothing more. For a user seen for the first time, ``users.info`` is asked once for a name
+and email (scopes users:read and users:read.email), so their new staff record is useful.
+Answers are cached in this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.chat.slack.errors import CALL_ERRORS, delivery_error
+from handlers.context import BotContext
+from handlers.events import Actor
+from storage import staff as staff_store
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+CACHE_SIZE = 10_000
+
+
+def actor_from_profile(user_id: str, user: dict[str, Any], fallback: str | None) -> Actor:
+    """An Actor from a users.info ``user`` object."""
+    profile = user.get("profile") or {}
+    name = profile.get("display_name") or user.get("name") or profile.get("real_name") or fallback
+    email = profile.get("email") or None
+    return Actor(platform=PLATFORM, user_id=user_id, name=name or None, email=email)
+
+
+class SlackIdentities:
+    """Turns Slack user ids into Actors, asking Slack about strangers once."""
+
+    def __init__(self, client: AsyncWebClient, context: Callable[[], BotContext]) -> None:
+        self.client = client
+        self._context = context
+        self._cache: dict[str, Actor] = {}
+
+    def _known(self, user_id: str) -> bool:
+        with self._context().db.session() as session:
+            return staff_store.staff_for_identity(session, PLATFORM, user_id) is not None
+
+    async def actor(self, user_id: str, name: str | None = None) -> Actor:
+        """The Actor for ``user_id``; ``name`` is the payload's name, used as a fallback."""
+        cached = self._cache.get(user_id)
+        if cached is not None:
+            return cached
+        if await asyncio.to_thread(self._known, user_id):
+            actor = Actor(platform=PLATFORM, user_id=user_id, name=name)
+        else:
+            looked_up = await self._lookup(user_id, name)
+            if looked_up is None:
+                return Actor(platform=PLATFORM, user_id=user_id, name=name)
+            actor = looked_up
+        if len(self._cache) >= CACHE_SIZE:
+            self._cache.clear()
+        self._cache[user_id] = actor
+        return actor
+
+    async def _lookup(self, user_id: str, name: str | None) -> Actor | None:
+        try:
+            response = await self.client.users_info(user=user_id)
+        except CALL_ERRORS as exc:
+            log.warning(
+                "could not look up Slack user %s: %s",
+                user_id,
+                delivery_error("users.info", exc).reason,
+            )
+            return None
+        user = response.get("user")
+        if not isinstance(user, dict):
+            return None
+        return actor_from_profile(user_id, user, name)

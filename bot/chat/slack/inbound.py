@@ -1,0 +1,124 @@
+"""Slack payloads -> neutral events, in one place (slash commands, buttons, thread messages).
+
+Nothing here talks to Slack or the database; it only reads payloads.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from bot.chat.slack.blocks import CLAIM, HANDOFF, REOPEN, REPLIED, RESOLVE
+from handlers.events import Action, Actor, Command
+
+USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
+ACTION_NAMES = {
+    CLAIM: "claim",
+    REPLIED: "reply",
+    RESOLVE: "resolve",
+    HANDOFF: "handoff",
+    REOPEN: "reopen",
+}
+# Message subtypes written by a person; edits, joins, bot posts and the like are not replies.
+PERSON_SUBTYPES = {None, "thread_broadcast", "file_share"}
+
+
+class PayloadError(ValueError):
+    """A payload is missing something crmbot needs (logged, never shown to the user)."""
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def command_user(body: dict[str, Any]) -> tuple[str, str | None]:
+    """(user id, user name) of a slash command."""
+    user_id = _text(body.get("user_id"))
+    if not user_id:
+        raise PayloadError("slash command without user_id")
+    return user_id, _text(body.get("user_name")) or None
+
+
+def command_from(body: dict[str, Any], actor: Actor) -> Command:
+    """``/crm <text>`` as a neutral Command (user mentions are expanded later)."""
+    return Command(
+        actor=actor,
+        text=_text(body.get("text")).strip(),
+        channel=_text(body.get("channel_id")) or None,
+        raw=body,
+    )
+
+
+def mentioned_users(text: str) -> list[tuple[str, str | None]]:
+    """The ``<@U123|name>`` mentions in a command's text: (user id, name)."""
+    return [(m.group(1), m.group(2) or None) for m in USER_MENTION.finditer(text)]
+
+
+def plain_command_text(text: str, names: dict[str, str]) -> str:
+    """Command text with each user mention as ``@staffname`` and Slack's escapes undone."""
+
+    def name_of(match: re.Match[str]) -> str:
+        return f"@{names.get(match.group(1), match.group(2) or match.group(1))}"
+
+    return html.unescape(USER_MENTION.sub(name_of, text))
+
+
+def action_user(body: dict[str, Any]) -> tuple[str, str | None]:
+    """(user id, user name) of whoever pressed a button."""
+    user = body.get("user") or {}
+    user_id = _text(user.get("id"))
+    if not user_id:
+        raise PayloadError("block action without user.id")
+    return user_id, _text(user.get("username")) or _text(user.get("name")) or None
+
+
+def action_from(body: dict[str, Any], actor: Actor) -> Action:
+    """The first action of a block_actions payload as a neutral Action.
+
+    The conversation id rides in the button's value, or in the actions block's id
+    (``crm:<id>``) for the hand-off user picker, whose value is the picked user.
+    """
+    actions = body.get("actions") or []
+    if not actions:
+        raise PayloadError("block_actions without actions")
+    raw = actions[0]
+    action_id = _text(raw.get("action_id"))
+    name = ACTION_NAMES.get(action_id)
+    if name is None:
+        raise PayloadError(f"unknown action_id {action_id!r}")
+    conversation = _text(raw.get("value")) if action_id != HANDOFF else ""
+    if not conversation.isdigit():
+        conversation = _text(raw.get("block_id")).removeprefix("crm:")
+    if not conversation.isdigit():
+        raise PayloadError(f"no conversation id in action {action_id!r}")
+    value = (_text(raw.get("selected_user")) or None) if action_id == HANDOFF else None
+    return Action(actor=actor, name=name, conversation_id=int(conversation), value=value, raw=body)
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadMessage:
+    """A person's message inside a thread."""
+
+    channel: str
+    thread_ts: str
+    user_id: str
+    text: str
+
+
+def thread_message(event: dict[str, Any]) -> ThreadMessage | None:
+    """A person's reply in a thread, or None for anything else (bots, edits, top level)."""
+    if event.get("bot_id") or event.get("subtype") not in PERSON_SUBTYPES:
+        return None
+    channel = _text(event.get("channel"))
+    thread_ts = _text(event.get("thread_ts"))
+    user_id = _text(event.get("user"))
+    if not (channel and thread_ts and user_id) or event.get("ts") == thread_ts:
+        return None
+    return ThreadMessage(
+        channel=channel,
+        thread_ts=thread_ts,
+        user_id=user_id,
+        text=html.unescape(_text(event.get("text"))),
+    )

@@ -1,0 +1,48 @@
+"""Scheduled job functions. APScheduler's persistent job store keeps a job as the import
+path of its function plus plain arguments, so these are module-level functions that reach
+the running bot through :func:`bind` (set once by `crmbot run`)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from handlers.escalation import check_unclaimed, escalate
+from handlers.spikes import check_spikes
+
+if TYPE_CHECKING:
+    from bot.app import CrmBot
+
+log = logging.getLogger(__name__)
+
+_bot: CrmBot | None = None
+
+
+def bind(bot: CrmBot | None) -> None:
+    """Make ``bot`` the one scheduled jobs act on (None unbinds)."""
+    global _bot
+    _bot = bot
+
+
+def current() -> CrmBot:
+    if _bot is None:
+        raise RuntimeError("no running bot is bound for scheduled jobs")
+    return _bot
+
+
+def run_escalation(conversation_id: int, cycle: int, route_index: int) -> None:
+    """Escalate the conversation if nobody claimed it (a claim makes this a no-op)."""
+    if escalate(current().ctx, conversation_id, cycle, route_index):
+        log.info("escalated conversation %s (cycle %s)", conversation_id, cycle)
+
+
+def run_spike_checks() -> None:
+    """Fire spike rules whose window is over their baseline."""
+    for conversation_id in check_spikes(current().ctx):
+        log.info("spike alert: conversation %s", conversation_id)
+
+
+def run_unclaimed_checks() -> None:
+    """Fire ``unclaimed_for`` rules."""
+    for conversation_id in check_unclaimed(current().ctx):
+        log.info("unclaimed reminder: conversation %s", conversation_id)

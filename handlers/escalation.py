@@ -1,0 +1,120 @@
+"""Escalation: an alert nobody claimed within a route's ``escalate.after`` is re-posted to
+``escalate.to``, mentioning the people or groups named there; rules with
+``unclaimed_for`` do the same through the routes. A claim cancels both."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from handlers.cards import AlertCard
+from handlers.config import CrmbotConfig, EscalationConfig
+from handlers.context import BotContext
+from handlers.durations import format_duration
+from handlers.routing import route
+from handlers.rules import Subject, rule_labels
+from storage import conversations, handling
+from storage import outbox as outbox_store
+from storage.models import Conversation
+
+
+def escalation_routes(
+    config: CrmbotConfig, labels: dict[str, str]
+) -> list[tuple[int, EscalationConfig]]:
+    """(route index, escalation) for each route with an escalation that takes ``labels``."""
+    return [
+        (hit.index, hit.route.escalate)
+        for hit in route(config, labels).hits
+        if hit.route is not None and hit.route.escalate is not None
+    ]
+
+
+def _unclaimed(conversation: Conversation | None, cycle: int | None = None) -> bool:
+    return (
+        conversation is not None
+        and (cycle is None or conversation.cycle == cycle)
+        and conversation.status == "open"
+        and conversation.assignee_id is None
+    )
+
+
+def _repost(
+    ctx: BotContext,
+    session: Session,
+    conversation: Conversation,
+    channels: list[str],
+    note: str,
+    detail: dict[str, Any],
+) -> bool:
+    """Post the conversation's alert again to ``channels`` with ``note``; record it."""
+    assert conversation.id is not None
+    payload = outbox_store.first_alert_payload(session, conversation.id)
+    if payload is None or not channels:
+        return False
+    handling.record(session, conversation, "escalated", None, ctx.clock.now(), detail)
+    new = [c for c in channels if c not in conversation.channels]
+    if new:
+        conversation.channels = [*conversation.channels, *new]
+    for channel in channels:
+        card = AlertCard.from_payload({**payload, "channel": channel, "escalation": note})
+        ctx.queue(session, card, [channel])
+    return True
+
+
+def escalate(ctx: BotContext, conversation_id: int, cycle: int, route_index: int) -> bool:
+    """Re-post the alert if it is still unclaimed in the same cycle; True when it did."""
+    config = ctx.config
+    if route_index >= len(config.routes):
+        return False  # the config changed and the route is gone
+    rule = config.routes[route_index].escalate
+    if rule is None:
+        return False
+    with ctx.db.session() as session:
+        conversation = conversations.get(session, conversation_id)
+        if conversation is None or not _unclaimed(conversation, cycle):
+            return False
+        note = f"Unclaimed for {format_duration(rule.after.total_seconds())}"
+        if rule.mention:
+            note += ": " + " ".join(rule.mention)
+        detail = {"to": rule.to, "after_s": rule.after.total_seconds(), "mention": rule.mention}
+        done = _repost(ctx, session, conversation, [rule.to], note, detail)
+    if done:
+        ctx.on_queued()
+    return done
+
+
+def check_unclaimed(ctx: BotContext) -> list[int]:
+    """Fire ``unclaimed_for`` rules on open, unclaimed conversations, once per cycle each."""
+    config = ctx.config
+    ruleset = ctx.ruleset()
+    now = ctx.clock.now()
+    fired: list[int] = []
+    for rule in ruleset.unclaimed_rules():
+        assert rule.unclaimed_for is not None
+        with ctx.db.session() as session:
+            for conversation in conversations.unclaimed_since(session, now - rule.unclaimed_for):
+                assert conversation.id is not None
+                if handling.has_event(
+                    session, conversation.id, conversation.cycle, "escalated", rule.name
+                ):
+                    continue
+                subject = Subject(
+                    kind=conversation.kind,
+                    text=conversation.title,
+                    platform=conversation.platform,
+                    source=conversation.source,
+                    sentiment=conversation.sentiment,
+                )
+                if not ruleset.conversation_matches(rule, subject):
+                    continue
+                labels = {**conversation.labels, **rule_labels(rule, subject)}
+                channels = list(route(config, labels).channels)
+                note = f"Unclaimed for {format_duration(rule.unclaimed_for.total_seconds())} (rule {rule.name})"
+                if _repost(
+                    ctx, session, conversation, channels, note, {"rule": rule.name, "to": channels}
+                ):
+                    fired.append(conversation.id)
+    if fired:
+        ctx.on_queued()
+    return fired

@@ -1,0 +1,123 @@
+"""Routes: which channels an alert's labels lead to (ordered, first match wins unless
+``continue = true``; the alerts table's ``default_channel`` is the root route)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from handlers.config import SEVERITY_ORDER, CrmbotConfig, RouteConfig
+from handlers.rules import Ruleset, Subject, base_labels, rule_labels
+
+
+@dataclass(frozen=True, slots=True)
+class RouteHit:
+    """A route that took the alert (index -1: the default route)."""
+
+    index: int
+    name: str
+    channel: str
+    route: RouteConfig | None
+
+
+@dataclass(frozen=True, slots=True)
+class RoutePath:
+    """The routes an alert took, and every route looked at on the way (for ``routes test``)."""
+
+    hits: tuple[RouteHit, ...]
+    steps: tuple[tuple[str, bool], ...]
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(hit.channel for hit in self.hits))
+
+
+def route_matches(route: RouteConfig, labels: dict[str, str]) -> bool:
+    """All ``match`` labels equal and all ``match_re`` labels fully match."""
+    for name, value in route.match.items():
+        if labels.get(name) != value:
+            return False
+    for name, pattern in route.match_re.items():
+        if re.fullmatch(pattern, labels.get(name, "")) is None:
+            return False
+    return True
+
+
+def route(config: CrmbotConfig, labels: dict[str, str]) -> RoutePath:
+    """Walk the routes in order for ``labels``."""
+    hits: list[RouteHit] = []
+    steps: list[tuple[str, bool]] = []
+    for index, candidate in enumerate(config.routes):
+        matched = route_matches(candidate, labels)
+        steps.append((candidate.label(index), matched))
+        if matched:
+            hits.append(RouteHit(index, candidate.label(index), candidate.channel, candidate))
+            if not candidate.continue_:
+                break
+    if not hits and config.alerts.default_channel is not None:
+        steps.append(("default route", True))
+        hits.append(RouteHit(-1, "default route", config.alerts.default_channel, None))
+    return RoutePath(tuple(hits), tuple(steps))
+
+
+@dataclass(frozen=True, slots=True)
+class RouteDecision:
+    """Where a new conversation goes and the labels it carries."""
+
+    channels: tuple[str, ...]
+    severity: str
+    rule: str | None
+    team: str | None
+    labels: dict[str, str] = field(default_factory=dict)
+    rules: tuple[str, ...] = ()
+    routes: tuple[int, ...] = ()  # per channel: the index of the route that chose it (-1: default)
+
+
+def decide(ruleset: Ruleset, subject: Subject) -> RouteDecision | None:
+    """Match rules, route each matching rule's alert; None when nothing should alert.
+
+    An event that matches no rule still goes to the default route (if any), labelled
+    only with its built-in labels.
+    """
+    config = ruleset.config
+    matched = ruleset.matching(subject)
+    if not matched:
+        labels = base_labels(subject)
+        path = route(config, labels)
+        if not path.channels:
+            return None
+        by_channel = _first_hits(path.hits, {})
+        return RouteDecision(
+            tuple(by_channel),
+            "normal",
+            None,
+            labels.get("team"),
+            labels,
+            (),
+            tuple(by_channel.values()),
+        )
+    chosen: dict[str, int] = {}
+    for rule in matched:
+        _first_hits(route(config, rule_labels(rule, subject)).hits, chosen)
+    if not chosen:
+        return None
+    first = matched[0]
+    labels = rule_labels(first, subject)
+    severity = max((r.severity for r in matched), key=SEVERITY_ORDER.__getitem__)
+    labels["severity"] = severity
+    team = next((r.labels["team"] for r in matched if "team" in r.labels), None)
+    return RouteDecision(
+        tuple(chosen),
+        severity,
+        first.name,
+        team,
+        labels,
+        tuple(r.name for r in matched),
+        tuple(chosen.values()),
+    )
+
+
+def _first_hits(hits: tuple[RouteHit, ...], chosen: dict[str, int]) -> dict[str, int]:
+    for hit in hits:
+        chosen.setdefault(hit.channel, hit.index)
+    return chosen

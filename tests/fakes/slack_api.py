@@ -1,0 +1,372 @@
+"""A loopback fake of Slack's servers: the Web API, response_url and Socket Mode.
+
+It records every call (method, params, headers) and checks what the real Slack would:
+``xoxb-``/``xapp-`` tokens, ``channel`` and ``text`` on posts, and every ``blocks`` through
+slack_sdk's own models plus the 50-blocks cap. Anything it would reject lands in
+``violations`` (tests assert it stays empty) and gets the error Slack would send.
+Fault switches: a 429 with Retry-After, 500/503, ``ok: false`` errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import itertools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+
+MAX_BLOCKS = 50
+FIELD_LIMIT = 2000
+POSTS = {"chat.postMessage", "chat.update", "chat.postEphemeral"}
+
+
+@dataclass
+class Call:
+    """One Web API request as the fake received it."""
+
+    method: str
+    params: dict[str, Any]
+    headers: dict[str, str]
+
+
+@dataclass
+class Fault:
+    """How the next call to a method fails: an HTTP status, or ``ok: false`` with ``error``."""
+
+    status: int = 200
+    error: str | None = None
+    retry_after: int | None = None
+
+
+@dataclass
+class Answer:
+    """A message sent to a response_url (what respond() posted)."""
+
+    name: str
+    body: dict[str, Any]
+
+    @property
+    def text(self) -> str:
+        return str(self.body.get("text", ""))
+
+    @property
+    def ephemeral(self) -> bool:
+        return self.body.get("response_type") == "ephemeral"
+
+    @property
+    def shown(self) -> str:
+        """Everything a person would read: the blocks' text, or the text without blocks."""
+        blocks = self.body.get("blocks")
+        return html.unescape(block_text(blocks) if blocks else self.text)
+
+
+@dataclass
+class Message:
+    """A message as the channel shows it now (after any chat.update)."""
+
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]]
+    thread_ts: str | None = None
+    edits: int = 0
+
+    @property
+    def mrkdwn(self) -> str:
+        """The message's text as sent (escaped mrkdwn)."""
+        return block_text(self.blocks) if self.blocks else self.text
+
+    @property
+    def shown(self) -> str:
+        """What a person reads (escapes undone)."""
+        return html.unescape(self.mrkdwn)
+
+
+def block_text(blocks: list[dict[str, Any]]) -> str:
+    """All text in ``blocks`` (texts, fields, element labels), one piece per line."""
+    out: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") in {"mrkdwn", "plain_text"} and isinstance(node.get("text"), str):
+                out.append(node["text"])
+                return
+            for key, value in node.items():
+                if key not in {"action_id", "block_id", "value", "type", "style"}:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(blocks)
+    return "\n".join(out)
+
+
+def _units(text: str) -> int:
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+@dataclass
+class FakeSlack:
+    """Slack's servers on 127.0.0.1, port 0."""
+
+    bot_token: str
+    app_token: str = "xapp-1-A1-fake"
+    calls: list[Call] = field(default_factory=list)
+    answers: list[Answer] = field(default_factory=list)
+    acks: list[dict[str, Any]] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    messages: dict[tuple[str, str], Message] = field(default_factory=dict)
+    url: str = ""
+
+    def __post_init__(self) -> None:
+        self._faults: dict[str, list[Fault]] = {}
+        self._ts = itertools.count(1)
+        self._sockets: list[web.WebSocketResponse] = []
+        self._runner: web.AppRunner | None = None
+        self._changed = asyncio.Event()  # set whenever something is recorded
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/respond/{name}", self._respond)
+        app.router.add_get("/socket-mode", self._socket)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        host, port = self._runner.addresses[0][:2]
+        self.url = f"http://{host}:{port}"
+
+    async def stop(self) -> None:
+        for ws in list(self._sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/"
+
+    def response_url(self, name: str) -> str:
+        return f"{self.url}/respond/{name}"
+
+    # -- test controls ----------------------------------------------------------------------
+
+    def fail(self, method: str, fault: Fault, times: int = 1) -> None:
+        """Make the next ``times`` calls to ``method`` fail with ``fault``."""
+        self._faults.setdefault(method, []).extend([fault] * times)
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def posts(self, channel: str | None = None) -> list[Message]:
+        """Messages posted (not ephemeral), oldest first, optionally in one channel."""
+        return [m for m in self.messages.values() if channel is None or m.channel == channel]
+
+    async def wait_for(self, predicate: Callable[[], bool], seconds: float = 10.0) -> None:
+        """Wait (bounded) until ``predicate()`` holds: for work Slack's side sees later."""
+        try:
+            async with asyncio.timeout(seconds):
+                while not predicate():
+                    self._changed.clear()
+                    await self._changed.wait()
+        except TimeoutError:
+            raise AssertionError("the fake Slack did not see what was expected in time") from None
+
+    async def answer(self, name: str) -> Answer:
+        """The message respond() posted to the response_url called ``name``."""
+        await self.wait_for(lambda: any(a.name == name for a in self.answers))
+        return next(a for a in self.answers if a.name == name)
+
+    async def push(self, envelope: dict[str, Any]) -> None:
+        """Send a Socket Mode envelope to the connected app."""
+        await self.wait_for(lambda: any(not ws.closed for ws in self._sockets))
+        ws = next(ws for ws in reversed(self._sockets) if not ws.closed)
+        await ws.send_str(json.dumps(envelope))
+
+    # -- checks -----------------------------------------------------------------------------
+
+    def _check_blocks(self, where: str, blocks: Any) -> bool:
+        if isinstance(blocks, str):
+            blocks = json.loads(blocks)
+        if not isinstance(blocks, list):
+            self.violations.append(f"{where}: blocks is not a list")
+            return False
+        ok = True
+        if len(blocks) > MAX_BLOCKS:
+            self.violations.append(f"{where}: {len(blocks)} blocks (max {MAX_BLOCKS})")
+            ok = False
+        for raw, parsed in zip(blocks, Block.parse_all(blocks), strict=True):
+            if parsed is None:
+                self.violations.append(f"{where}: unknown block {raw.get('type')!r}")
+                ok = False
+                continue
+            try:
+                parsed.validate_json()
+                parsed.to_dict()  # validates nested elements too
+            except SlackObjectFormationError as exc:
+                self.violations.append(f"{where}: {exc}")
+                ok = False
+            for item in raw.get("fields") or []:
+                if _units(item.get("text", "")) > FIELD_LIMIT:
+                    self.violations.append(f"{where}: a section field is over {FIELD_LIMIT}")
+                    ok = False
+        return ok
+
+    def _auth_error(
+        self, method: str, headers: dict[str, str], params: dict[str, Any]
+    ) -> str | None:
+        auth = headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else params.get("token")
+        expected = self.app_token if method == "apps.connections.open" else self.bot_token
+        if not token:
+            self.violations.append(f"{method}: no token")
+            return "not_authed"
+        if token != expected:
+            self.violations.append(f"{method}: wrong token kind or value")
+            return "invalid_auth"
+        return None
+
+    # -- handlers ---------------------------------------------------------------------------
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        params: dict[str, Any] = dict(request.query)
+        if request.content_type == "application/json":
+            body = await request.json()
+            if isinstance(body, dict):
+                params.update(body)
+        elif request.can_read_body:
+            params.update(dict(await request.post()))
+        return params
+
+    async def _api(self, request: web.Request) -> web.StreamResponse:
+        try:
+            return await self._api_call(request)
+        finally:
+            self._changed.set()
+
+    async def _api_call(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        params = await self._params(request)
+        headers = dict(request.headers)
+        self.calls.append(Call(method, params, headers))
+        faults = self._faults.get(method)
+        if faults:
+            fault = faults.pop(0)
+            if fault.status == 429:
+                return web.json_response(
+                    {"ok": False, "error": "ratelimited"},
+                    status=429,
+                    headers={
+                        "Retry-After": str(1 if fault.retry_after is None else fault.retry_after)
+                    },
+                )
+            if fault.status >= 500:
+                return web.Response(
+                    status=fault.status,
+                    text="<html>upstream failure</html>",
+                    content_type="text/html",
+                )
+            return web.json_response({"ok": False, "error": fault.error or "fatal_error"})
+        error = self._auth_error(method, headers, params)
+        if error is not None:
+            return web.json_response({"ok": False, "error": error})
+        return web.json_response(self._answer(method, params))
+
+    def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "url": "https://acme.slack.test/",
+                "team": "Acme",
+                "user": "crmbot",
+                "team_id": "T0001",
+                "user_id": "UBOT",
+                "bot_id": "BBOT",
+            }
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.url.replace("http://", "ws://") + "/socket-mode"}
+        if method == "users.info":
+            user = self.users.get(str(params.get("user")))
+            return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method in POSTS:
+            return self._post(method, params)
+        self.violations.append(f"{method}: not a method crmbot should need")
+        return {"ok": False, "error": "unknown_method"}
+
+    def _post(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        channel, text = params.get("channel"), params.get("text")
+        if not channel:
+            self.violations.append(f"{method}: no channel")
+            return {"ok": False, "error": "channel_not_found"}
+        if not text:
+            self.violations.append(f"{method}: no text (needed for notifications)")
+            return {"ok": False, "error": "no_text"}
+        blocks = params.get("blocks")
+        if blocks is not None and not self._check_blocks(method, blocks):
+            return {"ok": False, "error": "invalid_blocks"}
+        if isinstance(blocks, str):
+            blocks = json.loads(blocks)
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": self._next_ts()}
+        if method == "chat.update":
+            message = self.messages.get((channel, str(params.get("ts"))))
+            if message is None:
+                return {"ok": False, "error": "message_not_found"}
+            message.text, message.blocks = text, blocks or []
+            message.edits += 1
+            return {"ok": True, "channel": channel, "ts": message.ts, "text": text}
+        ts = self._next_ts()
+        self.messages[(channel, ts)] = Message(
+            channel, ts, text, blocks or [], thread_ts=params.get("thread_ts")
+        )
+        return {"ok": True, "channel": channel, "ts": ts, "message": {"text": text, "ts": ts}}
+
+    def _next_ts(self) -> str:
+        return f"1772441000.{next(self._ts):06d}"
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        name = request.match_info["name"]
+        if "blocks" in body:
+            self._check_blocks(f"response_url {name}", body["blocks"])
+        if not body.get("text") and not body.get("blocks"):
+            self.violations.append(f"response_url {name}: empty message")
+        self.answers.append(Answer(name, body))
+        self._changed.set()
+        return web.Response(text="ok")
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        self._changed.set()
+        await ws.send_str(
+            json.dumps(
+                {
+                    "type": "hello",
+                    "num_connections": 1,
+                    "connection_info": {"app_id": "A0001"},
+                    "debug_info": {"host": "fake"},
+                }
+            )
+        )
+        async for message in ws:
+            if message.type == WSMsgType.TEXT:
+                data = json.loads(message.data)
+                if "envelope_id" in data:
+                    self.acks.append(data)
+                    self._changed.set()
+        return ws

@@ -1,0 +1,105 @@
+"""Escalation of unclaimed alerts: a persistent timer per alert, cancelled by a claim,
+neither lost nor doubled by a restart."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest_asyncio
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlmodel import Session, select
+
+from bot import jobs
+from bot.app import CrmBot
+from bot.escalations import EscalationTimers, job_id
+from bot.scheduler import make_scheduler
+from handlers.cards import AlertCard
+from storage.models import HandlingEvent
+from tests.conftest import TEST_CONFIG, BotHarness, RecordingAdapter, make_config, mention
+
+ESCALATING = TEST_CONFIG.replace(
+    '[[routes]]\nmatch = { team = "support" }\nchannel = "support"\n',
+    '[[routes]]\nmatch = { team = "support" }\nchannel = "support"\n'
+    'escalate = { after = "15m", to = "leads", mention = ["@ana", "@support-oncall"] }\n',
+).replace("[channels.social]", "[channels.leads]\n[channels.social]")
+
+
+@pytest_asyncio.fixture
+async def esc(database_url: str, clock) -> AsyncIterator[tuple[BotHarness, AsyncIOScheduler]]:
+    adapter = RecordingAdapter()
+    bot = CrmBot(database_url, make_config(ESCALATING), [adapter], clock=clock)
+    scheduler = make_scheduler(bot.db.engine)
+    EscalationTimers(bot, scheduler)
+    jobs.bind(bot)
+    yield BotHarness(bot, adapter, clock), scheduler
+    jobs.bind(None)
+    if scheduler.running:
+        scheduler.shutdown(wait=False)
+    bot.ingestor.close()
+    bot.db.dispose()
+
+
+async def test_unclaimed_alert_escalates_after_the_delay(esc) -> None:
+    h, scheduler = esc
+    scheduler.start(paused=True)
+    h.bot.ingest([mention("site is down")])
+    await h.deliver()
+    job = scheduler.get_job(job_id(1, 1, 0))
+    assert job is not None and job.next_run_time == h.clock.now() + timedelta(minutes=15)
+
+    h.clock.advance(minutes=15)
+    jobs.run_escalation(*job.args)  # the scheduler would call this at next_run_time
+    await h.deliver()
+    repost = h.adapter.posts[-1]
+    assert repost.destination == "leads" and isinstance(repost.card, AlertCard)
+    assert repost.card.escalation == "Unclaimed for 15m: @ana @support-oncall"
+    assert repost.card.text == "site is down"
+    with Session(h.bot.db.engine) as s:
+        kinds = [e.kind for e in s.exec(select(HandlingEvent)).all()]
+    assert kinds == ["alerted", "escalated"]
+    # the claim updates the alert in both channels
+    h.say("claim 1", "ana")
+    await h.deliver()
+    assert {p.destination for p in h.adapter.posts if p.edit} == {"support", "leads"}
+
+
+async def test_a_claim_cancels_the_escalation(esc) -> None:
+    h, scheduler = esc
+    scheduler.start(paused=True)
+    h.bot.ingest([mention("site is down")])
+    await h.deliver()
+    assert scheduler.get_job(job_id(1, 1, 0)) is not None
+    h.say("claim 1", "ben")
+    assert scheduler.get_job(job_id(1, 1, 0)) is None
+    # and even a timer that fired anyway does nothing once claimed
+    jobs.run_escalation(1, 1, 0)
+    await h.deliver()
+    assert not any(p.destination == "leads" for p in h.adapter.posts)
+
+
+async def test_routes_without_escalation_start_no_timer(esc) -> None:
+    h, scheduler = esc
+    scheduler.start(paused=True)
+    h.bot.ingest([mention("what is your pricing")])
+    await h.deliver()
+    assert scheduler.get_jobs() == []
+
+
+async def test_timers_survive_a_restart_without_doubling(database_url: str, clock) -> None:
+    bot = CrmBot(database_url, make_config(ESCALATING), [RecordingAdapter()], clock=clock)
+    first = make_scheduler(bot.db.engine)
+    EscalationTimers(bot, first)
+    first.start(paused=True)
+    bot.ingest([mention("site is down")])
+    await bot.dispatcher.drain()
+    first.shutdown(wait=False)
+
+    second = make_scheduler(bot.db.engine)  # the process restarted
+    timers = EscalationTimers(bot, second)
+    second.start(paused=True)
+    assert [j.id for j in second.get_jobs()] == [job_id(1, 1, 0)]
+    timers.start(1, 1, clock.now())  # the same alert reported again: replaced, not doubled
+    assert [j.id for j in second.get_jobs()] == [job_id(1, 1, 0)]
+    second.shutdown(wait=False)
+    bot.db.dispose()
