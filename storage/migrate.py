@@ -20,23 +20,25 @@ def alembic_config(db: Database) -> Config:
     return cfg
 
 
-def upgrade(db: Database, revision: str = "head") -> None:
-    """Apply migrations up to ``revision``."""
+def upgrade(db: Database, revision: str = "heads") -> None:
+    """Apply migrations up to ``revision`` (default: every head)."""
     command.upgrade(alembic_config(db), revision)
 
 
 def head_revision() -> str | None:
-    """The newest migration shipped with this version."""
+    """The newest migration shipped with this version ("a+b" if history has branched)."""
     from alembic.script import ScriptDirectory
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    return ScriptDirectory.from_config(cfg).get_current_head()
+    heads = sorted(ScriptDirectory.from_config(cfg).get_heads())
+    return "+".join(heads) if heads else None
 
 
 def current_revision(db: Database) -> str | None:
-    """The revision the database is at, or None when it was never migrated."""
+    """The revision the database is at ("a+b" on branches), None when never migrated."""
     from alembic.runtime.migration import MigrationContext
 
     with db.engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        heads = sorted(MigrationContext.configure(conn).get_current_heads())
+    return "+".join(heads) if heads else None
