@@ -6,7 +6,13 @@ import argparse
 import importlib
 import sys
 
-BENCHMARKS = ("benchmarks.ingest", "benchmarks.rules", "benchmarks.burst")
+BENCHMARKS = (
+    "benchmarks.ingest",
+    "benchmarks.rules",
+    "benchmarks.burst",
+    "benchmarks.latency",
+    "benchmarks.metrics",
+)
 
 
 def main() -> int:

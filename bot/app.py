@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -18,6 +19,7 @@ from handlers.events import Actor, Command, InboundEvent
 from handlers.ingest import Ingestor, IngestResult
 from handlers.replies import Reply
 from handlers.rules import Ruleset, compile_rules
+from handlers.suggest.service import Drafter, SuggestionService
 from storage import migrate
 from storage.db import Database, redact_url
 from storage.models import Outbox
@@ -74,6 +76,7 @@ class CrmBot:
         adapters: Sequence[ChatAdapter],
         clock: Clock | None = None,
         migrate_db: bool = True,
+        drafter: Drafter | None = None,
     ) -> None:
         self.clock = clock or SystemClock()
         self.db = Database(database_url)
@@ -97,6 +100,9 @@ class CrmBot:
         )
         self.config_listeners: list[Callable[[CrmbotConfig], None]] = []
         self.dispatcher.on_repeated_failure = self._fall_back
+        self.suggestions = SuggestionService(self.ctx, drafter)
+        self.dispatcher.after_alert.append(self.suggestions.after_alert)
+        self.ctx.request_suggestion = self.suggestions.request
         for adapter in self.adapters.values():
             adapter.bind(self.ctx)
         self.apply_config(config)
@@ -157,10 +163,12 @@ class CrmBot:
         return handle_command(self.ctx, Command(actor=actor, text=text, channel=channel))
 
     async def start(self) -> None:
+        self.suggestions.bind_loop(asyncio.get_running_loop())
         for adapter in self.adapters.values():
             await adapter.start()
 
     async def stop(self) -> None:
+        await self.suggestions.idle()
         for adapter in self.adapters.values():
             await adapter.stop()
         self.ingestor.close()

@@ -14,6 +14,7 @@ from bot.app import CrmBot
 from bot.chat.base import ChatAdapter
 from bot.chat.console import ConsoleAdapter
 from bot.chat.slack import SlackAdapter, connection_from_settings
+from bot.reports import schedule_weekly_report
 from bot.settings import Settings
 from bot.sources.polling import schedule_pollers
 from bot.sources.webhooks import webhook_routes
@@ -46,3 +47,4 @@ def http_routes(bot: CrmBot, settings: Settings) -> list[BaseRoute]:
 def schedule_jobs(bot: CrmBot, scheduler: AsyncIOScheduler, settings: Settings) -> None:
     """Register the recurring jobs (pollers, escalations, digests, reports)."""
     schedule_pollers(bot, scheduler)
+    schedule_weekly_report(bot, scheduler)

@@ -15,6 +15,7 @@ from bot.app import CrmBot
 from bot.chat.base import ChatSetupError
 from bot.chat.console import ConsoleAdapter
 from bot.config_loader import ConfigError, load_config
+from bot.llm import drafter_from_settings
 from bot.reload import ConfigReloader
 from bot.settings import Settings
 from handlers.config import CrmbotConfig
@@ -83,7 +84,7 @@ def demo(
             Path(database.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
     clock = DemoClock()
     console = ConsoleAdapter(Console(highlight=False))
-    bot = CrmBot(database, config, [console], clock=clock)
+    bot = CrmBot(database, config, [console], clock=clock, drafter=drafter_from_settings(settings))
     if settings.config_path.exists():
         bot.ctx.reload_config = ConfigReloader(bot, settings.config_path).reload
     user = settings.console_user or config.console.user
@@ -112,7 +113,7 @@ def run(
     except ChatSetupError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
-    bot = CrmBot(settings.database_url, config, adapters)
+    bot = CrmBot(settings.database_url, config, adapters, drafter=drafter_from_settings(settings))
     bot.ingestor.warm_up()
     reloader = None
     if settings.config_path.exists():
@@ -287,6 +288,33 @@ def db_current() -> None:
     """Show the database's migration revision."""
     settings = Settings()
     typer.echo(migrate.current_revision(Database(settings.database_url)) or "not migrated")
+
+
+@db_app.command("rebuild-rollups")
+def db_rebuild_rollups() -> None:
+    """Recompute the metric rollups from cycles and handling events."""
+    from storage import rollups
+
+    settings = Settings()
+    db = Database(settings.database_url)
+    migrate.upgrade(db)
+    with db.engine.begin() as conn:
+        rows = rollups.rebuild(conn)
+    typer.echo(f"rebuilt {rows} rollup rows")
+
+
+@app.command()
+def report(
+    period: Annotated[str, typer.Argument(help="Period, e.g. 7d or 30d.")] = "7d",
+    png: Annotated[Path | None, typer.Option(help="Also save the charts to this PNG.")] = None,
+) -> None:
+    """Metrics for managers in the terminal (and charts as a PNG)."""
+    from bot.reports import terminal_report
+
+    settings = Settings()
+    _setup_logging(settings, quiet=True)
+    config, _origin = _config(settings)
+    terminal_report(settings.database_url, config, period, png)
 
 
 def main() -> None:

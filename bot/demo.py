@@ -28,11 +28,21 @@ from bot.sources.schema import SchemaError, event_time, parse_event
 from handlers import actions
 from handlers.errors import UserError
 from handlers.events import Actor
+from handlers.suggest import knowledge
 from storage.models import CrmEvent, Mention
 
 log = logging.getLogger(__name__)
 
 QUIT_WORDS = {"quit", "exit", ":q"}
+KNOWLEDGE_BASE = Path("examples/knowledge_base.jsonl")
+
+
+def seed_knowledge_base(bot: CrmBot, path: Path = KNOWLEDGE_BASE) -> int:
+    """Load the demo's approved replies (grounding for suggested replies); 0 when absent."""
+    if not path.exists():
+        return 0
+    with bot.db.session() as session:
+        return knowledge.load_seed(session, path, bot.clock.now())
 
 
 class DemoClock:
@@ -131,6 +141,8 @@ class DemoRunner:
             self.clock.set_virtual(virtual)
             self._feed(line, delta)
             await self.bot.dispatcher.drain()
+        await self.bot.suggestions.idle()  # suggested replies follow their alerts
+        await self.bot.dispatcher.drain()
         self.clock.set_virtual(None)
         return self.stats
 
@@ -205,6 +217,8 @@ class DemoRunner:
             if not self.run_command(raw):
                 break
             await self.bot.dispatcher.drain()
+            await self.bot.suggestions.idle()
+            await self.bot.dispatcher.drain()
 
     async def interactive(self, replay: asyncio.Task[ReplayStats], read: Callable[[], str]) -> None:
         """Read commands until EOF or quit, while the replay runs."""
@@ -234,6 +248,9 @@ async def run_demo(
 ) -> None:
     """Replay ``stream``; then run ``script`` if given, else take commands until quit."""
     out = runner.console.console
+    seeded = seed_knowledge_base(runner.bot)
+    if seeded:
+        out.print(f"[dim]knowledge base: {seeded} approved replies from {KNOWLEDGE_BASE}[/dim]")
     await runner.bot.start()
     try:
         if script is not None:

@@ -44,14 +44,6 @@ DEFAULT_PER_MINUTE = 50
 FALLBACK_AFTER = 5  # failed attempts before an alert also goes to the fallback channel
 
 
-def _followups_by_destination(rows: list[Outbox]) -> dict[tuple[str, str], list[Outbox]]:
-    grouped: dict[tuple[str, str], list[Outbox]] = {}
-    for row in rows:
-        if row.kind == "followup":
-            grouped.setdefault((row.platform, row.destination), []).append(row)
-    return grouped
-
-
 def _has_posted_alert(session: Session, row: Outbox) -> bool:
     if row.conversation_id is None:
         return True
@@ -111,6 +103,8 @@ class Dispatcher:
         self._draining = asyncio.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.on_alerted: Callable[[int, int, datetime], None] | None = None
+        # more after-alert hooks (e.g. suggested replies), called after on_alerted
+        self.after_alert: list[Callable[[int, int, datetime], None]] = []
         self.on_repeated_failure: Callable[[Outbox, str], None] | None = None
 
     def wake(self) -> None:
@@ -151,29 +145,55 @@ class Dispatcher:
                 others = outbox_store.due_other(session, now, limit)
             if not groups and not others:
                 return sent
-            progressed = 0
+            work: dict[tuple[str, str], tuple[list[str | None], list[Outbox]]] = {}
             for platform, destination, group_key in groups:
-                with self.db.session() as session:
-                    rows = outbox_store.due_alerts(session, now, platform, destination, group_key)
-                posted, moved = await self._deliver_alerts(rows, group_key)
-                sent += posted
-                progressed += moved
-            folded: set[int] = set()
-            for destination_rows in _followups_by_destination(others).values():
-                posted, settled = await self._fold_followups(destination_rows, now)
-                sent += posted
-                progressed += len(settled)
-                folded.update(settled)
+                work.setdefault((platform, destination), ([], []))[0].append(group_key)
             for row in others:
-                if row.id in folded:
-                    continue
-                outcome = await self._deliver(row)
-                if outcome == "sent":
-                    sent += 1
-                if outcome != "waiting":
-                    progressed += 1
+                work.setdefault((row.platform, row.destination), ([], []))[1].append(row)
+            # destinations are independent: one slow or rate-limited channel holds no other
+            results = await asyncio.gather(
+                *(
+                    self._drain_destination(target, keys, rows, now)
+                    for target, (keys, rows) in work.items()
+                )
+            )
+            sent += sum(posted for posted, _ in results)
+            progressed = sum(moved for _, moved in results)
             if progressed == 0 or (not groups and len(others) < limit):
                 return sent
+
+    async def _drain_destination(
+        self,
+        target: tuple[str, str],
+        group_keys: list[str | None],
+        others: list[Outbox],
+        now: datetime,
+    ) -> tuple[int, int]:
+        """One destination's due rows, in order: alerts (and digests), then the rest."""
+        platform, destination = target
+        sent = progressed = 0
+        for group_key in group_keys:
+            with self.db.session() as session:
+                rows = outbox_store.due_alerts(session, now, platform, destination, group_key)
+            posted, moved = await self._deliver_alerts(rows, group_key)
+            sent += posted
+            progressed += moved
+        folded: set[int] = set()
+        followups = [r for r in others if r.kind == "followup"]
+        if followups:
+            posted, settled = await self._fold_followups(followups, now)
+            sent += posted
+            progressed += len(settled)
+            folded.update(settled)
+        for row in others:
+            if row.id in folded:
+                continue
+            outcome = await self._deliver(row)
+            if outcome == "sent":
+                sent += 1
+            if outcome != "waiting":
+                progressed += 1
+        return sent, progressed
 
     async def _fold_followups(self, rows: list[Outbox], now: datetime) -> tuple[int, set[int]]:
         """When more follow-ups are due for a destination than its budget allows, post them
@@ -348,11 +368,13 @@ class Dispatcher:
                         now,
                         {"channel": row.channel, "platform": row.platform},
                     )
-        if alerted is not None and alerted[0] is not None and self.on_alerted is not None:
-            try:
-                self.on_alerted(alerted[0], alerted[1], now)
-            except Exception:
-                log.exception("after-alert hook failed for conversation %s", alerted[0])
+        if alerted is not None and alerted[0] is not None:
+            hooks = [self.on_alerted] if self.on_alerted is not None else []
+            for hook in [*hooks, *self.after_alert]:
+                try:
+                    hook(alerted[0], alerted[1], now)
+                except Exception:
+                    log.exception("after-alert hook failed for conversation %s", alerted[0])
 
     def _fail(self, row: Outbox, reason: str, retry_after: float | None) -> None:
         now = self.clock.now()

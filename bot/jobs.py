@@ -42,6 +42,13 @@ def run_spike_checks() -> None:
         log.info("spike alert: conversation %s", conversation_id)
 
 
+def run_weekly_report() -> None:
+    """Post the weekly digest to the managers' channel (``[reports] channel``)."""
+    from bot.reports import post_weekly_report
+
+    post_weekly_report(current())
+
+
 def run_unclaimed_checks() -> None:
     """Fire ``unclaimed_for`` rules."""
     for conversation_id in check_unclaimed(current().ctx):

@@ -18,6 +18,7 @@ from handlers.context import BotContext
 from handlers.durations import format_duration
 from handlers.errors import UserError
 from handlers.events import Actor
+from handlers.suggest.knowledge import remember_reply
 from storage import conversations, handling
 from storage import staff as staff_store
 from storage.models import Conversation, Staff
@@ -113,6 +114,8 @@ def reply(ctx: BotContext, actor: Actor, conversation_id: int, text: str | None)
             conversation.status = "claimed"
         detail = {"text": text} if text else {}
         handling.record(session, conversation, "replied", staff.id, now, detail)
+        if text:
+            remember_reply(session, conversation, staff.id, text, now)  # into the knowledge base
         _announce(ctx, session, conversation, f"replied by @{staff.name}")
     if auto_claimed:
         ctx.on_claimed(conversation_id)

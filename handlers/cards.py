@@ -94,6 +94,27 @@ class DigestCard(Card):
     counts: dict[str, int] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class SuggestionCard(Card):
+    """A suggested reply, posted in the alert's thread after the alert (see handlers/suggest).
+
+    ``label`` says who drafted it ("offline suggestion from the knowledge base", the model's
+    name...); staff use it, vote on it, or ignore it.
+    """
+
+    kind: ClassVar[str] = "suggestion"
+    suggestion_id: int = 0
+    text: str = ""
+    tone: str = "neutral"
+    confidence: float = 0.0
+    needs_human: bool = False
+    reason: str = ""
+    origin: str = "llm"
+    label: str = ""
+    platform: str = ""
+    limit: int = 0
+
+
 DIGEST_ITEMS = 10
 
 
@@ -121,7 +142,7 @@ def followup_digest(followups: list[FollowUpCard], reason: str) -> DigestCard:
 
 
 CARD_TYPES: dict[str, type[Card]] = {
-    c.kind: c for c in (AlertCard, FollowUpCard, StatusCard, NoticeCard, DigestCard)
+    c.kind: c for c in (AlertCard, FollowUpCard, StatusCard, NoticeCard, DigestCard, SuggestionCard)
 }
 
 

@@ -12,7 +12,7 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from handlers import actions
+from handlers import actions, reports
 from handlers.context import BotContext
 from handlers.durations import format_duration
 from handlers.errors import GENERIC_FAILURE, UserError
@@ -21,6 +21,7 @@ from handlers.metrics import metrics_reply
 from handlers.replies import Reply, Table
 from handlers.roles import effective_role, require
 from handlers.sentiment import label
+from handlers.suggest import staff as suggest_staff
 from storage import conversations, handling
 from storage import staff as staff_store
 from storage.models import Author, Staff
@@ -163,19 +164,61 @@ def _metrics(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
     period: str | None = None
     team: str | None = None
     source: str | None = None
-    for arg in args:
-        if arg.startswith("team:"):
-            team = arg.removeprefix("team:")
-        elif arg.startswith("source:"):
-            source = arg.removeprefix("source:")
-        elif period is None:
-            period = arg
-        else:
-            raise UserError("Usage: `/crm metrics [period] [team:NAME] [source:NAME]`")
+    user: Staff | None = None
+    flags: set[str] = set()
     with ctx.db.session() as session:
         asker: Staff = actions.identify(session, ctx, cmd.actor)
+        for arg in args:
+            if arg.startswith("team:"):
+                team = arg.removeprefix("team:")
+            elif arg.startswith("source:"):
+                source = arg.removeprefix("source:")
+            elif arg.startswith("@"):
+                user = staff_store.staff_by_name(session, arg[1:])
+                if user is None:
+                    raise UserError(f"I don't know {arg}. Use a staff name, e.g. @ana.")
+            elif arg.lower() in ("chart", "bh"):
+                flags.add(arg.lower())
+            elif period is None:
+                period = arg
+            else:
+                raise UserError(f"Usage: `/crm {COMMANDS['metrics'].usage}`")
     role = effective_role(ctx.config, asker, cmd.actor)
-    return metrics_reply(ctx, asker, role, period, team=team, source=source)
+    return metrics_reply(
+        ctx,
+        asker,
+        role,
+        period,
+        team=team,
+        source=source,
+        user=user,
+        business_hours="bh" in flags,
+        chart="chart" in flags,
+    )
+
+
+def _manager_report(ctx: BotContext, cmd: Command, what: str) -> None:
+    with ctx.db.session() as session:
+        asker = actions.identify(session, ctx, cmd.actor)
+    require(ctx.config, asker, cmd.actor, "manager", what)
+
+
+def _leaderboard(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
+    _manager_report(ctx, cmd, "see the leaderboard")
+    return reports.leaderboard_reply(ctx, args[0] if args else None)
+
+
+def _export(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
+    _manager_report(ctx, cmd, "export metrics")
+    return reports.export_reply(ctx, args[0] if args else None)
+
+
+def _chart(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
+    _manager_report(ctx, cmd, "see charts")
+    team = next((a.removeprefix("team:") for a in args if a.startswith("team:")), None)
+    source = next((a.removeprefix("source:") for a in args if a.startswith("source:")), None)
+    period = next((a for a in args if ":" not in a), None)
+    return reports.chart_reply(ctx, period, team=team, source=source)
 
 
 def _admin(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
@@ -190,6 +233,22 @@ def _admin(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
     return Reply(text=message, ephemeral=not ok)
 
 
+def _suggest(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
+    return suggest_staff.suggest_command(ctx, args)
+
+
+def _vote(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
+    return suggest_staff.vote_command(ctx, cmd.actor, args)
+
+
+def _use(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
+    return suggest_staff.use_command(ctx, cmd.actor, args)
+
+
+def _kb(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
+    return suggest_staff.kb_command(ctx, args)
+
+
 COMMANDS: dict[str, _Spec] = {
     "help": _Spec("help", "this list", _help),
     "queue": _Spec("queue", "open conversations, unclaimed first", _queue),
@@ -202,10 +261,17 @@ COMMANDS: dict[str, _Spec] = {
     "reopen": _Spec("reopen <id>", "work on a resolved conversation again", _reopen),
     "metrics": _Spec(
         "metrics [7d|30d|...] [team:NAME] [source:NAME]",
-        "claim, first response and resolution times; per staff",
+        "times, SLA, per staff; also @user, bh (business hours), chart",
         _metrics,
     ),
+    "leaderboard": _Spec("leaderboard [period]", "staff ranked by resolutions", _leaderboard),
+    "export": _Spec("export [period]", "CSV of every conversation cycle (managers)", _export),
+    "chart": _Spec("chart [period] [team:NAME]", "volume, sentiment, response times", _chart),
     "admin": _Spec("admin reload", "re-read the config file (admins)", _admin),
+    "suggest": _Spec("suggest <id>", "draft a new suggested reply", _suggest),
+    "use": _Spec("use <suggestion-id>", "send a suggested reply as your reply", _use),
+    "vote": _Spec("vote <suggestion-id> up|down", "rate a suggested reply", _vote),
+    "kb": _Spec("kb <words>", "search the approved replies", _kb),
 }
 
 

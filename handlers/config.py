@@ -17,7 +17,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from handlers.config_metrics import BusinessHoursConfig, ReportsConfig, SlaConfig
 from handlers.config_sources import SourcesConfig
+from handlers.config_suggestions import SuggestionsConfig
 from handlers.durations import parse_duration
 from handlers.query import QueryError, parse_query
 
@@ -320,6 +322,10 @@ class CrmbotConfig(_Strict):
     console: ConsoleConfig = ConsoleConfig()
     tests: list[ConfigTest] = Field(default_factory=list)
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
+    sla: SlaConfig = Field(default_factory=SlaConfig)
+    business_hours: BusinessHoursConfig = Field(default_factory=BusinessHoursConfig)
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)
+    suggestions: SuggestionsConfig = Field(default_factory=SuggestionsConfig)
 
     @model_validator(mode="after")
     def _check_references(self) -> CrmbotConfig:

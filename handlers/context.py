@@ -27,6 +27,8 @@ class BotContext:
     on_queued: Callable[[], None] = field(default=lambda: None)
     reload_config: Callable[[str], tuple[bool, str]] | None = None
     on_claimed: Callable[[int], None] = field(default=lambda conversation_id: None)
+    # schedules a background suggestion draft; False when none can run (handlers/suggest)
+    request_suggestion: Callable[[int], bool] | None = None
 
     @property
     def config(self) -> CrmbotConfig:

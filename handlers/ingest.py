@@ -117,7 +117,7 @@ class Ingestor:
         """Store ``events`` in one transaction; returns what happened."""
         now = self._clock.now()
         ruleset = self._ruleset()
-        with self.db.engine.begin() as conn:
+        with self.db.transaction() as conn:
             result = _Batch(conn, ruleset, self._destinations, self._scorer, now).run(events)
         if result.outbox_rows and self._on_queued is not None:
             self._on_queued()

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from handlers.context import BotContext
 from handlers.durations import format_duration
+from handlers.errors import UserError
+from handlers.metrics_sla import business_table, sla_table
 from handlers.periods import parse_period
 from handlers.replies import Reply, Table
+from handlers.reports import chart_reply
 from storage import metrics as metrics_sql
 from storage import staff as staff_store
 from storage.metrics import Distribution, MetricsReport
+from storage.metrics_cycles import cycles_since
 from storage.models import Staff
 
 MANAGER_ROLES = ("manager", "admin")
@@ -24,6 +28,13 @@ def _dist_row(name: str, dist: Distribution) -> tuple[str, ...]:
     )
 
 
+def summary_text(report: MetricsReport, label: str, scope: str) -> str:
+    return (
+        f"Metrics for the last {label}{scope}: {report.conversations} conversations "
+        f"({report.cycles} cycles), {report.resolved} resolved, {report.open_now} still open."
+    )
+
+
 def metrics_reply(
     ctx: BotContext,
     asker: Staff,
@@ -31,26 +42,43 @@ def metrics_reply(
     period_text: str | None,
     team: str | None = None,
     source: str | None = None,
+    user: Staff | None = None,
+    business_hours: bool = False,
+    chart: bool = False,
 ) -> Reply:
-    """Figures for the period; managers see every staff member, staff only themselves."""
+    """Figures for the period; managers see every staff member, staff only themselves.
+
+    ``user`` narrows the staff table to one person (staff may only name themselves);
+    ``business_hours`` adds the SLA-style business-hours table; ``chart`` attaches a PNG.
+    """
+    is_manager = role in MANAGER_ROLES
+    if user is not None and not is_manager and user.id != asker.id:
+        raise UserError("Staff can see only their own numbers. Ask a manager for others'.")
     label, length = parse_period(period_text)
-    since = ctx.clock.now() - length
+    now = ctx.clock.now()
+    since = now - length
     with ctx.db.engine.connect() as conn:
         report = metrics_sql.compute(conn, since, team=team, source=source)
+        needs_rows = business_hours or bool(ctx.config.sla.targets())
+        rows = cycles_since(conn, since, team=team, source=source) if needs_rows else []
     with ctx.db.session() as session:
         names = staff_store.names_by_id(session)
-    is_manager = role in MANAGER_ROLES
     scope = f" for team {team}" if team else (f" from {source}" if source else "")
-    text = (
-        f"Metrics for the last {label}{scope}: {report.conversations} conversations "
-        f"({report.cycles} cycles), {report.resolved} resolved, {report.open_now} still open."
-    )
+    if user is not None:
+        scope += f" (@{user.name})"
+    text = summary_text(report, label, scope)
     tables = [_times_table(report)]
-    staff_rows = _staff_rows(report, names, None if is_manager else asker.id)
+    sla = sla_table(rows, ctx.config.sla, now)
+    if sla is not None:
+        tables.append(sla)
+    if business_hours:
+        tables.append(business_table(rows, ctx.config.business_hours))
+    only = user.id if user is not None else (None if is_manager else asker.id)
+    staff_rows = _staff_rows(report, names, only)
     if staff_rows:
         tables.append(
             Table(
-                title="By staff" if is_manager else "Your numbers",
+                title=_staff_title(is_manager, user),
                 columns=(
                     "staff",
                     "handled",
@@ -66,7 +94,14 @@ def metrics_reply(
         )
     elif not is_manager:
         text += " You have no handled conversations in this period."
-    return Reply(text=text, tables=tuple(tables))
+    attachments = chart_reply(ctx, period_text, team, source).attachments if chart else ()
+    return Reply(text=text, tables=tuple(tables), attachments=attachments)
+
+
+def _staff_title(is_manager: bool, user: Staff | None) -> str:
+    if not is_manager:
+        return "Your numbers"
+    return f"@{user.name}" if user is not None else "By staff"
 
 
 def _times_table(report: MetricsReport) -> Table:

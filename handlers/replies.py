@@ -15,9 +15,19 @@ class Table:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with an answer (a CSV export, a PNG chart)."""
+
+    filename: str
+    data: bytes
+    mime: str
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """What the bot answers. ``ephemeral`` replies are shown only to the asker where possible."""
 
     text: str
     tables: tuple[Table, ...] = ()
     ephemeral: bool = False
+    attachments: tuple[Attachment, ...] = ()

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from storage import rollups
 from storage.models import Conversation, Cycle, HandlingEvent
 
 HANDLING_KINDS = (
@@ -56,6 +57,7 @@ def record(
     )
     session.add(event)
     cycle = current_cycle(session, conversation)
+    before = (cycle.claim_s, cycle.first_response_s, cycle.resolution_s)
     if kind == "alerted" and cycle.alerted_at is None:
         cycle.alerted_at = at
     elif kind == "claimed" and cycle.claimed_at is None and actor_id is not None:
@@ -70,6 +72,7 @@ def record(
     session.add(cycle)
     conversation.last_activity_at = at
     session.add(conversation)
+    rollups.on_recorded(session, cycle, event, before)  # metric rollups, same transaction
     return event
 
 

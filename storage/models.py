@@ -267,4 +267,6 @@ class SpikeState(SQLModel, table=True):
     conversation_id: int | None = Field(default=None, foreign_key="conversation.id")
 
 
+from storage import rollups as _rollups  # noqa: E402, F401  (registers metric_rollup)
 from storage.sources import SourceCursor as SourceCursor  # noqa: E402  (registers source_cursor)
+from storage.suggestions import KnowledgeEntry as KnowledgeEntry  # noqa: E402  (registers kb_entry, suggestion)

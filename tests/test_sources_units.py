@@ -247,7 +247,7 @@ def test_html_to_text() -> None:
 def test_migration_0002_builds_the_cursor_table(database_url: str) -> None:
     db = Database(database_url)
     migrate.upgrade(db)
-    assert migrate.current_revision(db) == "0002"
+    assert migrate.current_revision(db) == migrate.head_revision()  # 0002 and later
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     assert diff == []

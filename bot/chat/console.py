@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 from rich.console import Console
 from rich.panel import Panel
@@ -10,10 +11,18 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from bot.chat.base import ChatAdapter
-from handlers.cards import AlertCard, Card, DigestCard, FollowUpCard, NoticeCard, StatusCard
+from handlers.cards import (
+    AlertCard,
+    Card,
+    DigestCard,
+    FollowUpCard,
+    NoticeCard,
+    StatusCard,
+    SuggestionCard,
+)
 from handlers.config import CrmbotConfig
 from handlers.influence import tier
-from handlers.replies import Reply
+from handlers.replies import Attachment, Reply
 
 SEVERITY_STYLE = {"low": "dim", "normal": "cyan", "high": "bold yellow", "critical": "bold red"}
 SENTIMENT_STYLE = {"negative": "red", "neutral": "white", "positive": "green"}
@@ -51,6 +60,8 @@ class ConsoleAdapter(ChatAdapter):
             self.console.print(Text(f"[#{destination}] {card.text}"))
         elif isinstance(card, DigestCard):
             self.console.print(render_digest(destination, card))
+        elif isinstance(card, SuggestionCard):
+            self.console.print(render_suggestion(destination, card))
         else:
             raise TypeError(f"the console cannot show a {type(card).__name__}")
         return ref
@@ -68,6 +79,16 @@ class ConsoleAdapter(ChatAdapter):
             for row in table.rows:
                 rich_table.add_row(*(Text(_clip(cell)) for cell in row))
             self.console.print(rich_table)
+        for attachment in reply.attachments:
+            self.console.print(Text(f"attachment: {save_attachment(attachment)}"))
+
+
+def save_attachment(attachment: Attachment, folder: Path | None = None) -> Path:
+    """Write an answer's file under ``folder`` (default ./crmbot-files) and return its path."""
+    target = (folder or Path("crmbot-files")) / Path(attachment.filename).name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(attachment.data)
+    return target.resolve()
 
 
 def _clip(cell: str, width: int = 48) -> str:
@@ -145,3 +166,20 @@ def render_followup(channel: str, card: FollowUpCard) -> Text:
 def render_status(channel: str, card: StatusCard) -> Text:
     """The alert's new state."""
     return Text(f"  ● #{card.conversation_id} [#{channel}] {card.line}", style="dim")
+
+
+def render_suggestion(channel: str, card: SuggestionCard) -> Text:
+    """A suggested reply in the alert's thread, labelled with who drafted it."""
+    line = Text(f"  ✎ #{card.conversation_id} [#{channel}] suggested reply ", style="bold")
+    line.append(f"({card.label}, {card.tone}, confidence {card.confidence:.0%}):\n", style="dim")
+    line.append(f"    {card.text}\n", style="green")
+    if card.needs_human:
+        line.append(
+            f"    ⚠ needs a human: {card.reason or 'see the conversation'}\n", style="yellow"
+        )
+    line.append(
+        f"    /crm use {card.suggestion_id} · /crm vote {card.suggestion_id} up|down"
+        f" · /crm suggest {card.conversation_id}",
+        style="dim",
+    )
+    return line

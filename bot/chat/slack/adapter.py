@@ -29,7 +29,15 @@ from bot.chat.slack.app import SlackListeners, build_app
 from bot.chat.slack.connection import RetryPolicy, SlackConnection, SlackSetupError, make_client
 from bot.chat.slack.errors import CALL_ERRORS, delivery_error
 from bot.chat.slack.identity import SlackIdentities
-from handlers.cards import AlertCard, Card, DigestCard, FollowUpCard, NoticeCard, StatusCard
+from handlers.cards import (
+    AlertCard,
+    Card,
+    DigestCard,
+    FollowUpCard,
+    NoticeCard,
+    StatusCard,
+    SuggestionCard,
+)
 from handlers.config import CrmbotConfig
 from handlers.context import BotContext
 from storage import outbox as outbox_store
@@ -41,10 +49,11 @@ EVENTS_PATH = "/slack/events"
 
 @dataclass(frozen=True, slots=True)
 class PostBudget:
-    """At most ``posts`` messages per ``seconds`` to one channel."""
+    """At most ``posts`` messages per ``seconds`` to one channel (Slack: about one a second,
+    with short bursts allowed; the dispatcher's per-minute budget turns floods into digests)."""
 
-    posts: float = 1.0
-    seconds: float = 1.0
+    posts: float = 3.0
+    seconds: float = 3.0
 
 
 class SlackAdapter(ChatAdapter):
@@ -156,6 +165,9 @@ class SlackAdapter(ChatAdapter):
             text, blocks = kit.notice_text(card), kit.notice_blocks(card)
         elif isinstance(card, DigestCard):
             text, blocks = kit.digest_text(card), kit.digest_blocks(card)
+            extra = {"unfurl_links": False, "unfurl_media": False}
+        elif isinstance(card, SuggestionCard):
+            text, blocks = kit.suggestion_text(card), kit.suggestion_blocks(card)
             extra = {"unfurl_links": False, "unfurl_media": False}
         else:
             raise TypeError(f"the Slack adapter cannot post a {type(card).__name__}")

@@ -17,6 +17,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.chat.slack import suggestions
 from bot.chat.slack.blocks import ACTION_PREFIX
 from bot.chat.slack.connection import SlackConnection
 from bot.chat.slack.errors import CALL_ERRORS, delivery_error
@@ -153,5 +154,8 @@ def build_app(
     )
     app.command(COMMAND)(listeners.on_command)
     app.action(re.compile(f"^{re.escape(ACTION_PREFIX)}"))(listeners.on_action)
+    suggestions.register(
+        app, suggestions.SuggestionListeners(listeners._context, listeners.identities)
+    )
     app.event("message")(listeners.on_message)
     return app

@@ -24,7 +24,14 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.chat.slack.mrkdwn import clip, clip_plain, escape, link, one_line, quote
-from handlers.cards import AlertCard, DigestCard, FollowUpCard, NoticeCard, StatusCard
+from handlers.cards import (
+    AlertCard,
+    DigestCard,
+    FollowUpCard,
+    NoticeCard,
+    StatusCard,
+    SuggestionCard,
+)
 from handlers.influence import tier
 
 MAX_BLOCKS = 50
@@ -297,3 +304,52 @@ def digest_blocks(card: DigestCard) -> list[Block]:
 def digest_text(card: DigestCard) -> str:
     """The notification text of a digest."""
     return clip(f"{card.total} alerts ({one_line(card.reason)})", TEXT_LIMIT)
+
+
+SUGGESTION_PREFIX = "sug_"  # apart from ACTION_PREFIX: its own listener (slack/suggestions.py)
+SUGGESTION_USE = "sug_use"
+SUGGESTION_UP = "sug_up"
+SUGGESTION_DOWN = "sug_down"
+
+
+def _suggestion_button(
+    text: str, action_id: str, suggestion_id: int, style: str | None = None
+) -> ButtonElement:
+    return ButtonElement(
+        text=PlainTextObject(text=text, emoji=True),
+        action_id=action_id,
+        value=str(suggestion_id),
+        style=style,
+    )
+
+
+def suggestion_blocks(card: SuggestionCard) -> list[Block]:
+    """A suggested reply in the alert's thread: the text, who drafted it, and Use / 👍 / 👎."""
+    lead = f":memo: *Suggested reply* · {escape(card.tone)} · confidence {card.confidence:.0%}"
+    blocks: list[Block] = [
+        SectionBlock(text=_mrkdwn(f"{lead}\n{quote(card.text or '(empty)', ALERT_TEXT_LIMIT)}"))
+    ]
+    if card.needs_human:
+        reason = clip(one_line(card.reason or "see the conversation"), 500)
+        blocks.append(_context(f":warning: *A person should handle this:* {reason}"))
+    notes = [clip(one_line(card.label), 300)] if card.label else []
+    if card.limit:
+        notes.append(f"{len(card.text)}/{card.limit} characters on {escape(card.platform)}")
+    notes.append(f"`/crm use {card.suggestion_id}` · `/crm suggest {card.conversation_id}`")
+    blocks.append(_context(" · ".join(notes)))
+    blocks.append(
+        ActionsBlock(
+            block_id=f"sug:{card.suggestion_id}",
+            elements=[
+                _suggestion_button("Use", SUGGESTION_USE, card.suggestion_id, "primary"),
+                _suggestion_button(":+1:", SUGGESTION_UP, card.suggestion_id),
+                _suggestion_button(":-1:", SUGGESTION_DOWN, card.suggestion_id),
+            ],
+        )
+    )
+    return blocks
+
+
+def suggestion_text(card: SuggestionCard) -> str:
+    """The notification text of a suggestion."""
+    return clip(f"#{card.conversation_id} suggested reply: {one_line(card.text)}", TEXT_LIMIT)

@@ -1,0 +1,77 @@
+"""Slack buttons on a suggested reply: Use, 👍 and 👎.
+
+Registered next to the alert buttons by :func:`register`; like them, each listener
+acknowledges first, then runs the platform-neutral handler (handlers/suggest/staff.py)
+in a thread and tells the presser the result, ephemerally.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.chat.slack.blocks import SUGGESTION_DOWN, SUGGESTION_PREFIX, SUGGESTION_UP, SUGGESTION_USE
+from bot.chat.slack.errors import CALL_ERRORS
+from bot.chat.slack.identity import SlackIdentities
+from bot.chat.slack.inbound import PayloadError, action_user
+from handlers.context import BotContext
+from handlers.errors import GENERIC_FAILURE, UserError
+from handlers.events import Actor
+from handlers.suggest import staff
+
+log = logging.getLogger(__name__)
+
+
+def suggestion_action(body: dict[str, Any]) -> tuple[str, int]:
+    """(action id, suggestion id) of a press on a suggestion's button."""
+    actions = body.get("actions") or []
+    if not actions:
+        raise PayloadError("block_actions without actions")
+    action_id = str(actions[0].get("action_id") or "")
+    value = str(actions[0].get("value") or "")
+    if action_id not in (SUGGESTION_USE, SUGGESTION_UP, SUGGESTION_DOWN) or not value.isdigit():
+        raise PayloadError(f"not a suggestion button: {action_id!r}")
+    return action_id, int(value)
+
+
+def run_suggestion_action(ctx: BotContext, actor: Actor, action_id: str, suggestion_id: int) -> str:
+    """What the button does, in the neutral handlers; returns the message for the presser."""
+    if action_id == SUGGESTION_USE:
+        return staff.use(ctx, actor, suggestion_id)
+    return staff.vote(ctx, actor, suggestion_id, 1 if action_id == SUGGESTION_UP else -1)
+
+
+class SuggestionListeners:
+    """The listener for the suggestion buttons."""
+
+    def __init__(self, context: Callable[[], BotContext], identities: SlackIdentities) -> None:
+        self._context = context
+        self.identities = identities
+
+    async def on_action(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        try:
+            actor = await self.identities.actor(*action_user(body))
+            action_id, suggestion_id = suggestion_action(body)
+            text = await asyncio.to_thread(
+                run_suggestion_action, self._context(), actor, action_id, suggestion_id
+            )
+        except UserError as exc:
+            text = exc.reason
+        except Exception:
+            log.exception("Slack suggestion button failed")
+            text = GENERIC_FAILURE
+        try:
+            await respond(text=text, response_type="ephemeral", replace_original=False)
+        except CALL_ERRORS as exc:
+            log.warning("answering a suggestion button failed: %s", type(exc).__name__)
+
+
+def register(app: AsyncApp, listeners: SuggestionListeners) -> None:
+    """Route every ``sug_*`` button to the suggestion listener."""
+    app.action(re.compile(f"^{re.escape(SUGGESTION_PREFIX)}"))(listeners.on_action)

@@ -1,0 +1,115 @@
+"""Config for metrics and reports: ``[sla]``, ``[business_hours]`` and ``[reports]``.
+
+[sla.high]
+first_response = "30m"
+resolution = "4h"
+
+[business_hours]
+timezone = "Europe/Berlin"
+weekdays = ["monday", "tuesday", "wednesday", "thursday", "friday"]
+start = "09:00"
+end = "17:00"
+
+[reports]
+weekly_cron = "0 9 * * mon"
+channel = "managers"
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from handlers.durations import parse_duration
+
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_CLOCK = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
+
+
+def _duration(value: object) -> object:
+    return parse_duration(value) if isinstance(value, str) else value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SlaTarget(_Strict):
+    """Targets for one severity; a missing target is not measured."""
+
+    first_response: Duration | None = None
+    resolution: Duration | None = None
+
+
+class SlaConfig(_Strict):
+    """``[sla.<severity>]`` tables."""
+
+    low: SlaTarget | None = None
+    normal: SlaTarget | None = None
+    high: SlaTarget | None = None
+    critical: SlaTarget | None = None
+
+    def targets(self) -> dict[str, SlaTarget]:
+        return {
+            sev: target
+            for sev in ("low", "normal", "high", "critical")
+            if (target := getattr(self, sev)) is not None
+        }
+
+
+class BusinessHoursConfig(_Strict):
+    """When the team works; business-hours durations count only this time."""
+
+    timezone: str = "UTC"
+    weekdays: list[str] = Field(default_factory=lambda: list(DAYS[:5]))
+    start: str = "09:00"
+    end: str = "17:00"
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use e.g. 'Europe/Berlin')") from None
+        return value
+
+    @field_validator("weekdays")
+    @classmethod
+    def _days(cls, value: list[str]) -> list[str]:
+        bad = [d for d in value if d.lower() not in DAYS]
+        if bad:
+            raise ValueError(f"unknown weekday {bad[0]!r} (use {', '.join(DAYS)})")
+        return [d.lower() for d in value]
+
+    @field_validator("start", "end")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        if not _CLOCK.match(value):
+            raise ValueError(f"{value!r} is not a time of day (use HH:MM, e.g. '09:00')")
+        return value
+
+    def minutes(self) -> tuple[int, int]:
+        (sh, sm), (eh, em) = (map(int, t.split(":")) for t in (self.start, self.end))
+        return sh * 60 + sm, eh * 60 + em
+
+
+class ReportsConfig(_Strict):
+    """The weekly digest: when (5-field cron, UTC) and to which channel."""
+
+    weekly_cron: str | None = "0 9 * * mon"
+    channel: str | None = None
+
+    @field_validator("weekly_cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None and len(value.split()) != 5:
+            raise ValueError(f"{value!r} is not a 5-field cron expression (e.g. '0 9 * * mon')")
+        return value
