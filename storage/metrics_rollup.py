@@ -48,8 +48,11 @@ def compute(conn: Connection, since: datetime) -> MetricsReport:
     groups: dict[tuple[int, str], _Group] = defaultdict(_Group)
     handled: dict[int, int] = defaultdict(int)
     rows = conn.execute(
-        text("SELECT staff_id, measure, count, total, sketch FROM metric_rollup WHERE day >= :day"),
-        {"day": first_day},
+        text(
+            "SELECT staff_id, measure, count, total, sketch FROM metric_rollup"
+            " WHERE day >= :day AND (staff_id <> 0 OR team = :all)"
+        ),
+        {"day": first_day, "all": rollups.ALL},
     )
     for staff_id, measure, count, total, sketch in rows:
         if measure == "handled":

@@ -1,7 +1,8 @@
 """Metric rollups kept current as handling events are recorded (DESIGN.md: metrics).
 
-One row per received day x team x source x severity (``staff_id = 0``) and one per
-received day x staff (team/source/severity ``""``) for each measure: ``claim``,
+One row per received day x team x source x severity (``staff_id = 0``), one per day for
+all of them together (team/source/severity ``"*"``), and one per received day x staff
+(team/source/severity ``""``) for each measure: ``claim``,
 ``first_response``, ``resolution`` (count, sum and a mergeable sketch of the durations)
 and ``handled`` (staff rows only: conversation cycles the person acted on). Rows are
 keyed by the day the *cycle was received*, so a query over "cycles received since X"
@@ -32,6 +33,7 @@ from storage.models import Cycle, HandlingEvent
 RELATIVE_ACCURACY = 0.01
 MAPPING = LogarithmicMapping(RELATIVE_ACCURACY)
 ZERO_KEY = -(2**31)
+ALL = "*"  # team/source/severity of the per-day total rows (staff_id 0)
 SKETCHED = {"claim_s": "claim", "first_response_s": "first_response", "resolution_s": "resolution"}
 CREDIT = {"claim": "claimed_by", "first_response": "first_response_by", "resolution": "resolved_by"}
 
@@ -173,10 +175,12 @@ def on_recorded(
         "source": cycle.source,
         "severity": cycle.severity,
     }
+    total = {**group, "team": ALL, "source": ALL, "severity": ALL}
     after = (cycle.claim_s, cycle.first_response_s, cycle.resolution_s)
     for measure, old, new in zip(SKETCHED.values(), before, after, strict=True):
         if old is None and new is not None:
             _bump(session, group, measure, new)
+            _bump(session, total, measure, new)
             staff = getattr(cycle, CREDIT[measure])
             if staff is not None:
                 _bump(session, _staff_key(day, staff), measure, new)
@@ -238,6 +242,7 @@ def rebuild(conn: Connection) -> int:
             if value is None:
                 continue
             add((*group, measure), float(value))
+            add((day, 0, ALL, ALL, ALL, measure), float(value))
             if staff is not None:
                 add((day, int(staff), "", "", "", measure), float(value))
     handled = conn.execute(
