@@ -119,7 +119,7 @@ def mentions(n: int, authors: int = 5000, seed: int = 7) -> list[Mention]:
 
 
 def keyword_rules_toml(count: int, seed: int = 11) -> str:
-    """A config with ``count`` keyword rules over 10 channels (each rule: 3 keywords)."""
+    """A config with ``count`` keyword rules (3 keywords each) routed to 10 channels."""
     rng = random.Random(seed)
     vocabulary = [
         f"{a}{b}" for a in ("acme", "photo", "sync", "cloud", "plan", "team") for b in range(400)
@@ -136,6 +136,8 @@ def keyword_rules_toml(count: int, seed: int = 11) -> str:
             "[[rules]]",
             f'name = "rule-{i}"',
             f"keywords = {json.dumps(keywords)}",
-            f'channel = "c{i % 10}"',
+            f'labels = {{ lane = "c{i % 10}" }}',
         ]
+    for i in range(10):
+        lines += ["[[routes]]", f'match = {{ lane = "c{i}" }}', f'channel = "c{i}"']
     return "\n".join(lines) + "\n"

@@ -155,7 +155,7 @@ def import_(
 def check_config(
     file: Annotated[Path, typer.Argument(help="Config file to check.")],
 ) -> None:
-    """Validate a config file and run its [[tests]]; exit 1 on any error or failed test."""
+    """Validate a config file and run its tests tables; exit 1 on any error or failed test."""
     from handlers.config_checks import run_config_tests
     from handlers.rules import compile_rules
 
