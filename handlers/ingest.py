@@ -30,6 +30,7 @@ from handlers.sentiment import SentimentScorer, label
 from handlers.spikes import record_counts
 from storage import contacts as contact_store
 from storage import ingest_sql as sql
+from storage import rollups
 from storage.db import Database
 from storage.models import (
     Author,
@@ -321,9 +322,16 @@ class _Batch:
 
     def _write(self, items: list[_Item]) -> None:
         opening = [i for i in items if i.opens is not None]
+        reopening = [i for i in items if i.reopens]
         self._insert_conversations(opening)
         self._insert_events(items)
-        self._reopen([i for i in items if i.reopens])
+        self._reopen(reopening)
+        rollups.count_cycles(
+            self.conn,
+            rollups.day_of(self.now),
+            cycles=len(opening) + len(reopening),
+            conversations=len(opening),
+        )
         sql.bump_conversations(
             self.conn,
             [

@@ -117,6 +117,7 @@ def export_reply(ctx: BotContext, period: str | None) -> Reply:
     return Reply(
         text=f"Export for the last {label}: {len(rows)} conversation cycles.",
         attachments=(Attachment(name, data, "text/csv"),),
+        ephemeral=True,  # customer data: only for the asker (a direct message in Slack)
     )
 
 

@@ -73,17 +73,33 @@ class RouteDecision:
     routes: tuple[int, ...] = ()  # per channel: the index of the route that chose it (-1: default)
 
 
+ROUTE_CACHE_SIZE = 4096
+
+
+def cached_route(ruleset: Ruleset, labels: dict[str, str]) -> RoutePath:
+    """:func:`route` for the ruleset's config, remembered per label set (routes depend on
+    nothing else, and the same few label sets recur all day)."""
+    key = frozenset(labels.items())
+    cache = ruleset.route_cache
+    path = cache.get(key)
+    if path is None:
+        if len(cache) >= ROUTE_CACHE_SIZE:
+            cache.clear()
+        path = cache[key] = route(ruleset.config, labels)
+    return path
+
+
 def decide(ruleset: Ruleset, subject: Subject) -> RouteDecision | None:
     """Match rules, route each matching rule's alert; None when nothing should alert.
 
     An event that matches no rule still goes to the default route (if any), labelled
     only with its built-in labels.
     """
-    config = ruleset.config
     matched = ruleset.matching(subject)
+    base = base_labels(subject)
     if not matched:
-        labels = base_labels(subject)
-        path = route(config, labels)
+        labels = base
+        path = cached_route(ruleset, labels)
         if not path.channels:
             return None
         by_channel = _first_hits(path.hits, {})
@@ -98,7 +114,8 @@ def decide(ruleset: Ruleset, subject: Subject) -> RouteDecision | None:
         )
     chosen: dict[str, int] = {}
     for rule in matched:
-        _first_hits(route(config, rule_labels(rule, subject)).hits, chosen)
+        labels = {**base, **rule.labels, "rule": rule.name, "severity": rule.severity}
+        _first_hits(cached_route(ruleset, labels).hits, chosen)
     if not chosen:
         return None
     first = matched[0]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import ahocorasick
 
@@ -172,6 +173,8 @@ class Ruleset:
             compile_query(q, self.matcher.ids) if q is not None else None for q in spike_queries
         ]
         self.vip = {h.lower().lstrip("@") for h in config.vip.handles}
+        # filled by handlers.routing.cached_route: label set -> RoutePath
+        self.route_cache: dict[frozenset[tuple[str, str]], Any] = {}
 
     def is_vip(self, subject: Subject) -> bool:
         if subject.handle is None:

@@ -17,6 +17,7 @@ from handlers.context import BotContext
 from handlers.delivery import alert_timing
 from handlers.routing import route
 from handlers.rules import Ruleset, Subject
+from storage import rollups
 from storage import spikes as spike_store
 from storage.models import Conversation, Cycle, SpikeState
 
@@ -152,6 +153,7 @@ def check_spikes(ctx: BotContext) -> list[int]:
                     received_at=now,
                 )
             )
+            rollups.count_cycles(session, rollups.day_of(now), cycles=1, conversations=1)
             if state is None:
                 state = SpikeState(spike=spike.name)
             state.last_fired_at = now

@@ -90,6 +90,7 @@ def start_cycle(session: Session, conversation: Conversation, at: datetime) -> C
     )
     session.add(conversation)
     session.add(cycle)
+    rollups.count_cycles(session, rollups.day_of(at), cycles=1, conversations=0)
     return cycle
 
 

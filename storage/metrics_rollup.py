@@ -54,9 +54,13 @@ def compute(conn: Connection, since: datetime) -> MetricsReport:
         ),
         {"day": first_day, "all": rollups.ALL},
     )
+    totals = {"cycles": 0, "conversations": 0}
     for staff_id, measure, count, total, sketch in rows:
         if measure == "handled":
             handled[staff_id] += count
+            continue
+        if measure in totals:
+            totals[measure] += count
             continue
         group = groups[(staff_id, measure)]
         group.count += count
@@ -64,12 +68,12 @@ def compute(conn: Connection, since: datetime) -> MetricsReport:
         group.sketches.append(bytes(sketch))
     if edge_end > since:
         _add_edge(conn, since, edge_end, groups, handled)
-    counts = _run(
+    edge_counts = _between(
         conn,
         "SELECT COUNT(*), SUM(CASE WHEN c.n = 1 THEN 1 ELSE 0 END) FROM cycle c"
-        " WHERE c.received_at >= :since",
+        " WHERE c.received_at >= :since AND c.received_at < :until",
         since,
-        {},
+        max(since, edge_end),
     )[0]
     reopened_from_before = _run(
         conn,
@@ -79,8 +83,10 @@ def compute(conn: Connection, since: datetime) -> MetricsReport:
         since,
         {},
     )[0][0]
-    report.cycles = int(counts[0] or 0)
-    report.conversations = int(counts[1] or 0) + int(reopened_from_before or 0)
+    report.cycles = totals["cycles"] + int(edge_counts[0] or 0)
+    report.conversations = (
+        totals["conversations"] + int(edge_counts[1] or 0) + int(reopened_from_before or 0)
+    )
     report.resolved = groups[(0, "resolution")].count if (0, "resolution") in groups else 0
     report.open_now = report.cycles - report.resolved
     for (staff_id, measure), group in groups.items():

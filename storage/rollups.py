@@ -198,6 +198,32 @@ def on_recorded(
             _bump(session, _staff_key(day, event.actor_id), "handled", None)
 
 
+def count_cycles(conn: Connection | Session, day: date, cycles: int, conversations: int) -> None:
+    """Add new cycles (and how many of them are new conversations) to the day's totals:
+    ingest, reopens and spike alerts call this in the transaction that creates them."""
+    table = MetricRollup.__table__  # type: ignore[attr-defined]
+    bind = conn.get_bind() if isinstance(conn, Session) else conn
+    insert = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
+    for measure, n in (("cycles", cycles), ("conversations", conversations)):
+        if not n:
+            continue
+        key = {"day": day, "staff_id": 0, "team": ALL, "source": ALL, "severity": ALL}
+        stmt = insert(table).values(**key, measure=measure, count=n, total=0.0, sketch=b"")
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[
+                    table.c.day,
+                    table.c.staff_id,
+                    table.c.team,
+                    table.c.source,
+                    table.c.severity,
+                    table.c.measure,
+                ],
+                set_={"count": table.c.count + n},
+            )
+        )
+
+
 def _staff_key(day: date, staff_id: int) -> dict[str, Any]:
     return {"day": day, "staff_id": staff_id, "team": "", "source": "", "severity": ""}
 
@@ -227,7 +253,7 @@ def rebuild(conn: Connection) -> int:
     cycles = conn.execute(
         text(
             "SELECT received_at, team, source, severity, claim_s, claimed_by, first_response_s,"
-            " first_response_by, resolution_s, resolved_by FROM cycle"
+            " first_response_by, resolution_s, resolved_by, n FROM cycle"
         )
     )
     received_type = Cycle.__table__.c.received_at.type  # type: ignore[attr-defined]
@@ -235,6 +261,9 @@ def rebuild(conn: Connection) -> int:
     for row in cycles:
         received = process(row[0]) if process else row[0]
         day = day_of(received)
+        add((day, 0, ALL, ALL, ALL, "cycles"), None)
+        if row[10] == 1:
+            add((day, 0, ALL, ALL, ALL, "conversations"), None)
         group = (day, 0, row[1] or "", row[2], row[3])
         for measure, (value, staff) in zip(
             SKETCHED.values(), ((row[4], row[5]), (row[6], row[7]), (row[8], row[9])), strict=True
@@ -259,7 +288,7 @@ def rebuild(conn: Connection) -> int:
     conn.execute(table.delete())
     rows = []
     for (day, staff, team, source, severity, measure), entry in acc.items():
-        sketch = merge([], entry.keys or []) if measure != "handled" else b""
+        sketch = merge([], entry.keys or []) if measure in SKETCHED.values() else b""
         rows.append(
             {
                 "day": day,

@@ -127,6 +127,8 @@ class FakeSlack:
     url: str = ""
 
     def __post_init__(self) -> None:
+        self.uploads: dict[str, bytes] = {}  # file id -> bytes POSTed to its upload URL
+        self.shared: list[tuple[str, str, str]] = []  # (channel, file id, title) completed
         self._faults: dict[str, list[Fault]] = {}
         self._ts = itertools.count(1)
         self._sockets: list[web.WebSocketResponse] = []
@@ -139,6 +141,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/respond/{name}", self._respond)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/socket-mode", self._socket)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
@@ -296,6 +299,24 @@ class FakeSlack:
                 "user_id": "UBOT",
                 "bot_id": "BBOT",
             }
+        if method == "files.getUploadURLExternal":
+            if not params.get("filename") or not str(params.get("length", "")).isdigit():
+                self.violations.append("files.getUploadURLExternal: filename and length needed")
+                return {"ok": False, "error": "invalid_arguments"}
+            file_id = f"F{next(self._ts):07d}"
+            return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            files = params.get("files")
+            files = json.loads(files) if isinstance(files, str) else files or []
+            channel = str(params.get("channel_id", ""))
+            for item in files:
+                if item.get("id") not in self.uploads:
+                    self.violations.append(f"files.completeUploadExternal: {item} never uploaded")
+                    return {"ok": False, "error": "file_not_found"}
+                self.shared.append((channel, str(item["id"]), str(item.get("title", ""))))
+            return {"ok": True, "files": [{"id": item["id"]} for item in files]}
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": f"D{params.get('users', '')}"}}
         if method == "apps.connections.open":
             return {"ok": True, "url": self.url.replace("http://", "ws://") + "/socket-mode"}
         if method == "users.info":
@@ -336,6 +357,11 @@ class FakeSlack:
 
     def _next_ts(self) -> str:
         return f"1772441000.{next(self._ts):06d}"
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        self.uploads[request.match_info["file_id"]] = await request.read()
+        self._changed.set()
+        return web.Response(text="OK")
 
     async def _respond(self, request: web.Request) -> web.Response:
         body = await request.json()

@@ -65,6 +65,26 @@ class SlackListeners:
             blocks=[block.to_dict() for block in reply_blocks(reply)],
             response_type="ephemeral" if reply.ephemeral else "in_channel",
         )
+        if reply.attachments:
+            await self._upload(body, reply)
+
+    async def _upload(self, body: dict[str, Any], reply: Reply) -> None:
+        """Files go where the answer went: the channel, or a direct message when the answer
+        was only for the asker (files_upload_v2: get URL, upload, complete)."""
+        try:
+            channel = str(body.get("channel_id", ""))
+            if reply.ephemeral:
+                opened = await self.client.conversations_open(users=str(body.get("user_id", "")))
+                channel = str(opened["channel"]["id"])
+            for attachment in reply.attachments:
+                await self.client.files_upload_v2(
+                    channel=channel,
+                    file=attachment.data,
+                    filename=attachment.filename,
+                    title=attachment.filename,
+                )
+        except CALL_ERRORS as exc:
+            log.warning("uploading a file to Slack failed: %s", type(exc).__name__)
 
     async def _command_reply(self, body: dict[str, Any]) -> Reply:
         try:
