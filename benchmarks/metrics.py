@@ -57,6 +57,7 @@ def generate(db: Database, conversations: int, seed: int = 5) -> None:
                               "severity": sev, "t": _ts(db, received)})  # fmt: skip
                 n_cycles = 2 if rng.random() < 0.08 else 1
                 at = received
+                previous = None
                 for n in range(1, n_cycles + 1):
                     claim = rng.lognormvariate(5, 1.2)
                     first = claim + rng.lognormvariate(5.5, 1.0)
@@ -65,7 +66,8 @@ def generate(db: Database, conversations: int, seed: int = 5) -> None:
                     done = resolved <= NOW
                     cycles.append({
                         "cid": cid, "n": n, "source": source, "sev": sev, "team": team,
-                        "rec": _ts(db, at), "ca": _ts(db, at + timedelta(seconds=claim)),
+                        "rec": _ts(db, at), "prev": _ts(db, previous) if previous else None,
+                        "ca": _ts(db, at + timedelta(seconds=claim)),
                         "staff": staff, "fa": _ts(db, at + timedelta(seconds=first)),
                         "ra": _ts(db, resolved) if done else None, "rb": staff if done else None,
                         "cs": claim, "fs": first, "rs": resolution if done else None,
@@ -76,6 +78,7 @@ def generate(db: Database, conversations: int, seed: int = 5) -> None:
                             continue
                         events.append({"cid": cid, "n": n, "kind": kind, "actor": actor,
                                        "at": _ts(db, at + timedelta(seconds=offset))})  # fmt: skip
+                    previous = at
                     at = resolved + timedelta(hours=rng.randrange(1, 48))
                     if at > NOW:
                         break
@@ -89,10 +92,10 @@ def generate(db: Database, conversations: int, seed: int = 5) -> None:
                     " :severity, :team, '[]', '{}', 1, 1, 0.0, '', :t, :t)"), convs)  # fmt: skip
                 conn.execute(text(
                     "INSERT INTO cycle (conversation_id, n, source, severity, team, received_at,"
-                    " alerted_at, claimed_at, claimed_by, first_response_at, first_response_by,"
-                    " resolved_at, resolved_by, claim_s, first_response_s, resolution_s) VALUES"
-                    " (:cid, :n, :source, :sev, :team, :rec, :rec, :ca, :staff, :fa, :staff, :ra,"
-                    " :rb, :cs, :fs, :rs)"), cycles)  # fmt: skip
+                    " previous_received_at, alerted_at, claimed_at, claimed_by, first_response_at,"
+                    " first_response_by, resolved_at, resolved_by, claim_s, first_response_s,"
+                    " resolution_s) VALUES (:cid, :n, :source, :sev, :team, :rec, :prev, :rec, :ca,"
+                    " :staff, :fa, :staff, :ra, :rb, :cs, :fs, :rs)"), cycles)  # fmt: skip
                 conn.execute(text(
                     "INSERT INTO handling_event (conversation_id, cycle, kind, actor_id, at, detail)"
                     " VALUES (:cid, :n, :kind, :actor, :at, '{}')"), events)  # fmt: skip

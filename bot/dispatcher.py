@@ -56,6 +56,8 @@ def _has_posted_alert(session: Session, row: Outbox) -> bool:
 def _digest_reason(group_key: str | None, per_minute: int) -> str:
     if group_key is None:
         return f"burst over the channel budget of {per_minute} posts a minute"
+    if group_key.startswith("repeat:"):
+        return f"still unclaimed (repeat_interval of {group_key.removeprefix('repeat:')})"
     if group_key.startswith("inhibit:"):
         return f"muted while spike #{group_key.removeprefix('inhibit:')} is open"
     if group_key.startswith("quiet:"):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from handlers.escalation import check_unclaimed, escalate
+from handlers.escalation import check_repeats, check_unclaimed, escalate
 from handlers.spikes import check_spikes
 
 if TYPE_CHECKING:
@@ -53,3 +53,6 @@ def run_unclaimed_checks() -> None:
     """Fire ``unclaimed_for`` rules."""
     for conversation_id in check_unclaimed(current().ctx):
         log.info("unclaimed reminder: conversation %s", conversation_id)
+    repeated = check_repeats(current().ctx)
+    if repeated:
+        log.info("re-posted %d unclaimed alerts (repeat_interval)", len(repeated))

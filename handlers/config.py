@@ -189,7 +189,7 @@ class RouteConfig(_Strict):
     group_by: list[str] = Field(default_factory=list)
     group_wait: Duration = timedelta(0)
     group_interval: Duration = timedelta(minutes=5)
-    repeat_interval: Duration = timedelta(hours=4)
+    repeat_interval: Duration | None = None  # re-post still-unclaimed alerts this often
     quiet_hours: list[str] = Field(default_factory=list)
     escalate: EscalationConfig | None = None
 

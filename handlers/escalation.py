@@ -11,8 +11,9 @@ from sqlmodel import Session
 from handlers.cards import AlertCard
 from handlers.config import CrmbotConfig, EscalationConfig
 from handlers.context import BotContext
+from handlers.delivery import AlertTiming
 from handlers.durations import format_duration
-from handlers.routing import route
+from handlers.routing import cached_route, route
 from handlers.rules import Subject, rule_labels
 from storage import conversations, handling
 from storage import outbox as outbox_store
@@ -118,3 +119,43 @@ def check_unclaimed(ctx: BotContext) -> list[int]:
     if fired:
         ctx.on_queued()
     return fired
+
+
+def check_repeats(ctx: BotContext) -> list[int]:
+    """Routes with ``repeat_interval``: alerts still unclaimed that long after their last
+    post are posted again (together, as one digest when there are several)."""
+    config = ctx.config
+    ruleset = ctx.ruleset()
+    now = ctx.clock.now()
+    repeated: list[int] = []
+    for index, candidate in enumerate(config.routes):
+        interval = candidate.repeat_interval
+        if interval is None:
+            continue
+        cutoff = now - interval
+        label = candidate.label(index)
+        with ctx.db.session() as session:
+            for conversation in conversations.unclaimed_since(session, cutoff):
+                assert conversation.id is not None
+                hits = cached_route(ruleset, dict(conversation.labels)).hits
+                if index not in (hit.index for hit in hits):
+                    continue
+                last = outbox_store.last_alert_at(session, conversation.id, candidate.channel)
+                if last is None or last > cutoff:
+                    continue
+                payload = outbox_store.first_alert_payload(session, conversation.id)
+                if payload is None:
+                    continue
+                age = format_duration((now - conversation.created_at).total_seconds())
+                card = AlertCard.from_payload(
+                    {
+                        **payload,
+                        "channel": candidate.channel,
+                        "escalation": f"Still unclaimed ({age})",
+                    }
+                )
+                ctx.queue(session, card, [candidate.channel], AlertTiming(now, f"repeat:{label}"))
+                repeated.append(conversation.id)
+    if repeated:
+        ctx.on_queued()
+    return repeated

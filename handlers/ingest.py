@@ -449,6 +449,9 @@ class _Batch:
             return
         cycles: list[dict[str, Any]] = []
         handling: list[dict[str, Any]] = []
+        previous = sql.cycles_received(
+            self.conn, [(i.conv.id, i.conv.cycle - 1) for i in reopening if i.conv and i.conv.id]
+        )
         for item in reopening:
             conv = item.conv
             assert conv is not None and conv.id is not None
@@ -461,6 +464,7 @@ class _Batch:
                     "severity": conv.severity,
                     "team": conv.team,
                     "received_at": self.now,
+                    "previous_received_at": previous.get((conv.id, conv.cycle - 1)),
                     "alerted_at": self.now,
                 }
             )

@@ -139,8 +139,9 @@ class TermMatcher:
 class _CompiledRule:
     index: int
     rule: RuleConfig
-    query: Predicate | None
+    query: Predicate | None  # None: no query, or keywords only (a term hit is the match)
     regex: re.Pattern[str] | None
+    filtered: bool  # has conditions beyond the text
 
 
 class Ruleset:
@@ -161,7 +162,16 @@ class Ruleset:
         for index, (rule, query) in enumerate(zip(self.rules, queries, strict=True)):
             predicate = compile_query(query, self.matcher.ids) if query is not None else None
             regex = re.compile(rule.regex, re.IGNORECASE) if rule.regex else None
-            self._compiled.append(_CompiledRule(index, rule, predicate, regex))
+            keywords_only = rule.query is None and bool(rule.keywords)
+            self._compiled.append(
+                _CompiledRule(
+                    index,
+                    rule,
+                    None if keywords_only else predicate,
+                    regex,
+                    _has_filters(rule),
+                )
+            )
             if rule.unclaimed_for is not None:
                 continue  # evaluated on open conversations by the scheduler, not at ingest
             if predicate is None or predicate(set()):
@@ -175,6 +185,7 @@ class Ruleset:
         self.vip = {h.lower().lstrip("@") for h in config.vip.handles}
         # filled by handlers.routing.cached_route: label set -> RoutePath
         self.route_cache: dict[frozenset[tuple[str, str]], Any] = {}
+        self.rule_route_cache: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
 
     def is_vip(self, subject: Subject) -> bool:
         if subject.handle is None:
@@ -200,7 +211,7 @@ class Ruleset:
             return False
         if compiled.regex is not None and compiled.regex.search(subject.text) is None:
             return False
-        return _filters_pass(rule, subject, self.is_vip(subject))
+        return not compiled.filtered or _filters_pass(rule, subject, self.is_vip(subject))
 
     def unclaimed_rules(self) -> list[RuleConfig]:
         """Rules that fire on conversations left unclaimed for a while."""
@@ -208,8 +219,32 @@ class Ruleset:
 
     def conversation_matches(self, rule: RuleConfig, subject: Subject) -> bool:
         """Whether an ``unclaimed_for`` rule's other conditions hold for a conversation."""
-        compiled = self._compiled[self.rules.index(rule)]
-        return self._passes(compiled, subject, self.matcher.present(subject.text))
+        index = self.rules.index(rule)
+        present = self.matcher.present(subject.text)
+        query = _rule_query(rule)
+        if query is not None and not compile_query(query, self.matcher.ids)(present):
+            return False
+        return self._passes(self._compiled[index], subject, present)
+
+
+def _has_filters(rule: RuleConfig) -> bool:
+    return any(
+        (
+            rule.kinds,
+            rule.platforms,
+            rule.sources,
+            rule.languages,
+            rule.sentiment_min is not None,
+            rule.sentiment_max is not None,
+            rule.min_followers is not None,
+            rule.min_influence is not None,
+            rule.vip is not None,
+            rule.crm_events,
+            rule.min_amount is not None,
+            rule.stage_to,
+            rule.stage_from,
+        )
+    )
 
 
 def _filters_pass(rule: RuleConfig, s: Subject, vip: bool) -> bool:

@@ -78,6 +78,7 @@ def record(
 
 def start_cycle(session: Session, conversation: Conversation, at: datetime) -> Cycle:
     """Begin the next cycle (a reopen): a fresh received time and no handling yet."""
+    previous = current_cycle(session, conversation).received_at
     conversation.cycle += 1
     cycle = Cycle(
         conversation_id=conversation.id or 0,
@@ -86,6 +87,7 @@ def start_cycle(session: Session, conversation: Conversation, at: datetime) -> C
         severity=conversation.severity,
         team=conversation.team,
         received_at=at,
+        previous_received_at=previous,
         alerted_at=at,
     )
     session.add(conversation)

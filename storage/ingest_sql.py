@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 
-from storage.models import Author, ContactHandle, Conversation, Outbox
+from storage.models import Author, ContactHandle, Conversation, Cycle, Outbox
 from storage.models import Mention as MentionRow
 
 _CHUNK = 400
@@ -229,3 +229,22 @@ def open_spikes(conn: Connection) -> list[tuple[int, dict[str, str]]]:
         select(t.c.id, t.c.labels).where(t.c.kind == "spike", t.c.status != "resolved")
     )
     return [(row[0], dict(row[1])) for row in rows]
+
+
+def cycles_received(
+    conn: Connection, pairs: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], datetime]:
+    """(conversation id, cycle n) -> when that cycle was received."""
+    t = table(Cycle)
+    found: dict[tuple[int, int], datetime] = {}
+    wanted = set(pairs)
+    ids = sorted({conv_id for conv_id, _ in pairs})
+    for chunk in _chunks(ids):
+        for conv_id, n, received in conn.execute(
+            select(t.c.conversation_id, t.c.n, t.c.received_at).where(
+                t.c.conversation_id.in_(chunk)
+            )
+        ):
+            if (conv_id, n) in wanted:
+                found[(conv_id, n)] = received
+    return found

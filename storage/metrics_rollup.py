@@ -77,9 +77,8 @@ def compute(conn: Connection, since: datetime) -> MetricsReport:
     )[0]
     reopened_from_before = _run(
         conn,
-        "SELECT COUNT(*) FROM cycle c WHERE c.n > 1 AND c.received_at >= :since AND EXISTS ("
-        " SELECT 1 FROM cycle p WHERE p.conversation_id = c.conversation_id"
-        " AND p.n = c.n - 1 AND p.received_at < :since)",
+        "SELECT COUNT(*) FROM cycle c WHERE c.n > 1 AND c.received_at >= :since"
+        " AND c.previous_received_at < :since",
         since,
         {},
     )[0][0]

@@ -140,6 +140,7 @@ class Cycle(SQLModel, table=True):
     severity: str = "normal"
     team: str | None = None
     received_at: datetime = _utc(index=True)
+    previous_received_at: datetime | None = _utc(nullable=True)  # the cycle before (reopens)
     alerted_at: datetime | None = _utc(nullable=True)
     claimed_at: datetime | None = _utc(nullable=True)
     claimed_by: int | None = Field(default=None, foreign_key="staff.id")

@@ -184,3 +184,14 @@ def due_followups(session: Session, now: datetime, platform: str, destination: s
             .order_by(col(Outbox.id))
         ).all()
     )
+
+
+def last_alert_at(session: Session, conversation_id: int, channel: str) -> datetime | None:
+    """When the conversation's alert was last queued for ``channel`` (first post or repeat)."""
+    return session.exec(
+        select(func.max(Outbox.created_at)).where(
+            Outbox.conversation_id == conversation_id,
+            Outbox.channel == channel,
+            Outbox.kind == "alert",
+        )
+    ).one()

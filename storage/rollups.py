@@ -64,8 +64,7 @@ class MetricRollup(SQLModel, table=True):
 Index(
     "ix_cycle_reopened",
     Cycle.received_at,  # type: ignore[arg-type]
-    Cycle.conversation_id,  # type: ignore[arg-type]
-    Cycle.n,  # type: ignore[arg-type]
+    Cycle.previous_received_at,  # type: ignore[arg-type]
     sqlite_where=text("n > 1"),
     postgresql_where=text("n > 1"),
 )

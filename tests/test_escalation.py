@@ -15,6 +15,7 @@ from bot.app import CrmBot
 from bot.escalations import EscalationTimers, job_id
 from bot.scheduler import make_scheduler
 from handlers.cards import AlertCard
+from handlers.events import Actor
 from storage.models import HandlingEvent
 from tests.conftest import TEST_CONFIG, BotHarness, RecordingAdapter, make_config, mention
 
@@ -102,4 +103,35 @@ async def test_timers_survive_a_restart_without_doubling(database_url: str, cloc
     timers.start(1, 1, clock.now())  # the same alert reported again: replaced, not doubled
     assert [j.id for j in second.get_jobs()] == [job_id(1, 1, 0)]
     second.shutdown(wait=False)
+    bot.db.dispose()
+
+
+REPEATING = TEST_CONFIG.replace(
+    '[[routes]]\nmatch = { team = "support" }\nchannel = "support"\n',
+    '[[routes]]\nmatch = { team = "support" }\nchannel = "support"\nrepeat_interval = "1h"\n',
+)
+
+
+async def test_repeat_interval_reposts_unclaimed_alerts_together(database_url: str, clock) -> None:
+    from handlers.cards import DigestCard
+    from handlers.escalation import check_repeats
+
+    adapter = RecordingAdapter()
+    bot = CrmBot(database_url, make_config(REPEATING), [adapter], clock=clock)
+    bot.ingest([mention("site down", author_handle="a"), mention("app down", author_handle="b")])
+    bot.ingest([mention("pricing?", author_handle="c")])  # sales: no repeat_interval
+    await bot.dispatcher.drain()
+    clock.advance(minutes=59)
+    assert check_repeats(bot.ctx) == []
+    clock.advance(minutes=2)
+    assert check_repeats(bot.ctx) == [1, 2]
+    assert check_repeats(bot.ctx) == []  # not again until another hour has passed
+    await bot.dispatcher.drain()
+    digest = adapter.posts[-1]
+    assert isinstance(digest.card, DigestCard) and digest.destination == "support"
+    assert digest.card.total == 2
+    assert digest.card.reason == "still unclaimed (repeat_interval of routes[0])"
+    bot.command(Actor("console", "ana", "ana"), "claim 1")
+    clock.advance(hours=1, minutes=1)
+    assert check_repeats(bot.ctx) == [2]  # the claimed one is no longer repeated
     bot.db.dispose()

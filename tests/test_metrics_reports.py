@@ -164,3 +164,21 @@ def test_weekly_digest_posts_to_the_managers_channel(database_url: str, clock: F
     finally:
         bot.ingestor.close()
         bot.db.dispose()
+
+
+def test_conversation_reopened_inside_the_period_counts_once(harness: BotHarness) -> None:
+    harness.bot.ingest([mention("old problem", author_handle="a")])
+    _work(harness, 1, "ana", 1, 2, 3)
+    harness.clock.advance(days=20)
+    harness.say("reopen 1", "ben")  # its first cycle is before the period, this one inside
+    harness.clock.advance(minutes=5)
+    harness.say("reopen 1", "ben")  # no-op: still open
+    harness.say("resolve 1", "ben")
+    harness.say("reopen 1", "ben")  # a second cycle inside the period
+    harness.bot.ingest([mention("new problem", author_handle="b")])
+    harness.clock.advance(days=15)
+    since = harness.clock.now() - timedelta(days=30)
+    with harness.bot.db.engine.connect() as conn:
+        fast = metrics.compute(conn, since, fast=True)
+        raw = metrics.compute_raw(conn, since)
+    assert (fast.conversations, fast.cycles) == (raw.conversations, raw.cycles) == (2, 3)

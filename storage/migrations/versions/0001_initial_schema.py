@@ -200,6 +200,7 @@ def upgrade() -> None:
         sa.Column("severity", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("team", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("received_at", storage.types.UTCDateTime(), nullable=False),
+        sa.Column("previous_received_at", storage.types.UTCDateTime(), nullable=True),
         sa.Column("alerted_at", storage.types.UTCDateTime(), nullable=True),
         sa.Column("claimed_at", storage.types.UTCDateTime(), nullable=True),
         sa.Column("claimed_by", sa.Integer(), nullable=True),

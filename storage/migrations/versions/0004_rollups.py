@@ -36,7 +36,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_cycle_reopened",
         "cycle",
-        ["received_at", "conversation_id", "n"],
+        ["received_at", "previous_received_at"],
         sqlite_where=sa.text("n > 1"),
         postgresql_where=sa.text("n > 1"),
     )
