@@ -154,6 +154,10 @@ class _Batch:
 
     def run(self, events: Sequence[InboundEvent]) -> IngestResult:
         self.result.received = len(events)
+        # Sentiment of large batches starts on the other core(s) right away, while this
+        # process deduplicates and resolves authors; it takes the larger share to balance.
+        incoming = [e for e in events if isinstance(e, Mention)]
+        pending = self.scorer.begin([m.text for m in incoming], worker_share=0.6)
         items = self._dedupe(events)
         self.result.stored = len(items)
         self.result.duplicates = len(events) - len(items)
@@ -164,9 +168,9 @@ class _Batch:
                 item.contact_id = self._upsert_contact(item.event)
         self._resolve_authors([i for i in items if isinstance(i.event, Mention)])
         scored = [i for i in items if isinstance(i.event, Mention)]
-        texts = [i.event.text for i in scored if isinstance(i.event, Mention)]
-        for item, score in zip(scored, self.scorer.score_many(texts), strict=True):
-            item.sentiment = score
+        by_event = {id(m): s for m, s in zip(incoming, pending.result(), strict=True)}
+        for item in scored:
+            item.sentiment = by_event[id(item.event)]
         if self.ruleset.config.spikes:
             subjects = [subject_of(i.event, i.sentiment) for i in scored]
             record_counts(self.conn, self.ruleset, subjects, self.now)

@@ -112,20 +112,19 @@ def decide(ruleset: Ruleset, subject: Subject) -> RouteDecision | None:
             (),
             tuple(by_channel.values()),
         )
-    chosen: dict[str, int] = {}
-    base_key = tuple(base.items())
     cache = ruleset.rule_route_cache
-    for rule in matched:
-        key = (rule.name, base_key)
-        found: RoutePath | None = cache.get(key)
-        if found is not None:
-            path = found
-        else:
+    key = (tuple(rule.name for rule in matched), tuple(base.items()))
+    found: dict[str, int] | None = cache.get(key)
+    if found is not None:
+        chosen = found
+    else:
+        chosen = {}
+        for rule in matched:
             labels = {**base, **rule.labels, "rule": rule.name, "severity": rule.severity}
-            if len(cache) >= ROUTE_CACHE_SIZE:
-                cache.clear()
-            path = cache[key] = cached_route(ruleset, labels)
-        _first_hits(path.hits, chosen)
+            _first_hits(cached_route(ruleset, labels).hits, chosen)
+        if len(cache) >= ROUTE_CACHE_SIZE:
+            cache.clear()
+        cache[key] = chosen
     if not chosen:
         return None
     first = matched[0]

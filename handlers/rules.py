@@ -185,7 +185,8 @@ class Ruleset:
         self.vip = {h.lower().lstrip("@") for h in config.vip.handles}
         # filled by handlers.routing.cached_route: label set -> RoutePath
         self.route_cache: dict[frozenset[tuple[str, str]], Any] = {}
-        self.rule_route_cache: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
+        # (matched rule names, built-in labels) -> channel -> route index
+        self.rule_route_cache: dict[tuple[tuple[str, ...], tuple[tuple[str, str], ...]], Any] = {}
 
     def is_vip(self, subject: Subject) -> bool:
         if subject.handle is None:

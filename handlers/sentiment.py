@@ -11,7 +11,7 @@ import logging
 import multiprocessing
 import os
 from collections.abc import Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
@@ -45,17 +45,19 @@ class SentimentScorer:
 
     def score_many(self, texts: Sequence[str]) -> list[float]:
         """Scores in order; batches of PARALLEL_MIN_BATCH or more use the worker processes."""
+        return self.begin(texts).result()
+
+    def begin(self, texts: Sequence[str], worker_share: float = 0.5) -> PendingScores:
+        """Start scoring ``texts``: the workers' part starts now, in the background, so the
+        caller can do other work (e.g. database lookups) before :meth:`PendingScores.result`
+        scores the rest here. ``worker_share`` is the fraction the workers take."""
         if self._workers == 0 or len(texts) < PARALLEL_MIN_BATCH:
-            return [self.score(t) for t in texts]
-        share = len(texts) // (self._workers + 1)
+            return PendingScores(self, [], list(texts))
+        share = int(len(texts) * worker_share / self._workers)
         parts = [list(texts[i * share : (i + 1) * share]) for i in range(self._workers)]
         pool = self._ensure_pool()
         futures = [pool.submit(_score_in_worker, part) for part in parts]
-        local = [self.score(t) for t in texts[self._workers * share :]]
-        scores: list[float] = []
-        for future in futures:
-            scores.extend(future.result())
-        return scores + local
+        return PendingScores(self, futures, list(texts[self._workers * share :]))
 
     def warm_up(self) -> None:
         """Start the worker processes now rather than on the first large batch."""
@@ -77,6 +79,25 @@ class SentimentScorer:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+class PendingScores:
+    """Scores being computed: the workers' futures, and the texts left for this process."""
+
+    def __init__(
+        self, scorer: SentimentScorer, futures: list[Future[list[float]]], local: list[str]
+    ) -> None:
+        self._scorer = scorer
+        self._futures = futures
+        self._local = local
+
+    def result(self) -> list[float]:
+        """All scores, in the order the texts were given."""
+        local = [self._scorer.score(t) for t in self._local]
+        scores: list[float] = []
+        for future in self._futures:
+            scores.extend(future.result())
+        return scores + local
 
 
 def label(compound: float) -> str:
