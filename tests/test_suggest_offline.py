@@ -116,7 +116,8 @@ async def test_use_records_the_reply_and_approves_it(kb_harness: BotHarness) -> 
         entry = session.exec(select(KnowledgeEntry)).one()
     assert replied.detail["text"] == card.text
     assert stored is not None and stored.used_by is not None and stored.votes_up == 1
-    assert entry.text == card.text and entry.question == "is there a student discount?"
+    assert entry.text == card.text.replace("@sam", "{handle}")  # kept without the name
+    assert entry.question == "is there a student discount?"
     assert "There is no suggestion 99." in h.say("use 99")
     assert "Usage" in h.say("vote 1 sideways")
 
@@ -203,3 +204,11 @@ async def test_slack_buttons_call_the_neutral_handlers(kb_harness: BotHarness) -
     assert "👍" in run_suggestion_action(h.bot.ctx, actor, action_id, suggestion_id)
     used = run_suggestion_action(h.bot.ctx, actor, kit.SUGGESTION_USE, sid)
     assert used.startswith("Recorded your reply on #1")
+
+
+def test_knowledge_base_never_greets_the_wrong_person() -> None:
+    from handlers.suggest.knowledge import depersonalize
+
+    kept = depersonalize("Danke für den Test, Lena! Lena Weber, DM @lweber", "lweber", "Lena Weber")
+    assert kept == "Danke für den Test, {handle}! {handle}, DM {handle}"
+    assert "Lena" not in kept

@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from handlers.suggest.gather import latest_message
 from storage import suggestions as store
-from storage.models import Conversation
+from storage.models import Author, Conversation
 from storage.suggestions import KnowledgeEntry
 
 log = logging.getLogger(__name__)
@@ -208,8 +208,12 @@ def load_seed(session: Session, path: Path, now: datetime) -> int:
 def remember_reply(
     session: Session, conversation: Conversation, staff_id: int | None, text: str, now: datetime
 ) -> KnowledgeEntry | None:
-    """A reply staff sent: kept with the customer message it answered."""
+    """A reply staff sent: kept with the customer message it answered, the customer's
+    handle and name replaced by ``{handle}`` so a reuse never greets the wrong person."""
     assert conversation.id is not None
+    author = session.get(Author, conversation.author_id) if conversation.author_id else None
+    if author is not None:
+        text = depersonalize(text, author.handle, author.display_name)
     return remember(
         session,
         text,
@@ -220,3 +224,13 @@ def remember_reply(
         conversation_id=conversation.id,
         staff_id=staff_id,
     )
+
+
+def depersonalize(text: str, handle: str, name: str | None) -> str:
+    """Replace the customer's @handle, handle and name (whole and first name) by ``{handle}``."""
+    words = [f"@{handle}", handle]
+    if name:
+        words += [name, *name.split()[:1]]
+    for word in sorted({w for w in words if len(w) >= 3}, key=len, reverse=True):
+        text = re.sub(rf"(?<![\w@]){re.escape(word)}(?!\w)", "{handle}", text, flags=re.IGNORECASE)
+    return text.replace("@{handle}", "{handle}")

@@ -69,7 +69,7 @@ def offline_draft(
     best = ranked[0] if ranked else None
     if best is not None and best.similarity >= MIN_SIMILARITY and best.entry.id is not None:
         return Draft(
-            text=fit(best.entry.text, limit),
+            text=fit(best.entry.text.replace("{handle}", handle), limit),
             tone="neutral",
             confidence=round(min(0.9, best.similarity), 2),
             needs_human=needs_human,
