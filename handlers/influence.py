@@ -22,3 +22,12 @@ def tier(score: float) -> str:
     if score >= 50:
         return "medium"
     return "low"
+
+
+def followers_text(count: int) -> str:
+    """A follower count as people read it: 12345 -> 12.3k, 2500000 -> 2.5M."""
+    if count >= 1_000_000:
+        return f"{count / 1_000_000:.1f}M"
+    if count >= 1_000:
+        return f"{count / 1_000:.1f}k"
+    return str(count)

@@ -21,19 +21,11 @@ from handlers.cards import (
     SuggestionCard,
 )
 from handlers.config import CrmbotConfig
-from handlers.influence import tier
+from handlers.influence import followers_text, tier
 from handlers.replies import Attachment, Reply
 
 SEVERITY_STYLE = {"low": "dim", "normal": "cyan", "high": "bold yellow", "critical": "bold red"}
 SENTIMENT_STYLE = {"negative": "red", "neutral": "white", "positive": "green"}
-
-
-def _followers(count: int) -> str:
-    if count >= 1_000_000:
-        return f"{count / 1_000_000:.1f}M"
-    if count >= 1_000:
-        return f"{count / 1_000:.1f}k"
-    return str(count)
 
 
 class ConsoleAdapter(ChatAdapter):
@@ -108,7 +100,7 @@ def render_alert(channel: str, card: AlertCard) -> Panel:
         if card.author_name:
             body.append(f" ({card.author_name})")
         body.append(
-            f" · {_followers(card.followers)} followers · influence {card.influence:.0f}"
+            f" · {followers_text(card.followers)} followers · influence {card.influence:.0f}"
             f" ({tier(card.influence)})\n"
         )
         body.append("sentiment: ")

@@ -32,7 +32,7 @@ from handlers.cards import (
     StatusCard,
     SuggestionCard,
 )
-from handlers.influence import tier
+from handlers.influence import followers_text, tier
 
 MAX_BLOCKS = 50
 SECTION_LIMIT = 3000
@@ -61,15 +61,6 @@ STATUS_EMOJI = {
     "claimed": ":raising_hand:",
     "resolved": ":white_check_mark:",
 }
-
-
-def followers(count: int) -> str:
-    """12345 -> 12.3k."""
-    if count >= 1_000_000:
-        return f"{count / 1_000_000:.1f}M"
-    if count >= 1_000:
-        return f"{count / 1_000:.1f}k"
-    return str(count)
 
 
 def _mrkdwn(text: str) -> MarkdownTextObject:
@@ -112,7 +103,7 @@ def author_block(card: AlertCard) -> SectionBlock:
             who += f" ({card.author_name})"
         fields = [
             f"*Author*\n{clip(who, 300)}",
-            f"*Audience*\n{followers(card.followers)} followers · influence "
+            f"*Audience*\n{followers_text(card.followers)} followers · influence "
             f"{card.influence:.0f} ({tier(card.influence)})",
             f"*Sentiment*\n{sentiment_text(card.sentiment_label, card.sentiment)}",
         ]
