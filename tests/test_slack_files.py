@@ -47,3 +47,21 @@ async def test_staff_cannot_export(sb: SlackBot) -> None:
     answer = await sb.slash("export 30d", user=ANA)
     assert answer.ephemeral and "Only managers" in answer.text
     assert sb.fake.shared == []
+
+
+async def test_slack_user_group_in_roles_grants_the_manager_view(
+    database_url: str, clock: FakeClock
+) -> None:
+    from tests.conftest import TEST_CONFIG, make_config
+    from tests.fakes.slack_bot import slack_config
+
+    config = slack_config(
+        make_config(TEST_CONFIG + '\n[roles]\nmanagers = ["slack-group:S0LEADS"]\n')
+    )
+    async with slack_bot(database_url, clock, config=config) as sb:
+        sb.fake.usergroups = [{"id": "S0LEADS", "handle": "leads", "users": [ANA]}]
+        sb.bot.ingest([mention("the app is down", author_handle="jroe")])
+        answer = await sb.slash("export 7d", user=ANA)
+        assert answer.ephemeral and not answer.text.startswith("Only managers")
+        assert any(call.method == "usergroups.list" for call in sb.fake.calls)
+        assert sb.fake.violations == []

@@ -127,6 +127,7 @@ class FakeSlack:
     url: str = ""
 
     def __post_init__(self) -> None:
+        self.usergroups: list[dict[str, Any]] = []  # answered by usergroups.list
         self.uploads: dict[str, bytes] = {}  # file id -> bytes POSTed to its upload URL
         self.shared: list[tuple[str, str, str]] = []  # (channel, file id, title) completed
         self._faults: dict[str, list[Fault]] = {}
@@ -315,6 +316,8 @@ class FakeSlack:
                     return {"ok": False, "error": "file_not_found"}
                 self.shared.append((channel, str(item["id"]), str(item.get("title", ""))))
             return {"ok": True, "files": [{"id": item["id"]} for item in files]}
+        if method == "usergroups.list":
+            return {"ok": True, "usergroups": self.usergroups}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": f"D{params.get('users', '')}"}}
         if method == "apps.connections.open":

@@ -3,13 +3,17 @@
 A user already linked to a staff record (from the config or an earlier visit) needs
 nothing more. For a user seen for the first time, ``users.info`` is asked once for a name
 and email (scopes users:read and users:read.email), so their new staff record is useful.
-Answers are cached in this process.
+Answers are cached in this process. When ``[roles]`` names Slack user groups
+(``slack-group:S123``), the groups' members are read with ``usergroups.list`` (scope
+usergroups:read) at most every GROUPS_TTL seconds and given to the Actor as its groups.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +28,8 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
 CACHE_SIZE = 10_000
+GROUP_PREFIX = "slack-group:"
+GROUPS_TTL = 300.0
 
 
 def actor_from_profile(user_id: str, user: dict[str, Any], fallback: str | None) -> Actor:
@@ -41,12 +47,46 @@ class SlackIdentities:
         self.client = client
         self._context = context
         self._cache: dict[str, Actor] = {}
+        self._groups: dict[str, set[str]] | None = None
+        self._groups_at = 0.0
 
     def _known(self, user_id: str) -> bool:
         with self._context().db.session() as session:
             return staff_store.staff_for_identity(session, PLATFORM, user_id) is not None
 
     async def actor(self, user_id: str, name: str | None = None) -> Actor:
+        """The Actor for ``user_id`` (with the Slack groups that matter for roles)."""
+        actor = await self._person(user_id, name)
+        groups = await self._groups_of(user_id)
+        return dataclasses.replace(actor, groups=groups) if groups else actor
+
+    async def _groups_of(self, user_id: str) -> tuple[str, ...]:
+        roles = self._context().config.roles
+        if not any(
+            m.startswith(GROUP_PREFIX) for m in (*roles.admins, *roles.managers, *roles.staff)
+        ):
+            return ()
+        if self._groups is None or time.monotonic() - self._groups_at > GROUPS_TTL:
+            try:
+                response = await self.client.usergroups_list(include_users=True)
+            except CALL_ERRORS as exc:
+                log.warning(
+                    "could not read Slack user groups: %s",
+                    delivery_error("usergroups.list", exc).reason,
+                )
+                return ()
+            self._groups = {
+                str(group.get("id")): set(group.get("users") or [])
+                for group in response.get("usergroups") or []
+            }
+            self._groups_at = time.monotonic()
+        return tuple(
+            f"{GROUP_PREFIX}{group_id}"
+            for group_id, members in sorted(self._groups.items())
+            if user_id in members
+        )
+
+    async def _person(self, user_id: str, name: str | None) -> Actor:
         """The Actor for ``user_id``; ``name`` is the payload's name, used as a fallback."""
         cached = self._cache.get(user_id)
         if cached is not None:
