@@ -112,19 +112,20 @@ def decide(ruleset: Ruleset, subject: Subject) -> RouteDecision | None:
             (),
             tuple(by_channel.values()),
         )
+    # A route looks only at the label names its matchers name, so a rule's route depends
+    # on the rule and on just those built-in labels: cache it under that small key.
     cache = ruleset.rule_route_cache
-    key = (tuple(rule.name for rule in matched), tuple(base.items()))
-    found: dict[str, int] | None = cache.get(key)
-    if found is not None:
-        chosen = found
-    else:
-        chosen = {}
-        for rule in matched:
+    relevant = tuple(base.get(name) for name in ruleset.routed_builtin_labels)
+    chosen: dict[str, int] = {}
+    for rule in matched:
+        key = (rule.name, relevant)
+        hits: tuple[RouteHit, ...] | None = cache.get(key)
+        if hits is None:
             labels = {**base, **rule.labels, "rule": rule.name, "severity": rule.severity}
-            _first_hits(cached_route(ruleset, labels).hits, chosen)
-        if len(cache) >= ROUTE_CACHE_SIZE:
-            cache.clear()
-        cache[key] = chosen
+            if len(cache) >= ROUTE_CACHE_SIZE:
+                cache.clear()
+            hits = cache[key] = cached_route(ruleset, labels).hits
+        _first_hits(hits, chosen)
     if not chosen:
         return None
     first = matched[0]

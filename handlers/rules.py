@@ -70,6 +70,11 @@ def subject_of(event: InboundEvent, sentiment: float = 0.0) -> Subject:
     )
 
 
+BUILTIN_LABELS = frozenset(
+    {"kind", "platform", "source", "sentiment", "lang", "crm_event", "stage"}
+)
+
+
 def base_labels(subject: Subject) -> dict[str, str]:
     """Labels every alert has, before rule labels."""
     labels = {
@@ -185,8 +190,10 @@ class Ruleset:
         self.vip = {h.lower().lstrip("@") for h in config.vip.handles}
         # filled by handlers.routing.cached_route: label set -> RoutePath
         self.route_cache: dict[frozenset[tuple[str, str]], Any] = {}
-        # (matched rule names, built-in labels) -> channel -> route index
-        self.rule_route_cache: dict[tuple[tuple[str, ...], tuple[tuple[str, str], ...]], Any] = {}
+        # (rule name, values of the built-in labels routes look at) -> route hits
+        self.rule_route_cache: dict[tuple[str, tuple[str | None, ...]], Any] = {}
+        named = {name for route in config.routes for name in (*route.match, *route.match_re)}
+        self.routed_builtin_labels: tuple[str, ...] = tuple(sorted(named & BUILTIN_LABELS))
 
     def is_vip(self, subject: Subject) -> bool:
         if subject.handle is None:

@@ -236,3 +236,24 @@ def test_matching_cost_does_not_depend_on_unrelated_rules() -> None:
         ruleset.matcher.ids["zz1999"],
         ruleset.matcher.ids["zz7"],
     }
+
+
+def test_routes_on_builtin_labels_are_not_confused_by_the_cache() -> None:
+    text = """
+[alerts]
+default_channel = "social"
+[channels.social]
+[channels.reddit]
+[[rules]]
+name = "down"
+keywords = ["down"]
+[[routes]]
+match = { platform = "reddit", rule = "down" }
+channel = "reddit"
+"""
+    ruleset = compile_rules(load_config_text(text))
+    for _ in range(2):  # the second round is served from the cache
+        on_reddit = decide(ruleset, mention("site down", platform="reddit"))
+        on_twitter = decide(ruleset, mention("site down", platform="twitter"))
+        assert on_reddit is not None and on_reddit.channels == ("reddit",)
+        assert on_twitter is not None and on_twitter.channels == ("social",)
