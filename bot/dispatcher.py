@@ -403,8 +403,3 @@ class Dispatcher:
             delay,
             reason[:MAX_ERROR_LENGTH],
         )
-
-    def next_due(self) -> datetime | None:
-        """When the next pending row is due (None when the outbox is empty)."""
-        with self.db.session() as session:
-            return outbox_store.next_due_at(session)

@@ -15,7 +15,7 @@ from typing import Any
 
 import ahocorasick
 
-from handlers.config import SEVERITY_ORDER, CrmbotConfig, RuleConfig
+from handlers.config import CrmbotConfig, RuleConfig
 from handlers.events import InboundEvent, Mention
 from handlers.influence import influence as influence_of
 from handlers.query import And as QAnd
@@ -275,10 +275,6 @@ def _filters_pass(rule: RuleConfig, s: Subject, vip: bool) -> bool:
     return all(checks)
 
 
-def highest_severity(severities: list[str]) -> str:
-    return max(severities, key=SEVERITY_ORDER.__getitem__) if severities else "normal"
-
-
 def compile_rules(config: CrmbotConfig) -> Ruleset:
     """Compile ``config``'s rules."""
     return Ruleset(config)
@@ -289,7 +285,6 @@ __all__ = [
     "Subject",
     "base_labels",
     "compile_rules",
-    "highest_severity",
     "rule_labels",
     "subject_of",
 ]

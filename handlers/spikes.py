@@ -104,6 +104,10 @@ def check_spikes(ctx: BotContext) -> list[int]:
     now = ctx.clock.now()
     config = ctx.config
     fired: list[int] = []
+    if config.spikes:  # counters older than the longest baseline are never read again
+        oldest = now - max(spike.baseline for spike in config.spikes) - timedelta(minutes=1)
+        with ctx.db.transaction() as conn:
+            spike_store.prune(conn, minute_of(oldest))
     for spike in config.spikes:
         with ctx.db.engine.connect() as conn:
             current = reading(conn, spike, now)

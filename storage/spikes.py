@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -41,13 +41,3 @@ def prune(conn: Connection, before: datetime) -> int:
     t = table(SpikeBucket)
     result = conn.execute(t.delete().where(t.c.minute < before))
     return int(result.rowcount or 0)
-
-
-def total(conn: Connection, spike: str) -> int:
-    t = table(SpikeBucket)
-    return int(
-        conn.execute(
-            select(func.coalesce(func.sum(t.c.count), 0)).where(t.c.spike == spike)
-        ).scalar()
-        or 0
-    )

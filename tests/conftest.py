@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 from bot.app import CrmBot
 from bot.chat.base import ChatAdapter, DeliveryError
 from bot.config_loader import load_config_text
-from handlers.cards import Card, StatusCard
+from handlers.cards import Card, StatusCard, SuggestionCard
 from handlers.clock import FakeClock
 from handlers.config import CrmbotConfig
 from handlers.events import Actor, CrmEvent, Mention
@@ -160,6 +160,18 @@ class BotHarness:
 
     async def deliver(self) -> int:
         return await self.bot.dispatcher.drain()
+
+
+async def settle(h: BotHarness) -> None:
+    """Deliver, let background suggestion drafts finish, deliver what they queued."""
+    await h.deliver()
+    await h.bot.suggestions.idle()
+    await h.deliver()
+
+
+def suggestion_cards(h: BotHarness) -> list[SuggestionCard]:
+    """The suggestion cards posted so far."""
+    return [p.card for p in h.adapter.of_kind("suggestion") if isinstance(p.card, SuggestionCard)]
 
 
 def make_config(text_: str = TEST_CONFIG) -> CrmbotConfig:

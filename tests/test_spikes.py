@@ -113,3 +113,18 @@ async def test_unclaimed_for_rule_reminds_once_per_cycle(spiky: BotHarness) -> N
     h.say("claim 1", "ana")
     with Session(h.bot.db.engine) as s:
         assert s.get(Conversation, 1) is not None
+
+
+def test_counters_older_than_every_baseline_are_dropped(spiky: BotHarness) -> None:
+    from datetime import timedelta
+
+    from storage import spikes as spike_store
+
+    now = spiky.clock.now().replace(second=0, microsecond=0)
+    with spiky.bot.db.transaction() as conn:
+        spike_store.add_counts(conn, now - timedelta(hours=3), {"negative burst": 4})
+        spike_store.add_counts(conn, now - timedelta(hours=1), {"negative burst": 2})
+    check_spikes(spiky.bot.ctx)
+    with spiky.bot.db.engine.connect() as conn:
+        kept = spike_store.buckets(conn, "negative burst", now - timedelta(days=1), now)
+    assert list(kept.values()) == [2]  # the 2h baseline never needs the 3h-old minute

@@ -17,7 +17,15 @@ from handlers.cards import AlertCard, SuggestionCard
 from handlers.clock import FakeClock
 from storage.models import Contact, Conversation
 from storage.suggestions import Suggestion
-from tests.conftest import TEST_CONFIG, BotHarness, RecordingAdapter, make_config, mention
+from tests.conftest import (
+    TEST_CONFIG,
+    BotHarness,
+    RecordingAdapter,
+    make_config,
+    mention,
+    settle,
+    suggestion_cards,
+)
 from tests.fakes.openai_api import FakeOpenAI
 
 SUGGEST_CONFIG = """
@@ -52,16 +60,6 @@ async def llm_harness(
     await client.close()
     bot.ingestor.close()
     bot.db.dispose()
-
-
-async def settle(h: BotHarness) -> None:
-    await h.deliver()
-    await h.bot.suggestions.idle()
-    await h.deliver()
-
-
-def suggestion_cards(h: BotHarness) -> list[SuggestionCard]:
-    return [p.card for p in h.adapter.of_kind("suggestion") if isinstance(p.card, SuggestionCard)]
 
 
 def _with_contact(h: BotHarness, conversation_id: int) -> None:

@@ -25,7 +25,15 @@ from handlers.suggest import knowledge
 from handlers.suggest.redact import redact
 from storage.models import HandlingEvent
 from storage.suggestions import KnowledgeEntry, Suggestion
-from tests.conftest import TEST_CONFIG, BotHarness, RecordingAdapter, make_config, mention
+from tests.conftest import (
+    TEST_CONFIG,
+    BotHarness,
+    RecordingAdapter,
+    make_config,
+    mention,
+    settle,
+    suggestion_cards,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 ON = TEST_CONFIG + "\n[suggestions]\nenabled = true\n"
@@ -40,27 +48,17 @@ def kb_harness(database_url: str, clock: FakeClock) -> Iterator[BotHarness]:
     bot.db.dispose()
 
 
-async def settle(h: BotHarness) -> None:
-    await h.deliver()
-    await h.bot.suggestions.idle()
-    await h.deliver()
-
-
-def cards(h: BotHarness) -> list[SuggestionCard]:
-    return [p.card for p in h.adapter.of_kind("suggestion") if isinstance(p.card, SuggestionCard)]
-
-
 async def test_template_then_knowledge_base_suggestion(kb_harness: BotHarness) -> None:
     h = kb_harness
     h.bot.ingest([mention("my invoice download is broken", author_handle="amy")])
     await settle(h)
-    first = cards(h)[0]
+    first = suggestion_cards(h)[0]
     assert first.label == "offline suggestion from a template" and "@amy" in first.text
     h.say("reply 1 Sorry! Invoices are back: Settings > Billing > Download.", "ana")
 
     h.bot.ingest([mention("invoice download broken again?", author_handle="bo")])
     await settle(h)
-    second = cards(h)[-1]
+    second = suggestion_cards(h)[-1]
     assert second.conversation_id == 2
     assert second.label == "offline suggestion from the knowledge base"
     assert second.text == "Sorry! Invoices are back: Settings > Billing > Download."
@@ -90,7 +88,7 @@ async def test_votes_change_the_ranking(kb_harness: BotHarness) -> None:
     top_text = before[0][4]
     h.bot.ingest([mention("where is my refund? status please")])
     await settle(h)
-    card = cards(h)[0]
+    card = suggestion_cards(h)[0]
     assert card.text == top_text
     assert h.say(f"vote {card.suggestion_id} down", "ana").startswith("Thanks: 👎")
     assert "already voted" in h.say(f"vote {card.suggestion_id} down", "ana")
@@ -108,7 +106,7 @@ async def test_use_records_the_reply_and_approves_it(kb_harness: BotHarness) -> 
     h = kb_harness
     h.bot.ingest([mention("is there a student discount?", author_handle="sam")])
     await settle(h)
-    card = cards(h)[0]
+    card = suggestion_cards(h)[0]
     assert h.say(f"use {card.suggestion_id}", "ana").startswith("Recorded your reply on #1")
     with h.bot.db.session() as session:
         replied = session.exec(select(HandlingEvent).where(HandlingEvent.kind == "replied")).one()
@@ -197,7 +195,7 @@ async def test_slack_buttons_call_the_neutral_handlers(kb_harness: BotHarness) -
     h = kb_harness
     h.bot.ingest([mention("hello there")])
     await settle(h)
-    sid = cards(h)[0].suggestion_id
+    sid = suggestion_cards(h)[0].suggestion_id
     body = {"actions": [{"action_id": kit.SUGGESTION_UP, "value": str(sid)}]}
     action_id, suggestion_id = suggestion_action(body)
     actor = Actor("slack", "U1", "ana")
