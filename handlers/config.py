@@ -276,6 +276,20 @@ class RolesConfig(_Strict):
         return value
 
 
+class DiscordConfig(_Strict):
+    """Discord: the guilds (servers) whose ``/crm`` commands the bot keeps in sync."""
+
+    guilds: list[str] = Field(default_factory=list)
+
+    @field_validator("guilds")
+    @classmethod
+    def _snowflakes(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not item.isdigit():
+                raise ValueError(f"{item!r} is not a Discord guild id (digits only)")
+        return value
+
+
 class AlertsConfig(_Strict):
     """How mentions become conversations, and the bot's own channels."""
 
@@ -320,6 +334,7 @@ class CrmbotConfig(_Strict):
     roles: RolesConfig = RolesConfig()
     staff: list[StaffConfig] = Field(default_factory=list)
     console: ConsoleConfig = ConsoleConfig()
+    discord: DiscordConfig = DiscordConfig()
     tests: list[ConfigTest] = Field(default_factory=list)
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
     sla: SlaConfig = Field(default_factory=SlaConfig)
