@@ -141,6 +141,7 @@ class DiscordBot:
             "member": self.member(user),
             "data": data,
             "app_permissions": "2147483647",
+            "attachment_size_limit": 10 * 1024 * 1024,
             "locale": "en-US",
             "guild_locale": "en-US",
             "entitlements": [],

@@ -198,15 +198,24 @@ class DiscordAdapter(ChatAdapter):
             )
 
     async def _connect(self) -> None:
-        try:
-            await self.client.connect(reconnect=True)
-        except discord.PrivilegedIntentsRequired:
-            log.error(
-                "Discord refused the Message Content intent: enable it on the application's "
-                "Bot page (Privileged Gateway Intents), see docs/discord.md"
-            )
-        except Exception:
-            log.exception("the Discord gateway connection ended")
+        """Keep the gateway connected (discord.py reconnects on network errors itself;
+        anything else it raises is logged and the connection is made again, backing off)."""
+        delay = 1.0
+        while not self.client.is_closed():
+            try:
+                await self.client.connect(reconnect=True)
+            except discord.PrivilegedIntentsRequired:
+                log.error(
+                    "Discord refused the Message Content intent: enable it on the application's "
+                    "Bot page (Privileged Gateway Intents), see docs/discord.md"
+                )
+                return
+            except Exception:
+                log.exception("the Discord gateway connection failed; reconnecting")
+            if self.client.is_closed():
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 60.0)
 
     async def stop(self) -> None:
         """Close the gateway and the HTTP session."""
