@@ -571,6 +571,8 @@ class FakeDiscord:
         if problems:
             return self._invalid(problems)
         channel = request.match_info["channel"]
+        if channel not in self.channels and channel not in self.threads and channel not in self.dms:
+            return self._reply({"message": "Unknown Channel", "code": 10003}, 404)
         message = self._store(channel, call.body, call.files, _user(BOT_ID, "crmbot", True))
         guild = None if channel in self.dms else GUILD_ID
         return self._reply(message.payload(guild))

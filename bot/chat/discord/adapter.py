@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import discord
 
-from bot.chat.base import Capabilities, ChatAdapter, PostedRef
+from bot.chat.base import Capabilities, ChatAdapter, DeliveryError, PostedRef
 from bot.chat.discord import components as ui
 from bot.chat.discord import embeds as layout
 from bot.chat.discord.client import CrmClient
@@ -44,9 +44,16 @@ from handlers.inbound_port import ChatInbound
 
 log = logging.getLogger(__name__)
 
-THREAD_ARCHIVE_MINUTES: Literal[10080] = (
-    10080  # a week without messages before Discord hides the thread
-)
+# a week without messages before Discord hides the thread
+THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080
+UNKNOWN_CHANNEL = 10003  # Discord's error code for a channel (or thread) that does not exist
+
+
+class _UnknownChannel(DeliveryError):
+    """Posting into a channel or thread that does not exist (any more)."""
+
+    def __init__(self, error: DeliveryError) -> None:
+        super().__init__(error.reason, permanent=True, status=error.status)
 
 
 @dataclass
@@ -246,27 +253,44 @@ class DiscordAdapter(ChatAdapter):
         return renderer(self, card)
 
     async def post(self, destination: str, card: Card, thread: PostedRef | None) -> PostedRef:
-        """Post ``card`` (into the alert's thread when given); an alert opens its thread."""
+        """Post ``card`` (into the alert's thread when given); an alert opens its thread.
+
+        A thread that is gone (or was never made: Discord refused it when the alert was
+        posted) is made again from the alert; without one, the card goes to the channel.
+        """
         out = self.render(card)
-        target = thread.thread_ref if thread is not None and thread.thread_ref else destination
-        channel = self.client.get_partial_messageable(int(target))
+        if thread is None:
+            message = await self._send(destination, out)
+            if out.thread_name is None:
+                return PostedRef(message_ref=str(message.id))
+            opened = await self._open_thread(destination, message.id, out.thread_name)
+            return PostedRef(message_ref=str(message.id), thread_ref=opened)
+        target = thread.thread_ref or destination
         try:
-            message = await channel.send(
+            message = await self._send(target, out)
+        except _UnknownChannel:
+            name = f"#{card.conversation_id}" if card.conversation_id is not None else "alert"
+            target = (
+                await self._open_thread(destination, int(thread.message_ref), name) or destination
+            )
+            message = await self._send(target, out)
+        return PostedRef(message_ref=str(message.id), thread_ref=target)
+
+    async def _send(self, channel_id: str, out: Outgoing) -> discord.Message:
+        channel = self.client.get_partial_messageable(int(channel_id))
+        try:
+            return await channel.send(
                 content=out.content or None,
                 embeds=out.embeds,
                 view=out.view or discord.utils.MISSING,
                 allowed_mentions=out.mentions,
             )
+        except discord.NotFound as exc:
+            if exc.code == UNKNOWN_CHANNEL:
+                raise _UnknownChannel(delivery_error("send message", exc)) from None
+            raise delivery_error("send message", exc) from None
         except CALL_ERRORS as exc:
             raise delivery_error("send message", exc) from None
-        if out.thread_name is None or thread is not None:
-            return PostedRef(
-                message_ref=str(message.id), thread_ref=thread.thread_ref if thread else None
-            )
-        return PostedRef(
-            message_ref=str(message.id),
-            thread_ref=await self._open_thread(destination, message.id, out.thread_name),
-        )
 
     async def _open_thread(self, channel_id: str, message_id: int, name: str) -> str | None:
         """The conversation's thread, from its alert; None when Discord refused (the alert
