@@ -286,8 +286,8 @@ class FakeDiscord:
         r.add_get(f"{base}/users/@me", self._me)
         r.add_get(f"{base}/oauth2/applications/@me", self._application)
         r.add_get(f"{base}/gateway/bot", self._gateway_bot)
-        r.add_put(f"{base}/applications/{{app}}/guilds/{{guild}}/commands", self._sync)
-        r.add_put(f"{base}/applications/{{app}}/commands", self._sync)
+        r.add_put(f"{base}/applications/{{app}}/guilds/{{guild}}/commands", self._sync, name="sync")
+        r.add_put(f"{base}/applications/{{app}}/commands", self._sync, name="sync_global")
         r.add_post(f"{base}/channels/{{channel}}/messages", self._send, name="send")
         r.add_patch(f"{base}/channels/{{channel}}/messages/{{message}}", self._edit, name="edit")
         r.add_post(

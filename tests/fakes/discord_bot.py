@@ -167,7 +167,10 @@ class DiscordBot:
         user: str = STAFF_IDS["ana"],
         picked: str | None = None,
     ) -> Answer:
-        """Press a button (or pick a person in the hand-off menu) on ``message``."""
+        """Press a button (or pick a person in the hand-off menu) on ``message`` as the
+        channel shows it now (a button that is no longer there cannot be pressed)."""
+        message = self.fake.messages[message.id]
+        assert custom_id in message.custom_ids, f"{custom_id} is not on the message"
         data: dict[str, Any] = {"custom_id": custom_id, "component_type": 2}
         if picked is not None:
             data = {

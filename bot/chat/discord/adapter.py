@@ -185,6 +185,7 @@ class DiscordAdapter(ChatAdapter):
         try:
             await self.client.login(self.connection.token.get_secret_value())
         except discord.LoginFailure:
+            await self.client.close()
             raise DiscordSetupError(
                 "Discord refused DISCORD_TOKEN; reset the token on the application's Bot page."
             ) from None
