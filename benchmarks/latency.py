@@ -20,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,10 +51,15 @@ class TimedSlack(FakeSlack):
         return super()._post(method, params)
 
 
-def config_text() -> str:
-    lines = ['[alerts]\ndefault_channel = "c0"\n']
+def slack_channel(lane: int) -> str:
+    return f'slack = "C0BENCH{lane:03d}"'
+
+
+def config_text(channel: Callable[[int], str] = slack_channel, extra: str = "") -> str:
+    """50 lanes: a rule, a route and a channel each (``channel`` gives its chat id line)."""
+    lines = ['[alerts]\ndefault_channel = "c0"\n', extra]
     for i in range(CHANNELS):
-        lines.append(f'[channels.c{i}]\nslack = "C0BENCH{i:03d}"\nmax_posts_per_minute = 120\n')
+        lines.append(f"[channels.c{i}]\n{channel(i)}\nmax_posts_per_minute = 120\n")
     for i in range(CHANNELS):
         lines.append(
             f'[[rules]]\nname = "r{i}"\nkeywords = ["lane{i}"]\nlabels = {{ lane = "{i}" }}\n'
@@ -83,21 +89,19 @@ async def wait_healthy(url: str, proc: asyncio.subprocess.Process) -> None:
     raise RuntimeError("crmbot run did not become healthy")
 
 
-async def run(events: int, workdir: Path) -> list[float]:
-    slack = TimedSlack(bot_token="xoxb-bench")
-    await slack.start()
-    config = workdir / "crmbot.toml"
-    config.write_text(config_text())
+async def start_bot(workdir: Path, config: str, env: dict[str, str]) -> tuple[Any, str]:
+    """`crmbot run` in its own process on SQLite with ``config`` and the chat ``env``;
+    returns (process, base URL) once it is healthy."""
+    path = workdir / "crmbot.toml"
+    path.write_text(config)
     port = free_port()
-    env = {
+    full = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
-        "CRMBOT_CONFIG": str(config),
-        "SLACK_BOT_TOKEN": "xoxb-bench",
-        "SLACK_SIGNING_SECRET": "bench-signing-secret",
-        "SLACK_API_URL": slack.api_url,
+        "CRMBOT_CONFIG": str(path),
         "CRMBOT_WEBHOOK_SECRET": SECRET,
         "CRMBOT_LOG_LEVEL": "WARNING",
+        **env,
     }
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -108,62 +112,100 @@ async def run(events: int, workdir: Path) -> list[float]:
         "127.0.0.1",
         "--port",
         str(port),
-        env=env,
+        env=full,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    sent: dict[str, float] = {}
     try:
         await wait_healthy(url, proc)
-        async with httpx.AsyncClient(timeout=10) as client:
-            began = time.monotonic()
-            tasks = []
-            for n in range(events):
-                marker = f"LAT-{n:08d}"
-                body = json.dumps(
-                    {
-                        "type": "mention",
-                        "source": "bench",
-                        "id": marker,
-                        "platform": "twitter",
-                        "author": {"handle": f"user{n}", "followers": 10},
-                        "text": f"{marker} lane{n % CHANNELS} is the app down?",
-                        "posted_at": "2026-11-20T09:00:00Z",
-                    }
-                ).encode()
-                headers = {
-                    "content-type": "application/json",
-                    "X-Crmbot-Signature": crmbot_signature(SECRET, body),
+    except BaseException:
+        await stop_bot(proc)
+        raise
+    return proc, url
+
+
+async def stop_bot(proc: Any) -> None:
+    proc.terminate()
+    await asyncio.wait_for(proc.wait(), timeout=30)
+
+
+async def fire(url: str, events: int) -> dict[str, float]:
+    """Send ``events`` signed webhooks at RATE per second, one lane each in turn; returns
+    when each marker was sent."""
+    sent: dict[str, float] = {}
+    async with httpx.AsyncClient(timeout=10) as client:
+        began = time.monotonic()
+        tasks = []
+        for n in range(events):
+            marker = f"LAT-{n:08d}"
+            body = json.dumps(
+                {
+                    "type": "mention",
+                    "source": "bench",
+                    "id": marker,
+                    "platform": "twitter",
+                    "author": {"handle": f"user{n}", "followers": 10},
+                    "text": f"{marker} lane{n % CHANNELS} is the app down?",
+                    "posted_at": "2026-11-20T09:00:00Z",
                 }
-                await asyncio.sleep(max(0.0, began + n / RATE - time.monotonic()))
-                sent[marker] = time.monotonic()
-                tasks.append(
-                    asyncio.create_task(
-                        client.post(f"{url}/webhooks/bench", content=body, headers=headers)
-                    )
+            ).encode()
+            headers = {
+                "content-type": "application/json",
+                "X-Crmbot-Signature": crmbot_signature(SECRET, body),
+            }
+            await asyncio.sleep(max(0.0, began + n / RATE - time.monotonic()))
+            sent[marker] = time.monotonic()
+            tasks.append(
+                asyncio.create_task(
+                    client.post(f"{url}/webhooks/bench", content=body, headers=headers)
                 )
-            responses = await asyncio.gather(*tasks)
-            if any(r.status_code != 202 for r in responses):
-                raise RuntimeError(f"webhook refused: {[r.status_code for r in responses][:5]}")
-        with contextlib.suppress(AssertionError):
-            await slack.wait_for(lambda: len(slack.arrivals) >= events, seconds=30)
-    finally:
-        proc.terminate()
-        await asyncio.wait_for(proc.wait(), timeout=30)
-        await slack.stop()
-    missing = events - len(slack.arrivals)
+            )
+        responses = await asyncio.gather(*tasks)
+        if any(r.status_code != 202 for r in responses):
+            raise RuntimeError(f"webhook refused: {[r.status_code for r in responses][:5]}")
+    return sent
+
+
+def latencies(sent: dict[str, float], arrivals: dict[str, float], chat: str) -> list[float]:
+    """Milliseconds from sending each webhook to its alert's arrival at the fake chat."""
+    missing = len(sent) - len(arrivals)
     if missing:
-        raise RuntimeError(f"{missing} alerts never reached the fake Slack")
-    return [(slack.arrivals[m] - t) * 1000 for m, t in sent.items()]
+        raise RuntimeError(f"{missing} alerts never reached the fake {chat}")
+    return [(arrivals[m] - t) * 1000 for m, t in sent.items()]
+
+
+def percentiles(values: list[float]) -> tuple[float, float]:
+    """(p50, p99) of ``values``."""
+    ordered = sorted(values)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+
+
+async def run(events: int, workdir: Path) -> list[float]:
+    slack = TimedSlack(bot_token="xoxb-bench")
+    await slack.start()
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-bench",
+        "SLACK_SIGNING_SECRET": "bench-signing-secret",
+        "SLACK_API_URL": slack.api_url,
+    }
+    try:
+        proc, url = await start_bot(workdir, config_text(), env)
+        try:
+            sent = await fire(url, events)
+            with contextlib.suppress(AssertionError, TimeoutError):
+                await slack.wait_for(lambda: len(slack.arrivals) >= events, seconds=30)
+        finally:
+            await stop_bot(proc)
+    finally:
+        await slack.stop()
+    return latencies(sent, slack.arrivals, "Slack")
 
 
 def main(quick: bool = False) -> None:
     events = 150 if quick else 500
     with tempfile.TemporaryDirectory() as tmp:
-        latencies = sorted(asyncio.run(run(events, Path(tmp))))
-    p50 = statistics.median(latencies)
-    p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
+        p50, p99 = percentiles(asyncio.run(run(events, Path(tmp))))
     extra = {"events": events, "rate_per_s": RATE, "channels": CHANNELS}
     emit("alert_latency_p50_ms", p50, "ms", "info", **extra)
     emit("alert_latency_p99_ms", p99, "ms", "<= 20", **extra)

@@ -12,6 +12,7 @@ BENCHMARKS = (
     "benchmarks.rules",
     "benchmarks.burst",
     "benchmarks.latency",
+    "benchmarks.latency_discord",
     "benchmarks.metrics",
 )
 
