@@ -236,7 +236,10 @@ class PostedAlert(SQLModel, table=True):
     """Where a conversation's alert landed, so follow-ups thread under it and updates edit it."""
 
     __tablename__ = "posted_alert"
-    __table_args__ = (UniqueConstraint("conversation_id", "platform", "destination"),)
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "platform", "destination"),
+        Index("ix_posted_alert_thread", "platform", "destination", "thread_ref"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id")
@@ -244,6 +247,7 @@ class PostedAlert(SQLModel, table=True):
     platform: str
     destination: str
     message_ref: str
+    thread_ref: str | None = None  # where its thread is (a Discord thread is its own channel)
     digest: bool = False  # posted inside a digest: updates go into its thread, not edits
     posted_at: datetime = _utc()
 

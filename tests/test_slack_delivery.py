@@ -240,3 +240,24 @@ async def test_burst_over_the_channel_budget_is_one_claimable_digest(
         with Session(sb.bot.db.engine) as session:  # a digest thread is no one conversation
             assert conversation_for_message(session, "slack", SUPPORT, digest.ts) is None
         assert sb.fake.violations == []
+
+
+async def test_escalation_pings_people_and_groups_for_real(sb: SlackBot) -> None:
+    from handlers.cards import AlertCard, Ping
+
+    card = AlertCard(
+        conversation_id=7,
+        title="site down",
+        text="site down",
+        escalation="Unclaimed for 15m",
+        pings=(
+            Ping("ana", "user", {"slack": "U0ANA"}).to_payload(),
+            Ping("support-oncall", "group", {"slack": "S0ONCALL", "discord": "4455"}).to_payload(),
+            Ping("nobody-here", "user", {"discord": "99"}).to_payload(),
+        ),
+    )
+    await sb.adapter.post(SUPPORT, card, None)
+    (message,) = sb.fake.posts(SUPPORT)
+    # in the notification text (what a phone shows) and in the escalation line
+    for shown in (message.text, message.shown):
+        assert "<@U0ANA> <!subteam^S0ONCALL> @nobody-here" in shown
