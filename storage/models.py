@@ -1,4 +1,4 @@
-"""SQLModel tables. One row type per concept; see DESIGN.md for the data flow.
+"""SQLModel tables. One row type per concept; see docs/architecture.md for the data flow.
 
 Times are aware UTC datetimes (stored naive UTC by :class:`UTCDateTime`).
 Durations used by metrics are stored in seconds on :class:`Cycle` when the
@@ -126,7 +126,7 @@ class Conversation(SQLModel, table=True):
 class Cycle(SQLModel, table=True):
     """One open-to-resolved cycle of a conversation; a reopen starts the next one.
 
-    The ``*_s`` columns are the metric durations in seconds (DESIGN.md):
+    The ``*_s`` columns are the metric durations in seconds (README "Metrics, defined"):
     claim_s = claimed - alerted, first_response_s = first reply - received,
     resolution_s = resolved - received.
     """
