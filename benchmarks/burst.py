@@ -23,10 +23,9 @@ from sqlmodel import Session, func, select
 
 from benchmarks.common import emit, mentions
 from bot.app import CrmBot
-from bot.chat.base import ChatAdapter
+from bot.chat.base import ChatAdapter, PostedRef
 from bot.config_loader import load_config_text
-from handlers.cards import Card, StatusCard
-from handlers.config import CrmbotConfig
+from handlers.cards import AlertCard, Card, StatusCard
 from handlers.events import Mention
 from storage.models import Mention as MentionRow
 from storage.models import Outbox
@@ -62,14 +61,13 @@ class CountingAdapter(ChatAdapter):
         self.clock = clock
         self.times: list[float] = []
 
-    def destinations(self, channel: str, config: CrmbotConfig) -> list[str]:
-        return [channel]
-
-    async def post(self, destination: str, card: Card, thread_ref: str | None) -> str:
+    async def post(self, destination: str, card: Card, thread: PostedRef | None) -> PostedRef:
         self.times.append(self.clock.now().timestamp())
-        return f"m{len(self.times)}"
+        return PostedRef(f"m{len(self.times)}")
 
-    async def update(self, destination: str, message_ref: str, card: StatusCard) -> None:
+    async def update(
+        self, destination: str, posted: PostedRef, alert: AlertCard | None, status: StatusCard
+    ) -> None:
         return None
 
 

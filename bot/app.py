@@ -6,8 +6,10 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from bot.chat.base import ChatAdapter
+from bot.chat.registry import channel_destination
 from bot.dispatcher import Dispatcher
 from handlers.cards import NoticeCard, card_from_outbox
 from handlers.clock import Clock, SystemClock
@@ -16,13 +18,16 @@ from handlers.config import CrmbotConfig
 from handlers.context import BotContext
 from handlers.delivery import Destination
 from handlers.events import Actor, Command, InboundEvent
+from handlers.inbound import InboundHandlers
 from handlers.ingest import Ingestor, IngestResult
 from handlers.replies import Reply
 from handlers.rules import Ruleset, compile_rules
 from handlers.suggest.service import Drafter, SuggestionService
 from storage import migrate
+from storage import sources as source_store
 from storage.db import Database, redact_url
 from storage.models import Outbox
+from storage.sources import SourceState
 from storage.staff import StaffSpec, sync_staff
 
 log = logging.getLogger(__name__)
@@ -103,28 +108,29 @@ class CrmBot:
         self.suggestions = SuggestionService(self.ctx, drafter)
         self.dispatcher.after_alert.append(self.suggestions.after_alert)
         self.ctx.request_suggestion = self.suggestions.request
+        self.inbound = InboundHandlers(self.ctx)
         for adapter in self.adapters.values():
-            adapter.bind(self.ctx)
+            adapter.bind(self.inbound)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._unrouted: set[str] = set()
         self.apply_config(config)
 
-    def _fall_back(self, row: Outbox, reason: str) -> None:
-        """An alert keeps failing: post a copy to the fallback channel and tell the admins.
-        The original row keeps being retried."""
+    def _fall_back(self, row: Outbox, reason: str, dead: bool) -> None:
+        """A row keeps failing, or failed for good: tell the admins, and post a copy of an
+        alert to the fallback channel meanwhile (a retried original keeps being retried)."""
         config = self.config
         fallback = config.alerts.fallback_channel
-        if row.kind != "alert" or fallback is None or fallback == row.channel:
-            return
-        card = card_from_outbox(row.kind, row.payload)
-        notice = NoticeCard(
-            conversation_id=None,
-            text=(
-                f"Posting to #{row.channel} ({row.platform}) keeps failing ({reason}); "
-                f"alert #{row.conversation_id} was sent to #{fallback} meanwhile."
-            ),
-        )
+        rerouted = row.kind == "alert" and fallback is not None and fallback != row.channel
+        what = f"alert #{row.conversation_id}" if row.kind == "alert" else f"a {row.kind} message"
+        state = "failed and will not be retried" if dead else "keeps failing"
+        text = f"Posting {what} to #{row.channel} ({row.platform}) {state}: {reason}."
+        if rerouted:
+            text += f" It was sent to #{fallback} instead."
+        notice = NoticeCard(conversation_id=None, text=text)
         with self.db.session() as session:
-            self.ctx.queue(session, card, [fallback])
-            if config.alerts.admin_channel:
+            if rerouted and fallback is not None:
+                self.ctx.queue(session, card_from_outbox(row.kind, row.payload), [fallback])
+            if config.alerts.admin_channel and config.alerts.admin_channel != row.channel:
                 self.ctx.queue(session, notice, [config.alerts.admin_channel])
         self.dispatcher.wake()
 
@@ -146,13 +152,73 @@ class CrmBot:
                 log.exception("a config listener failed after the reload")
 
     def destinations(self, channel: str) -> list[Destination]:
-        """Where ``channel`` is delivered on the running platforms."""
+        """Where ``channel`` is delivered on the enabled platforms, from the config.
+
+        A channel with no destination on any of them is never silently dropped: its
+        messages go to ``alerts.fallback_channel`` and the admins are told (once a run).
+        """
         config = self.config
+        found = self._destinations_of(config, channel)
+        if found:
+            return found
+        fallback = config.alerts.fallback_channel
+        if channel not in self._unrouted:
+            self._unrouted.add(channel)
+            log.warning("channel %r has no destination on any running chat platform", channel)
+            self._tell_admins_later(
+                f"Channel #{channel} has no destination on any running chat platform "
+                f"({', '.join(sorted(self.adapters))}); its alerts go to "
+                f"{'#' + fallback if fallback else 'nowhere until one is set'}. "
+                f"Add its id under [channels.{channel}] in the config."
+            )
+        if fallback is None or fallback == channel:
+            return []
+        return self._destinations_of(config, fallback)
+
+    def _destinations_of(self, config: CrmbotConfig, channel: str) -> list[Destination]:
         return [
             Destination(platform, destination)
-            for platform, adapter in self.adapters.items()
-            for destination in adapter.destinations(channel, config)
+            for platform in self.adapters
+            if (destination := channel_destination(config, channel, platform)) is not None
         ]
+
+    def _tell_admins_later(self, text: str) -> None:
+        """Queue a notice for the admins' channel outside the caller's transaction."""
+        admins = self.config.alerts.admin_channel
+        loop = self._loop
+        if admins is None or loop is None or loop.is_closed():
+            return
+
+        def queue() -> None:
+            with self.db.session() as session:
+                self.ctx.queue(session, NoticeCard(conversation_id=None, text=text), [admins])
+            self.dispatcher.wake()
+
+        loop.call_soon_threadsafe(lambda: loop.run_in_executor(None, queue))
+
+    def load_source_state(self, kind: str, name: str) -> SourceState:
+        """Where a poller left off and how healthy it is."""
+        with self.db.session() as session:
+            return source_store.load_state(session, kind, name)
+
+    def save_source_state(self, state: SourceState, now: datetime, notice: str | None) -> None:
+        """Store a poller's state, with a notice for the admins in the same transaction."""
+        queued = False
+        with self.db.session() as session:
+            if notice is not None:
+                channel = self.config.alerts.admin_channel
+                if channel is None:
+                    log.warning("no alerts.admin_channel configured; admins not told: %s", notice)
+                else:
+                    card = NoticeCard(conversation_id=None, text=notice)
+                    queued = self.ctx.queue(session, card, [channel]) > 0
+            source_store.save_state(session, state, now)
+        if queued:
+            self.dispatcher.wake()
+
+    def on_config_change(self, listener: Callable[[CrmbotConfig], None]) -> None:
+        """Call ``listener`` after each config swap (e.g. pollers re-sync their jobs)."""
+        self.config_listeners.append(listener)
 
     def ingest(self, events: Sequence[InboundEvent]) -> IngestResult:
         """Store a batch of events (one transaction) and queue its alerts."""
@@ -163,7 +229,8 @@ class CrmBot:
         return handle_command(self.ctx, Command(actor=actor, text=text, channel=channel))
 
     async def start(self) -> None:
-        self.suggestions.bind_loop(asyncio.get_running_loop())
+        self._loop = asyncio.get_running_loop()
+        self.suggestions.bind_loop(self._loop)
         for adapter in self.adapters.values():
             await adapter.start()
 

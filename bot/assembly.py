@@ -12,8 +12,7 @@ from starlette.routing import BaseRoute
 
 from bot.app import CrmBot
 from bot.chat.base import ChatAdapter
-from bot.chat.console import ConsoleAdapter
-from bot.chat.slack import SlackAdapter, connection_from_settings
+from bot.chat.registry import enabled_adapters
 from bot.reports import schedule_weekly_report
 from bot.settings import Settings
 from bot.sources.polling import schedule_pollers
@@ -23,16 +22,9 @@ log = logging.getLogger(__name__)
 
 
 def chat_adapters(settings: Settings) -> list[ChatAdapter]:
-    """The adapters the environment asks for; the console when no platform is configured."""
-    adapters: list[ChatAdapter] = []
-    slack = connection_from_settings(settings)
-    if slack is not None:
-        log.info("Slack enabled (%s mode)", slack.mode)
-        adapters.append(SlackAdapter(slack))
-    if not adapters:
-        log.info("no chat platform configured: alerts go to the console")
-        adapters.append(ConsoleAdapter())
-    return adapters
+    """The adapters the environment asks for (bot/chat/registry.py); the console when no
+    platform is configured."""
+    return enabled_adapters(settings)
 
 
 def http_routes(bot: CrmBot, settings: Settings) -> list[BaseRoute]:

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.budget import PostBudget
-from bot.chat.base import ChatAdapter, DeliveryError
+from bot.chat.base import ChatAdapter, DeliveryError, PostedRef
 from handlers.cards import (
     AlertCard,
     Card,
@@ -42,6 +42,10 @@ log = logging.getLogger(__name__)
 MAX_ERROR_LENGTH = 300
 DEFAULT_PER_MINUTE = 50
 FALLBACK_AFTER = 5  # failed attempts before an alert also goes to the fallback channel
+
+
+def _posted_ref(posted: PostedAlert) -> PostedRef:
+    return PostedRef(posted.message_ref, posted.thread_ref or posted.message_ref)
 
 
 def _has_posted_alert(session: Session, row: Outbox) -> bool:
@@ -107,7 +111,7 @@ class Dispatcher:
         self.on_alerted: Callable[[int, int, datetime], None] | None = None
         # more after-alert hooks (e.g. suggested replies), called after on_alerted
         self.after_alert: list[Callable[[int, int, datetime], None]] = []
-        self.on_repeated_failure: Callable[[Outbox, str], None] | None = None
+        self.on_repeated_failure: Callable[[Outbox, str, bool], None] | None = None
 
     def wake(self) -> None:
         """Ask the running loop to look at the outbox now (safe from any thread)."""
@@ -202,7 +206,7 @@ class Dispatcher:
         all as one digest; returns (messages posted, ids settled)."""
         first = rows[0]
         key = (first.platform, first.destination)
-        available = self.budget.available(key, now, self._per_minute(first.channel))
+        available = self.budget.available(key, now, self._per_minute(first.channel, first.platform))
         if len(rows) <= available or available == 0:
             return 0, set()
         with self.db.session() as session:
@@ -210,18 +214,20 @@ class Dispatcher:
             ready = [r for r in every if _has_posted_alert(session, r)]
         if len(ready) <= available:
             return 0, set()
-        reason = (
-            f"burst over the channel budget of {self._per_minute(first.channel)} posts a minute"
-        )
+        reason = f"burst over the channel budget of {self._per_minute(first.channel, first.platform)} posts a minute"
         cards = [card_from_outbox(r.kind, r.payload) for r in ready]
         digest = followup_digest([c for c in cards if isinstance(c, FollowUpCard)], reason)
         posted, _ = await self._post_digest(ready, cards, digest)
         return posted, {r.id for r in ready if r.id is not None}
 
-    def _per_minute(self, channel: str) -> int:
+    def _per_minute(self, channel: str, platform: str) -> int:
+        """The channel's post budget: its own ``max_posts_per_minute``, within what the
+        platform declares it can take."""
         channels = self.config().channels if self.config is not None else {}
         known = channels.get(channel)
-        return known.max_posts_per_minute if known is not None else DEFAULT_PER_MINUTE
+        adapter = self.adapters.get(platform)
+        ceiling = adapter.capabilities.posts_per_minute if adapter else DEFAULT_PER_MINUTE
+        return min(known.max_posts_per_minute, ceiling) if known is not None else ceiling
 
     async def _deliver_alerts(self, rows: list[Outbox], group_key: str | None) -> tuple[int, int]:
         """Post due alerts of one destination; returns (messages posted, rows settled)."""
@@ -230,7 +236,7 @@ class Dispatcher:
         first = rows[0]
         key = (first.platform, first.destination)
         now = self.clock.now()
-        available = self.budget.available(key, now, self._per_minute(first.channel))
+        available = self.budget.available(key, now, self._per_minute(first.channel, first.platform))
         if available == 0:
             with self.db.session() as session:
                 outbox_store.reschedule(
@@ -248,7 +254,7 @@ class Dispatcher:
         if len(rows) == 1:
             return (1 if await self._deliver(rows[0]) == "sent" else 0), 1
         return await self._deliver_digest(
-            rows, _digest_reason(group_key, self._per_minute(first.channel))
+            rows, _digest_reason(group_key, self._per_minute(first.channel, first.platform))
         )
 
     async def _deliver_digest(self, rows: list[Outbox], reason: str) -> tuple[int, int]:
@@ -270,7 +276,7 @@ class Dispatcher:
             ref = await adapter.post(first.destination, digest, None)
         except DeliveryError as exc:
             for row in rows:
-                self._fail(row, exc.reason, exc.retry_after)
+                self._fail(row, exc.reason, exc.retry_after, exc.permanent)
             return 0, len(rows)
         except Exception as exc:
             log.exception("posting a digest to %s failed", first.platform)
@@ -289,7 +295,8 @@ class Dispatcher:
             self._fail(row, f"no running adapter for platform {row.platform!r}", None)
             return "failed"
         card = card_from_outbox(row.kind, row.payload)
-        thread_ref: str | None = None
+        thread: PostedRef | None = None
+        alert: AlertCard | None = None
         in_digest = False
         if not isinstance(card, AlertCard) and row.conversation_id is not None:
             with self.db.session() as session:
@@ -300,25 +307,40 @@ class Dispatcher:
                     session, row.conversation_id, row.platform, row.destination
                 ):
                     return "waiting"
-            thread_ref = posted.message_ref if posted else None
+                if posted is not None and isinstance(card, StatusCard) and not posted.digest:
+                    payload = outbox_store.sent_alert_payload(
+                        session, row.conversation_id, row.platform, row.destination
+                    )
+                    alert = AlertCard.from_payload(payload) if payload is not None else None
+            thread = _posted_ref(posted) if posted else None
             in_digest = posted is not None and posted.digest
-        edit = isinstance(card, StatusCard) and thread_ref is not None and not in_digest
+        edit = (
+            isinstance(card, StatusCard)
+            and thread is not None
+            and not in_digest
+            and adapter.capabilities.edits
+        )
+        if not adapter.capabilities.threads:
+            thread = None
         key = (row.platform, row.destination)
         now = self.clock.now()
-        if not edit and self.budget.available(key, now, self._per_minute(row.channel)) == 0:
+        if (
+            not edit
+            and self.budget.available(key, now, self._per_minute(row.channel, row.platform)) == 0
+        ):
             with self.db.session() as session:
                 outbox_store.reschedule(session, [row.id], self.budget.next_slot(key, now))
             return "waiting"
         try:
             if edit:
-                assert isinstance(card, StatusCard) and thread_ref is not None
-                await adapter.update(row.destination, thread_ref, card)
-                ref = thread_ref
+                assert isinstance(card, StatusCard) and thread is not None
+                await adapter.update(row.destination, thread, alert, card)
+                ref = thread
             else:
-                ref = await adapter.post(row.destination, card, thread_ref)
+                ref = await adapter.post(row.destination, card, thread)
                 self.budget.record(key, now)
         except DeliveryError as exc:
-            self._fail(row, exc.reason, exc.retry_after)
+            self._fail(row, exc.reason, exc.retry_after, exc.permanent)
             return "failed"
         except Exception as exc:
             log.exception("posting outbox row %s to %s failed", row.id, row.platform)
@@ -327,7 +349,7 @@ class Dispatcher:
         self._sent(row, card, ref)
         return "sent"
 
-    def _sent(self, row: Outbox, card: Card, ref: str, digest: bool = False) -> None:
+    def _sent(self, row: Outbox, card: Card, ref: PostedRef, digest: bool = False) -> None:
         now = self.clock.now()
         alerted: tuple[int | None, int] | None = None
         with self.db.session() as session:
@@ -335,7 +357,7 @@ class Dispatcher:
             assert stored is not None
             stored.status = "sent"
             stored.sent_at = now
-            stored.message_ref = ref
+            stored.message_ref = ref.message_ref
             stored.attempts += 1
             session.add(stored)
             if isinstance(card, AlertCard) and row.conversation_id is not None:
@@ -351,7 +373,8 @@ class Dispatcher:
                             channel=row.channel,
                             platform=row.platform,
                             destination=row.destination,
-                            message_ref=ref,
+                            message_ref=ref.message_ref,
+                            thread_ref=ref.thread_ref,
                             digest=digest,
                             posted_at=now,
                         )
@@ -378,22 +401,40 @@ class Dispatcher:
                 except Exception:
                     log.exception("after-alert hook failed for conversation %s", alerted[0])
 
-    def _fail(self, row: Outbox, reason: str, retry_after: float | None) -> None:
+    def _fail(
+        self, row: Outbox, reason: str, retry_after: float | None, permanent: bool = False
+    ) -> None:
+        """Count a failed attempt: retry later with backoff, or, for an error that will
+        never go away (unknown channel, missing permission), dead-letter the row at once.
+        Either way the admins hear of it (after FALLBACK_AFTER attempts, or now)."""
         now = self.clock.now()
+        reason = reason[:MAX_ERROR_LENGTH]
         with self.db.session() as session:
             stored = session.get(Outbox, row.id)
             assert stored is not None
             stored.attempts += 1
-            stored.last_error = reason[:MAX_ERROR_LENGTH]
+            stored.last_error = reason
             delay = self.backoff.delay(stored.attempts, retry_after)
-            stored.next_attempt_at = now + timedelta(seconds=delay)
+            if permanent:
+                stored.status = "dead"
+            else:
+                stored.next_attempt_at = now + timedelta(seconds=delay)
             session.add(stored)
             attempts = stored.attempts
-        if attempts == FALLBACK_AFTER and self.on_repeated_failure is not None:
+        if (permanent or attempts == FALLBACK_AFTER) and self.on_repeated_failure is not None:
             try:
-                self.on_repeated_failure(row, reason[:MAX_ERROR_LENGTH])
+                self.on_repeated_failure(row, reason, permanent)
             except Exception:
                 log.exception("fallback for outbox row %s failed", row.id)
+        if permanent:
+            log.error(
+                "outbox row %s to %s:%s dead-lettered (will not work without a fix): %s",
+                row.id,
+                row.platform,
+                row.destination,
+                reason,
+            )
+            return
         log.warning(
             "outbox row %s to %s:%s failed (attempt %d, retry in %.0fs): %s",
             row.id,
@@ -401,5 +442,5 @@ class Dispatcher:
             row.destination,
             attempts,
             delay,
-            reason[:MAX_ERROR_LENGTH],
+            reason,
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, TypeVar
 
 C = TypeVar("C", bound="Card")
@@ -23,6 +23,31 @@ class Card:
     def from_payload(cls: type[C], payload: dict[str, Any]) -> C:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in payload.items() if k in known})
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    """Someone to notify: a staff member or a group, with their id on each platform.
+
+    Adapters turn it into a real notification (``<@U1>``/``<!subteam^S1>`` on Slack,
+    ``<@1>``/``<@&1>`` on Discord) with ``ChatAdapter.mention``.
+    """
+
+    name: str
+    kind: str = "user"  # user | group
+    ids: dict[str, str] = field(default_factory=dict)
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "ids": dict(self.ids)}
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Ping:
+        ids = payload.get("ids") or {}
+        return cls(
+            name=str(payload.get("name", "")),
+            kind=str(payload.get("kind", "user")),
+            ids={str(k): str(v) for k, v in ids.items()},
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +72,11 @@ class AlertCard(Card):
     contact: str | None = None
     posted_at: str = ""
     escalation: str | None = None
+    pings: tuple[dict[str, Any], ...] = ()  # Ping payloads to notify with the escalation
+
+    def ping_list(self) -> list[Ping]:
+        """The people and groups this alert notifies."""
+        return [Ping.from_payload(p) for p in self.pings]
 
 
 @dataclass(frozen=True, slots=True)

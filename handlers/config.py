@@ -290,6 +290,14 @@ class DiscordConfig(_Strict):
         return value
 
 
+class GroupConfig(_Strict):
+    """A group to notify by name in ``escalate.mention``: a Slack user group id (``S0123``)
+    and/or a Discord role id."""
+
+    slack: str | None = None
+    discord: str | None = None
+
+
 class AlertsConfig(_Strict):
     """How mentions become conversations, and the bot's own channels."""
 
@@ -333,6 +341,7 @@ class CrmbotConfig(_Strict):
     vip: VipConfig = VipConfig()
     roles: RolesConfig = RolesConfig()
     staff: list[StaffConfig] = Field(default_factory=list)
+    groups: dict[str, GroupConfig] = Field(default_factory=dict)
     console: ConsoleConfig = ConsoleConfig()
     discord: DiscordConfig = DiscordConfig()
     tests: list[ConfigTest] = Field(default_factory=list)
@@ -371,6 +380,13 @@ def reference_problems(config: CrmbotConfig) -> list[str]:
         channel(f"routes[{i}].channel", route.channel)
         if route.escalate is not None:
             channel(f"routes[{i}].escalate.to", route.escalate.to)
+            people = [s.name for s in config.staff] + list(config.groups)
+            for j, name in enumerate(route.escalate.mention):
+                if name.removeprefix("@") not in people:
+                    problems.append(
+                        f"routes[{i}].escalate.mention[{j}]: "
+                        + _unknown("staff member or [groups] entry", name.removeprefix("@"), people)
+                    )
         for j, name in enumerate(route.quiet_hours):
             if name not in intervals:
                 problems.append(

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from handlers.cards import AlertCard
+from handlers.cards import AlertCard, Ping
 from handlers.config import CrmbotConfig, EscalationConfig
 from handlers.context import BotContext
 from handlers.delivery import AlertTiming
@@ -47,6 +47,7 @@ def _repost(
     channels: list[str],
     note: str,
     detail: dict[str, Any],
+    pings: tuple[dict[str, Any], ...] = (),
 ) -> bool:
     """Post the conversation's alert again to ``channels`` with ``note``; record it."""
     assert conversation.id is not None
@@ -58,9 +59,31 @@ def _repost(
     if new:
         conversation.channels = [*conversation.channels, *new]
     for channel in channels:
-        card = AlertCard.from_payload({**payload, "channel": channel, "escalation": note})
+        card = AlertCard.from_payload(
+            {**payload, "channel": channel, "escalation": note, "pings": pings}
+        )
         ctx.queue(session, card, [channel])
     return True
+
+
+def pings_for(config: CrmbotConfig, names: list[str]) -> list[Ping]:
+    """The people (``[[staff]]``) and groups (``[groups]``) named in ``escalate.mention``,
+    with their ids on each platform, so adapters can really notify them."""
+    staff = {member.name: member for member in config.staff}
+    pings: list[Ping] = []
+    for raw in names:
+        name = raw.removeprefix("@")
+        member = staff.get(name)
+        group = config.groups.get(name)
+        if member is not None:
+            ids = {"slack": member.slack, "discord": member.discord, "console": member.console}
+            pings.append(Ping(name, "user", {k: v for k, v in ids.items() if v}))
+        elif group is not None:
+            ids = {"slack": group.slack, "discord": group.discord}
+            pings.append(Ping(name, "group", {k: v for k, v in ids.items() if v}))
+        else:
+            pings.append(Ping(name))  # check-config names it; shown as plain @name
+    return pings
 
 
 def escalate(ctx: BotContext, conversation_id: int, cycle: int, route_index: int) -> bool:
@@ -76,10 +99,9 @@ def escalate(ctx: BotContext, conversation_id: int, cycle: int, route_index: int
         if conversation is None or not _unclaimed(conversation, cycle):
             return False
         note = f"Unclaimed for {format_duration(rule.after.total_seconds())}"
-        if rule.mention:
-            note += ": " + " ".join(rule.mention)
+        pings = tuple(p.to_payload() for p in pings_for(config, rule.mention))
         detail = {"to": rule.to, "after_s": rule.after.total_seconds(), "mention": rule.mention}
-        done = _repost(ctx, session, conversation, [rule.to], note, detail)
+        done = _repost(ctx, session, conversation, [rule.to], note, detail, pings)
     if done:
         ctx.on_queued()
     return done

@@ -1,4 +1,4 @@
-"""Metrics SQL over conversation cycles (definitions in DESIGN.md).
+"""Metrics SQL over conversation cycles (definitions: README "Metrics, defined").
 
 Percentiles are nearest-rank (the value at rank ceil(p * n)), computed with window
 functions that SQLite and PostgreSQL both run; the duration columns are filled in

@@ -1,4 +1,4 @@
-"""SQLModel tables. One row type per concept; see DESIGN.md for the data flow.
+"""SQLModel tables. One row type per concept; see docs/architecture.md for the data flow.
 
 Times are aware UTC datetimes (stored naive UTC by :class:`UTCDateTime`).
 Durations used by metrics are stored in seconds on :class:`Cycle` when the
@@ -126,7 +126,7 @@ class Conversation(SQLModel, table=True):
 class Cycle(SQLModel, table=True):
     """One open-to-resolved cycle of a conversation; a reopen starts the next one.
 
-    The ``*_s`` columns are the metric durations in seconds (DESIGN.md):
+    The ``*_s`` columns are the metric durations in seconds (README "Metrics, defined"):
     claim_s = claimed - alerted, first_response_s = first reply - received,
     resolution_s = resolved - received.
     """
@@ -236,7 +236,10 @@ class PostedAlert(SQLModel, table=True):
     """Where a conversation's alert landed, so follow-ups thread under it and updates edit it."""
 
     __tablename__ = "posted_alert"
-    __table_args__ = (UniqueConstraint("conversation_id", "platform", "destination"),)
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "platform", "destination"),
+        Index("ix_posted_alert_thread", "platform", "destination", "thread_ref"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id")
@@ -244,6 +247,7 @@ class PostedAlert(SQLModel, table=True):
     platform: str
     destination: str
     message_ref: str
+    thread_ref: str | None = None  # where its thread is (a Discord thread is its own channel)
     digest: bool = False  # posted inside a digest: updates go into its thread, not edits
     posted_at: datetime = _utc()
 

@@ -81,6 +81,23 @@ def conversation_for_message(
     return found[0] if len(found) == 1 else None
 
 
+def conversation_for_thread(
+    session: Session, platform: str, destination: str, thread_ref: str
+) -> int | None:
+    """The conversation whose alert thread is ``thread_ref`` in this channel (None when the
+    thread is not an alert's, or belongs to a digest of several conversations)."""
+    found = session.exec(
+        select(PostedAlert.conversation_id)
+        .where(
+            PostedAlert.platform == platform,
+            PostedAlert.destination == destination,
+            PostedAlert.thread_ref == thread_ref,
+        )
+        .limit(2)
+    ).all()
+    return found[0] if len(found) == 1 else None
+
+
 def sent_alert_payload(
     session: Session, conversation_id: int, platform: str, destination: str
 ) -> dict[str, Any] | None:

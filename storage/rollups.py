@@ -1,4 +1,4 @@
-"""Metric rollups kept current as handling events are recorded (DESIGN.md: metrics).
+"""Metric rollups kept current as handling events are recorded (README "Metrics, defined").
 
 One row per received day x team x source x severity (``staff_id = 0``), one per day for
 all of them together (team/source/severity ``"*"``), and one per received day x staff

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.app import CrmBot
-from bot.chat.base import ChatAdapter, DeliveryError
+from bot.chat.base import ChatAdapter, DeliveryError, PostedRef
 from bot.config_loader import load_config_text
-from handlers.cards import Card, StatusCard, SuggestionCard
+from handlers.cards import AlertCard, Card, StatusCard, SuggestionCard
 from handlers.clock import FakeClock
 from handlers.config import CrmbotConfig
 from handlers.events import Actor, CrmEvent, Mention
@@ -123,22 +123,24 @@ class RecordingAdapter(ChatAdapter):
     posts: list[Posted] = field(default_factory=list)
     failures: list[DeliveryError] = field(default_factory=list)
 
-    def destinations(self, channel: str, config: CrmbotConfig) -> list[str]:
-        return [channel]
-
     def _maybe_fail(self) -> None:
         if self.failures:
             raise self.failures.pop(0)
 
-    async def post(self, destination: str, card: Card, thread_ref: str | None) -> str:
+    async def post(self, destination: str, card: Card, thread: PostedRef | None) -> PostedRef:
         self._maybe_fail()
         ref = f"msg-{len(self.posts) + 1}"
+        thread_ref = thread.thread_ref if thread is not None else None
         self.posts.append(Posted(self.platform, destination, card, thread_ref, ref))
-        return ref
+        return PostedRef(ref, thread_ref or ref)
 
-    async def update(self, destination: str, message_ref: str, card: StatusCard) -> None:
+    async def update(
+        self, destination: str, posted: PostedRef, alert: AlertCard | None, status: StatusCard
+    ) -> None:
         self._maybe_fail()
-        self.posts.append(Posted(self.platform, destination, card, None, message_ref, edit=True))
+        self.posts.append(
+            Posted(self.platform, destination, status, None, posted.message_ref, edit=True)
+        )
 
     def of_kind(self, kind: str) -> list[Posted]:
         return [p for p in self.posts if p.card.kind == kind]

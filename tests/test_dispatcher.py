@@ -127,10 +127,10 @@ async def test_repeated_failure_sends_to_fallback_and_tells_admins(
     ).replace("[channels.social]", "[channels.admins]\n[channels.social]")
 
     class FlakySupport(RecordingAdapter):
-        async def post(self, destination, card, thread_ref):
+        async def post(self, destination, card, thread):
             if destination == "support":
                 raise DeliveryError("HTTP 503 from chat API")
-            return await super().post(destination, card, thread_ref)
+            return await super().post(destination, card, thread)
 
     adapter = FlakySupport()
     bot = CrmBot(database_url, make_config(text), [adapter], clock=clock)
@@ -145,10 +145,45 @@ async def test_repeated_failure_sends_to_fallback_and_tells_admins(
     notice = by_destination["admins"]
     assert isinstance(notice, NoticeCard)
     assert notice.text == (
-        "Posting to #support (console) keeps failing (HTTP 503 from chat API); "
-        "alert #1 was sent to #social meanwhile."
+        "Posting alert #1 to #support (console) keeps failing: HTTP 503 from chat API. "
+        "It was sent to #social instead."
     )
     with Session(bot.db.engine) as s:
         original = s.exec(select(Outbox).where(Outbox.destination == "support")).one()
     assert original.status == "pending"  # still retried, never dropped
+    bot.db.dispose()
+
+
+async def test_a_permanent_failure_is_dead_lettered_at_once(database_url: str, clock) -> None:
+    from bot.app import CrmBot
+    from handlers.cards import NoticeCard
+    from tests.conftest import TEST_CONFIG, RecordingAdapter, make_config
+
+    text = TEST_CONFIG.replace(
+        "[alerts]\n", '[alerts]\nfallback_channel = "social"\nadmin_channel = "admins"\n'
+    ).replace("[channels.social]", "[channels.admins]\n[channels.social]")
+
+    class MissingChannel(RecordingAdapter):
+        async def post(self, destination, card, thread):
+            if destination == "support":
+                raise DeliveryError("Slack chat.postMessage: channel_not_found", permanent=True)
+            return await super().post(destination, card, thread)
+
+    adapter = MissingChannel()
+    bot = CrmBot(database_url, make_config(text), [adapter], clock=clock)
+    bot.ingest([mention("site down")])
+    await bot.dispatcher.drain()
+    await bot.dispatcher.drain()
+    by_destination = {p.destination: p.card for p in adapter.posts}
+    assert isinstance(by_destination["social"], AlertCard)  # the alert still reached someone
+    notice = by_destination["admins"]
+    assert isinstance(notice, NoticeCard)
+    assert "failed and will not be retried: Slack chat.postMessage: channel_not_found" in (
+        notice.text
+    )
+    with Session(bot.db.engine) as s:
+        original = s.exec(select(Outbox).where(Outbox.destination == "support")).one()
+    assert (original.status, original.attempts) == ("dead", 1)
+    clock.advance(hours=1)
+    assert await bot.dispatcher.drain() == 0  # a dead row is not retried
     bot.db.dispose()

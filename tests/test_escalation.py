@@ -23,7 +23,9 @@ ESCALATING = TEST_CONFIG.replace(
     '[[routes]]\nmatch = { team = "support" }\nchannel = "support"\n',
     '[[routes]]\nmatch = { team = "support" }\nchannel = "support"\n'
     'escalate = { after = "15m", to = "leads", mention = ["@ana", "@support-oncall"] }\n',
-).replace("[channels.social]", "[channels.leads]\n[channels.social]")
+).replace("[channels.social]", "[channels.leads]\n[channels.social]") + (
+    '\n[groups.support-oncall]\nslack = "S0ONCALL"\ndiscord = "4455"\n'
+)
 
 
 @pytest_asyncio.fixture
@@ -54,7 +56,11 @@ async def test_unclaimed_alert_escalates_after_the_delay(esc) -> None:
     await h.deliver()
     repost = h.adapter.posts[-1]
     assert repost.destination == "leads" and isinstance(repost.card, AlertCard)
-    assert repost.card.escalation == "Unclaimed for 15m: @ana @support-oncall"
+    assert repost.card.escalation == "Unclaimed for 15m"
+    assert [(p.name, p.kind, p.ids) for p in repost.card.ping_list()] == [
+        ("ana", "user", {"console": "ana"}),
+        ("support-oncall", "group", {"slack": "S0ONCALL", "discord": "4455"}),
+    ]
     assert repost.card.text == "site is down"
     with Session(h.bot.db.engine) as s:
         kinds = [e.kind for e in s.exec(select(HandlingEvent)).all()]

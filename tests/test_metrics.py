@@ -1,4 +1,4 @@
-"""`/crm metrics`: exact counts, medians and p90 per DESIGN.md, per staff, by role."""
+"""`/crm metrics`: exact counts, medians and p90 as the README defines them, per staff, by role."""
 
 from __future__ import annotations
 

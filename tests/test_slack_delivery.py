@@ -151,14 +151,27 @@ async def test_persistent_failure_keeps_the_alert_for_the_dispatcher(sb: SlackBo
     assert len(sb.fake.posts(SUPPORT)) == 1
 
 
-async def test_slack_error_answer_is_a_delivery_error_without_secrets(sb: SlackBot) -> None:
+async def test_a_missing_channel_is_dead_lettered_not_retried_forever(sb: SlackBot) -> None:
     sb.fake.fail("chat.postMessage", Fault(error="channel_not_found"))
     sb.bot.ingest([mention("down")])
     assert await sb.deliver() == 0
     (row,) = _outbox(sb)
-    assert row.status == "pending"
+    assert row.status == "dead"  # an admin must fix the channel id; retrying cannot help
     assert row.last_error == "Slack chat.postMessage: channel_not_found"
     assert BOT_TOKEN not in (row.last_error or "")
+    sb.clock.advance(hours=1)
+    assert await sb.deliver() == 0
+    assert len(sb.fake.calls_to("chat.postMessage")) == 1
+
+
+async def test_a_transient_slack_error_is_retried(sb: SlackBot) -> None:
+    sb.fake.fail("chat.postMessage", Fault(error="ratelimited"))
+    sb.bot.ingest([mention("down")])
+    assert await sb.deliver() == 0
+    (row,) = _outbox(sb)
+    assert row.status == "pending"
+    sb.clock.advance(minutes=10)
+    assert await sb.deliver() == 1
 
 
 async def test_rate_limit_past_retries_waits_retry_after(
@@ -240,3 +253,24 @@ async def test_burst_over_the_channel_budget_is_one_claimable_digest(
         with Session(sb.bot.db.engine) as session:  # a digest thread is no one conversation
             assert conversation_for_message(session, "slack", SUPPORT, digest.ts) is None
         assert sb.fake.violations == []
+
+
+async def test_escalation_pings_people_and_groups_for_real(sb: SlackBot) -> None:
+    from handlers.cards import AlertCard, Ping
+
+    card = AlertCard(
+        conversation_id=7,
+        title="site down",
+        text="site down",
+        escalation="Unclaimed for 15m",
+        pings=(
+            Ping("ana", "user", {"slack": "U0ANA"}).to_payload(),
+            Ping("support-oncall", "group", {"slack": "S0ONCALL", "discord": "4455"}).to_payload(),
+            Ping("nobody-here", "user", {"discord": "99"}).to_payload(),
+        ),
+    )
+    await sb.adapter.post(SUPPORT, card, None)
+    (message,) = sb.fake.posts(SUPPORT)
+    # in the notification text (what a phone shows) and in the escalation line
+    for shown in (message.text, message.shown):
+        assert "<@U0ANA> <!subteam^S0ONCALL> @nobody-here" in shown

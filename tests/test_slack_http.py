@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlmodel import Session, select
 
-from bot.chat.slack import work
 from bot.chat.slack.blocks import CLAIM, HANDOFF, REPLIED, RESOLVE
 from handlers.clock import FakeClock
 from handlers.errors import GENERIC_FAILURE
@@ -108,13 +107,13 @@ async def test_command_is_acknowledged_before_the_work_is_done(
     sb: SlackBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     release = threading.Event()
-    real = work.run_command
+    real = sb.bot.inbound._command
 
     def slow(*args, **kwargs):
         assert release.wait(10)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr("bot.chat.slack.app.run_command", slow)
+    monkeypatch.setattr(sb.bot.inbound, "_command", slow)
     name = uuid.uuid4().hex
     response = await sb.post_form(sb.command_form("help", ANA, SUPPORT, name))
     assert response.status_code == 200  # Slack got its ack while the command still runs
@@ -221,7 +220,7 @@ async def test_unexpected_failure_gives_the_generic_answer_and_logs_it(
     def broken(*args, **kwargs):
         raise RuntimeError("db password is hunter2")
 
-    monkeypatch.setattr("bot.chat.slack.app.run_action", broken)
+    monkeypatch.setattr(sb.bot.inbound, "_action", broken)
     with caplog.at_level(logging.ERROR):
         answer = await sb.press(CLAIM, 1, ts, user=ANA)
     assert answer.text == GENERIC_FAILURE

@@ -60,7 +60,7 @@ def test_signing_secret_without_app_token_serves_slack_events(
     try:
         paths = [r.path for r in http_routes(bot, settings) if isinstance(r, Route)]
         assert "/slack/events" in paths
-        assert adapter.context() is bot.ctx
+        assert adapter.inbound() is bot.inbound
     finally:
         bot.ingestor.close()
         bot.db.dispose()
@@ -94,7 +94,7 @@ async def test_a_refused_bot_token_stops_start_up(database_url: str, clock: Fake
                 api_url=sb.fake.api_url,
             )
         )
-        wrong.bind(sb.bot.ctx)
+        wrong.bind(sb.bot.inbound)
         with pytest.raises(SlackSetupError, match="Slack refused SLACK_BOT_TOKEN"):
             await wrong.start()
         sb.fake.violations.clear()  # the fake noted the bad token, as it should

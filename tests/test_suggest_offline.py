@@ -16,7 +16,7 @@ from sqlmodel import select
 from bot.app import CrmBot
 from bot.chat.console import ConsoleAdapter, render_suggestion
 from bot.chat.slack import blocks as kit
-from bot.chat.slack.suggestions import run_suggestion_action, suggestion_action
+from bot.chat.slack.suggestions import VERBS, suggestion_action
 from bot.demo import seed_knowledge_base
 from handlers.cards import SuggestionCard, card_from_outbox
 from handlers.clock import FakeClock
@@ -199,8 +199,8 @@ async def test_slack_buttons_call_the_neutral_handlers(kb_harness: BotHarness) -
     body = {"actions": [{"action_id": kit.SUGGESTION_UP, "value": str(sid)}]}
     action_id, suggestion_id = suggestion_action(body)
     actor = Actor("slack", "U1", "ana")
-    assert "👍" in run_suggestion_action(h.bot.ctx, actor, action_id, suggestion_id)
-    used = run_suggestion_action(h.bot.ctx, actor, kit.SUGGESTION_USE, sid)
+    assert "👍" in await h.bot.inbound.suggestion(actor, VERBS[action_id], suggestion_id)
+    used = await h.bot.inbound.suggestion(actor, VERBS[kit.SUGGESTION_USE], sid)
     assert used.startswith("Recorded your reply on #1")
 
 

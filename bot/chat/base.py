@@ -1,15 +1,22 @@
-"""The small interface every chat adapter implements (after errbot's backends and
-opsdroid's connectors): start/stop, post a card, edit a posted alert."""
+"""The whole chat platform contract (after errbot's backends and opsdroid's connectors).
+
+An adapter translates and nothing else: inbound payloads become neutral events handed to
+the :class:`~handlers.inbound_port.ChatInbound` port it was bound to; outbound cards
+become the platform's layout. It declares what the platform can do
+(:class:`Capabilities`), and the dispatcher adapts to that instead of assuming Slack.
+A new platform is one package under ``bot/chat/<platform>/`` plus one line in
+``bot/chat/registry.py``.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 
 from starlette.routing import BaseRoute
 
-from handlers.cards import Card, StatusCard
-from handlers.config import CrmbotConfig
-from handlers.context import BotContext
+from handlers.cards import AlertCard, Card, Ping, StatusCard
+from handlers.inbound_port import ChatInbound
 
 
 class ChatSetupError(Exception):
@@ -17,18 +24,64 @@ class ChatSetupError(Exception):
 
 
 class DeliveryError(Exception):
-    """Posting failed. ``reason`` is safe to store and show (it never holds a token)."""
+    """Posting failed. ``reason`` is safe to store and show (it never holds a token).
 
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    ``permanent`` errors (unknown channel, missing permission, a layout the platform
+    refuses) will fail again the same way: the outbox dead-letters them at once instead
+    of retrying. ``status`` is the HTTP status when there was one.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        retry_after: float | None = None,
+        *,
+        permanent: bool = False,
+        status: int | None = None,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+        self.permanent = permanent
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a platform can do; the dispatcher plans deliveries by these.
+
+    - ``threads``: follow-ups can go under their alert (else they are posted top level);
+    - ``edits``: a posted alert can be redrawn in place (else the new state is posted);
+    - ``ephemeral``: answers can be shown to the asker only;
+    - ``files``: charts and exports can be uploaded;
+    - ``posts_per_minute``: the most messages a channel should get in a minute before
+      the rest are folded into digests (a channel's ``max_posts_per_minute`` may lower it).
+    """
+
+    threads: bool = True
+    edits: bool = True
+    ephemeral: bool = True
+    files: bool = True
+    posts_per_minute: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class PostedRef:
+    """Where a message landed, and where its thread is.
+
+    On Slack both are the message ts; on Discord the thread is a channel created from
+    the message. ``thread_ref`` is None when the platform has no threads.
+    """
+
+    message_ref: str
+    thread_ref: str | None = None
 
 
 class ChatAdapter(ABC):
     """One chat platform."""
 
     platform: str = ""
+    capabilities: Capabilities = Capabilities()
 
     async def start(self) -> None:
         """Connect; called once before anything is posted."""
@@ -38,25 +91,33 @@ class ChatAdapter(ABC):
         """Disconnect; called once at shutdown."""
         return None
 
-    def bind(self, ctx: BotContext) -> None:
-        """Receive the bot's context before anything can arrive (commands, buttons)."""
+    def bind(self, inbound: ChatInbound) -> None:
+        """Receive the port inbound events go to, before anything can arrive."""
         return None
 
     def http_routes(self) -> list[BaseRoute]:
         """HTTP endpoints this adapter serves under `crmbot run --port` (e.g. Slack events)."""
         return []
 
-    @abstractmethod
-    def destinations(self, channel: str, config: CrmbotConfig) -> list[str]:
-        """This platform's channel ids for the named channel (empty when not configured)."""
+    def healthy(self) -> bool:
+        """Whether the connection to the platform is up (for ``/healthz``)."""
+        return True
+
+    def mention(self, ping: Ping) -> str:
+        """How to notify ``ping`` on this platform (``<@U1>`` on Slack); ``@name`` when the
+        person or group has no identity here."""
+        return f"@{ping.name}"
 
     @abstractmethod
-    async def post(self, destination: str, card: Card, thread_ref: str | None) -> str:
-        """Post ``card`` (in the thread ``thread_ref`` when given); return the message ref.
+    async def post(self, destination: str, card: Card, thread: PostedRef | None) -> PostedRef:
+        """Post ``card`` (inside ``thread`` when given); return where it landed.
 
         Raises DeliveryError on failure, and TypeError for a card type it cannot render.
         """
 
     @abstractmethod
-    async def update(self, destination: str, message_ref: str, card: StatusCard) -> None:
-        """Show the new state of the alert ``message_ref`` (edit in place where possible)."""
+    async def update(
+        self, destination: str, posted: PostedRef, alert: AlertCard | None, status: StatusCard
+    ) -> None:
+        """Redraw the alert ``posted`` with its new ``status`` (``alert`` is the card as it
+        was posted, None when it is not known), in place."""

@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from bot.chat.base import ChatAdapter
+from bot.chat.base import Capabilities, ChatAdapter, PostedRef
 from handlers.cards import (
     AlertCard,
     Card,
@@ -20,7 +20,6 @@ from handlers.cards import (
     StatusCard,
     SuggestionCard,
 )
-from handlers.config import CrmbotConfig
 from handlers.influence import followers_text, tier
 from handlers.replies import Attachment, Reply
 
@@ -32,16 +31,15 @@ class ConsoleAdapter(ChatAdapter):
     """Prints to a rich Console; every named channel is shown, prefixed with its name."""
 
     platform = "console"
+    # a terminal scrolls: nothing is edited in place or threaded, every state is printed
+    capabilities = Capabilities(threads=False, edits=False, ephemeral=False, files=True)
 
     def __init__(self, console: Console | None = None) -> None:
         self.console = console or Console(highlight=False)
         self._refs = itertools.count(1)
 
-    def destinations(self, channel: str, config: CrmbotConfig) -> list[str]:
-        return [channel]
-
-    async def post(self, destination: str, card: Card, thread_ref: str | None) -> str:
-        ref = f"console-{next(self._refs)}"
+    async def post(self, destination: str, card: Card, thread: PostedRef | None) -> PostedRef:
+        ref = PostedRef(f"console-{next(self._refs)}")
         if isinstance(card, AlertCard):
             self.console.print(render_alert(destination, card))
         elif isinstance(card, FollowUpCard):
@@ -58,8 +56,10 @@ class ConsoleAdapter(ChatAdapter):
             raise TypeError(f"the console cannot show a {type(card).__name__}")
         return ref
 
-    async def update(self, destination: str, message_ref: str, card: StatusCard) -> None:
-        self.console.print(render_status(destination, card))
+    async def update(
+        self, destination: str, posted: PostedRef, alert: AlertCard | None, status: StatusCard
+    ) -> None:
+        self.console.print(render_status(destination, status))
 
     def show_reply(self, reply: Reply) -> None:
         """Print a command's answer."""
@@ -91,7 +91,8 @@ def render_alert(channel: str, card: AlertCard) -> Panel:
     """An alert as a panel: who, how loud, how they feel, what they said, where."""
     body = Text()
     if card.escalation:
-        body.append(f"⚠ {card.escalation}\n", style="bold red")
+        pings = " ".join(f"@{ping.name}" for ping in card.ping_list())
+        body.append(f"⚠ {card.escalation} {pings}".rstrip() + "\n", style="bold red")
     if card.platform == "crm":
         body.append(f"{card.author_name or 'CRM'}", style="bold")
         body.append(f" · {card.source}\n")

@@ -25,17 +25,13 @@ from typing import Literal
 
 from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN, SchedulerEvent
 from apscheduler.schedulers.base import BaseScheduler
-from sqlmodel import Session
 
-from bot.app import CrmBot
 from bot.sources.backoff import backoff_delay, due
 from bot.sources.base import Connector, PollResult
 from bot.sources.errors import SourceError
-from handlers.cards import NoticeCard
 from handlers.config_sources import PollerConfig
 from handlers.durations import format_duration
-from storage import sources as cursor_store
-from storage.sources import SourceState
+from handlers.source_port import SourceSink, SourceState
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +77,7 @@ def current() -> PollingRuntime | None:
 
 
 def schedule_pollers(
-    bot: CrmBot, scheduler: BaseScheduler, env: Mapping[str, str] | None = None
+    bot: SourceSink, scheduler: BaseScheduler, env: Mapping[str, str] | None = None
 ) -> PollingRuntime:
     """Install a runtime for ``bot`` and add one interval job per enabled poller.
 
@@ -91,7 +87,7 @@ def schedule_pollers(
     runtime = PollingRuntime(bot, env=env, scheduler=scheduler)
     install(runtime)
     runtime.sync_jobs()
-    bot.config_listeners.append(lambda _config: runtime.sync_jobs())
+    bot.on_config_change(lambda _config: runtime.sync_jobs())
     scheduler.add_listener(runtime.on_scheduler_event, EVENT_SCHEDULER_SHUTDOWN)
     return runtime
 
@@ -101,7 +97,7 @@ class PollingRuntime:
 
     def __init__(
         self,
-        bot: CrmBot,
+        bot: SourceSink,
         env: Mapping[str, str] | None = None,
         scheduler: BaseScheduler | None = None,
     ) -> None:
@@ -203,8 +199,7 @@ class PollingRuntime:
     # -- state (run in a worker thread) ---------------------------------------
 
     def _load(self, kind: str, name: str) -> SourceState:
-        with self.bot.db.session() as session:
-            return cursor_store.load_state(session, kind, name)
+        return self.bot.load_source_state(kind, name)
 
     def _succeeded(self, state: SourceState, result: PollResult, now: datetime) -> None:
         recovered = state.broken_since
@@ -214,19 +209,15 @@ class PollingRuntime:
         state.next_attempt_at = None
         state.broken_since = None
         state.last_success_at = now
-        with self.bot.db.session() as session:
-            queued = False
-            if recovered is not None:
-                took = format_duration((now - recovered).total_seconds())
-                log.info("poller %s.%s recovered", state.kind, state.name)
-                queued = self._notify(
-                    session,
-                    f"✅ Source {state.kind} '{state.name}' has recovered (it was failing for "
-                    f"{took}); polling as usual again.",
-                )
-            cursor_store.save_state(session, state, now)
-        if queued:
-            self.bot.ctx.on_queued()
+        notice = None
+        if recovered is not None:
+            took = format_duration((now - recovered).total_seconds())
+            log.info("poller %s.%s recovered", state.kind, state.name)
+            notice = (
+                f"✅ Source {state.kind} '{state.name}' has recovered (it was failing for "
+                f"{took}); polling as usual again."
+            )
+        self.bot.save_source_state(state, now, notice)
 
     def _failed(
         self, state: SourceState, config: PollerConfig, error: SourceError, now: datetime
@@ -244,29 +235,16 @@ class PollingRuntime:
             error.reason,
             format_duration(delay.total_seconds()),
         )
-        queued = False
-        with self.bot.db.session() as session:
-            if state.broken_since is None and state.failures >= sources.notify_after_failures:
-                state.broken_since = now
-                queued = self._notify(
-                    session,
-                    f"⚠️ Source {state.kind} '{state.name}' is failing: {error.reason}. "
-                    f"{state.failures} polls in a row failed; retrying with backoff (next try "
-                    f"in {format_duration(delay.total_seconds())}). You will be told once it "
-                    "recovers.",
-                )
-            cursor_store.save_state(session, state, now)
-        if queued:
-            self.bot.ctx.on_queued()
-
-    def _notify(self, session: Session, text: str) -> bool:
-        channel = self.bot.config.alerts.admin_channel
-        if channel is None:
-            log.warning("no alerts.admin_channel configured; admins not told: %s", text)
-            return False
-        return (
-            self.bot.ctx.queue(session, NoticeCard(conversation_id=None, text=text), [channel]) > 0
-        )
+        notice = None
+        if state.broken_since is None and state.failures >= sources.notify_after_failures:
+            state.broken_since = now
+            notice = (
+                f"⚠️ Source {state.kind} '{state.name}' is failing: {error.reason}. "
+                f"{state.failures} polls in a row failed; retrying with backoff (next try "
+                f"in {format_duration(delay.total_seconds())}). You will be told once it "
+                "recovers."
+            )
+        self.bot.save_source_state(state, now, notice)
 
     # -- connectors -----------------------------------------------------------
 

@@ -27,7 +27,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from bot.app import CrmBot
 from bot.settings import Settings
 from bot.sources import hubspot
 from bot.sources.schema import SchemaError, parse_event
@@ -40,6 +39,7 @@ from bot.sources.signatures import (
     verify_hubspot,
 )
 from handlers.events import InboundEvent
+from handlers.source_port import SourceSink
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class _Refused(Exception):
         self.reason = reason
 
 
-def webhook_routes(bot: CrmBot, settings: Settings) -> list[BaseRoute]:
+def webhook_routes(bot: SourceSink, settings: Settings) -> list[BaseRoute]:
     """The webhook routes (HubSpot's before the generic one, which would also match it)."""
     endpoints = WebhookEndpoints(bot, settings)
     return [
@@ -65,7 +65,7 @@ def webhook_routes(bot: CrmBot, settings: Settings) -> list[BaseRoute]:
 class WebhookEndpoints:
     """The request handlers; they read the live config on every request."""
 
-    def __init__(self, bot: CrmBot, settings: Settings) -> None:
+    def __init__(self, bot: SourceSink, settings: Settings) -> None:
         self.bot = bot
         self.settings = settings
 

@@ -8,7 +8,6 @@ raises DeliveryError, so the dispatcher keeps the outbox row and tries again lat
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from bot.chat.base import ChatAdapter, DeliveryError
+from bot.chat.base import Capabilities, ChatAdapter, DeliveryError, PostedRef
 from bot.chat.slack import blocks as kit
 from bot.chat.slack.app import SlackListeners, build_app
 from bot.chat.slack.connection import RetryPolicy, SlackConnection, SlackSetupError, make_client
@@ -35,12 +34,11 @@ from handlers.cards import (
     DigestCard,
     FollowUpCard,
     NoticeCard,
+    Ping,
     StatusCard,
     SuggestionCard,
 )
-from handlers.config import CrmbotConfig
-from handlers.context import BotContext
-from storage import outbox as outbox_store
+from handlers.inbound_port import ChatInbound
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +58,7 @@ class SlackAdapter(ChatAdapter):
     """Slack through slack-bolt (AsyncApp) and slack_sdk's AsyncWebClient."""
 
     platform = "slack"
+    capabilities = Capabilities(posts_per_minute=50)
 
     def __init__(
         self,
@@ -71,24 +70,24 @@ class SlackAdapter(ChatAdapter):
         self.connection = connection
         self.client = make_client(connection, retry)
         self.budget = budget or PostBudget()
-        self.identities = SlackIdentities(self.client, self.context)
-        self.listeners = SlackListeners(self.context, self.identities, self.client)
+        self.identities = SlackIdentities(self.client, self.inbound)
+        self.listeners = SlackListeners(self.inbound, self.identities, self.client)
         self.app = build_app(self.client, connection, self.listeners)
-        self._ctx: BotContext | None = None
+        self._inbound: ChatInbound | None = None
         self._limiters: dict[str, AsyncLimiter] = {}
         self._socket: AsyncSocketModeHandler | None = None
 
     # -- wiring ---------------------------------------------------------------------------
 
-    def bind(self, ctx: BotContext) -> None:
-        """Give the listeners the bot's context (before commands or events can arrive)."""
-        self._ctx = ctx
+    def bind(self, inbound: ChatInbound) -> None:
+        """Give the listeners the bot's inbound port (before anything can arrive)."""
+        self._inbound = inbound
 
-    def context(self) -> BotContext:
-        """The bot's context; the adapter must have been bound to a bot."""
-        if self._ctx is None:
-            raise RuntimeError("the Slack adapter is not bound to a bot (call bind(ctx))")
-        return self._ctx
+    def inbound(self) -> ChatInbound:
+        """The bot's inbound port; the adapter must have been bound to a bot."""
+        if self._inbound is None:
+            raise RuntimeError("the Slack adapter is not bound to a bot (call bind(inbound))")
+        return self._inbound
 
     def http_routes(self) -> list[BaseRoute]:
         """``POST /slack/events`` in HTTP mode (events, slash commands, interactivity)."""
@@ -103,7 +102,7 @@ class SlackAdapter(ChatAdapter):
 
     async def start(self) -> None:
         """Check the bot token, then connect Socket Mode when it is the mode."""
-        self.context()
+        self.inbound()
         await self._check_token()
         if self.connection.mode == "socket":
             assert self.connection.app_token is not None
@@ -138,11 +137,6 @@ class SlackAdapter(ChatAdapter):
 
     # -- outbound -------------------------------------------------------------------------
 
-    def destinations(self, channel: str, config: CrmbotConfig) -> list[str]:
-        """The channel's Slack id from the config (``[channels.NAME] slack = "C123"``)."""
-        settings = config.channels.get(channel)
-        return [settings.slack] if settings is not None and settings.slack else []
-
     def _limiter(self, destination: str) -> AsyncLimiter:
         limiter = self._limiters.get(destination)
         if limiter is None:
@@ -150,11 +144,21 @@ class SlackAdapter(ChatAdapter):
             self._limiters[destination] = limiter
         return limiter
 
-    async def post(self, destination: str, card: Card, thread_ref: str | None) -> str:
-        """Post ``card`` (into the alert's thread when ``thread_ref`` is given); returns its ts."""
+    def mention(self, ping: Ping) -> str:
+        """``<@U1>`` for a person, ``<!subteam^S1>`` for a user group."""
+        slack_id = ping.ids.get(self.platform)
+        if not slack_id:
+            return f"@{ping.name}"
+        return f"<!subteam^{slack_id}>" if ping.kind == "group" else f"<@{slack_id}>"
+
+    async def post(self, destination: str, card: Card, thread: PostedRef | None) -> PostedRef:
+        """Post ``card`` (into the alert's thread when ``thread`` is given); returns its ts."""
+        thread_ref = thread.thread_ref if thread is not None else None
         extra: dict[str, Any] = {}
         if isinstance(card, AlertCard):
-            text, blocks = kit.alert_text(card), kit.alert_blocks(card)
+            pings = " ".join(self.mention(p) for p in card.ping_list())
+            text = f"{kit.alert_text(card)} {pings}".rstrip()
+            blocks = kit.alert_blocks(card, pings=pings)
             extra = {"unfurl_links": False, "unfurl_media": False}
         elif isinstance(card, FollowUpCard):
             text, blocks = kit.followup_text(card), kit.followup_blocks(card)
@@ -183,31 +187,22 @@ class SlackAdapter(ChatAdapter):
         ts = response.get("ts")
         if not isinstance(ts, str):
             raise DeliveryError("Slack chat.postMessage: no ts in the answer")
-        return ts
+        return PostedRef(message_ref=ts, thread_ref=thread_ref or ts)
 
-    async def update(self, destination: str, message_ref: str, card: StatusCard) -> None:
+    async def update(
+        self, destination: str, posted: PostedRef, alert: AlertCard | None, status: StatusCard
+    ) -> None:
         """Re-render the alert with its new state and buttons (chat.update)."""
-        alert = await asyncio.to_thread(self._alert_card, card.conversation_id, destination)
         if alert is not None:
-            text, blocks = kit.alert_text(alert), kit.alert_blocks(alert, status=card)
+            text, blocks = kit.alert_text(alert), kit.alert_blocks(alert, status=status)
         else:
-            text, blocks = kit.status_text(card), kit.status_blocks(card)
+            text, blocks = kit.status_text(status), kit.status_blocks(status)
         try:
             await self.client.chat_update(
-                channel=destination, ts=message_ref, text=text, blocks=_dicts(blocks)
+                channel=destination, ts=posted.message_ref, text=text, blocks=_dicts(blocks)
             )
         except CALL_ERRORS as exc:
             raise delivery_error("chat.update", exc) from None
-
-    def _alert_card(self, conversation_id: int | None, destination: str) -> AlertCard | None:
-        """The alert as it was posted, read back from the outbox (so restarts lose nothing)."""
-        if conversation_id is None:
-            return None
-        with self.context().db.session() as session:
-            payload = outbox_store.sent_alert_payload(
-                session, conversation_id, self.platform, destination
-            )
-        return AlertCard.from_payload(payload) if payload is not None else None
 
 
 def _dicts(blocks: Sequence[Block]) -> list[dict[str, Any]]:

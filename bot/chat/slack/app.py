@@ -8,7 +8,6 @@ the user sees the generic failure line, never exception text.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Callable
@@ -32,9 +31,8 @@ from bot.chat.slack.inbound import (
     thread_message,
 )
 from bot.chat.slack.replies import reply_blocks, reply_text
-from bot.chat.slack.work import alert_thread, record_thread_reply, run_action, run_command
-from handlers.context import BotContext
 from handlers.errors import GENERIC_FAILURE, UserError
+from handlers.inbound_port import ChatInbound
 from handlers.replies import Reply
 
 log = logging.getLogger(__name__)
@@ -47,11 +45,11 @@ class SlackListeners:
 
     def __init__(
         self,
-        context: Callable[[], BotContext],
+        inbound: Callable[[], ChatInbound],
         identities: SlackIdentities,
         client: AsyncWebClient,
     ) -> None:
-        self._context = context
+        self._inbound = inbound
         self.identities = identities
         self.client = client
 
@@ -92,9 +90,9 @@ class SlackListeners:
             command = command_from(body, actor)
             mentioned = {
                 user_id: await self.identities.actor(user_id, name)
-                for user_id, name in mentioned_users(command.text)
+                for user_id, name in mentioned_users(str(body.get("text") or ""))
             }
-            return await asyncio.to_thread(run_command, self._context(), command, mentioned)
+            return await self._inbound().command(command, mentioned)
         except Exception:
             log.exception("Slack /crm command failed")
             return Reply(text=GENERIC_FAILURE, ephemeral=True)
@@ -112,7 +110,7 @@ class SlackListeners:
             target = None
             if action.name == "handoff" and action.value:
                 target = await self.identities.actor(action.value)
-            return await asyncio.to_thread(run_action, self._context(), action, target)
+            return await self._inbound().action(action, target)
         except UserError as exc:
             return exc.reason
         except Exception:
@@ -125,12 +123,10 @@ class SlackListeners:
         if message is None:
             return
         try:
-            ctx = self._context()
-            conversation_id = await asyncio.to_thread(alert_thread, ctx, message)
-            if conversation_id is None:
-                return
             actor = await self.identities.actor(message.user_id)
-            await asyncio.to_thread(record_thread_reply, ctx, conversation_id, actor, message.text)
+            await self._inbound().thread_message(
+                actor, message.channel, message.thread_ts, message.text
+            )
         except UserError as exc:
             await self._tell(message, exc.reason)
         except Exception:
@@ -175,7 +171,7 @@ def build_app(
     app.command(COMMAND)(listeners.on_command)
     app.action(re.compile(f"^{re.escape(ACTION_PREFIX)}"))(listeners.on_action)
     suggestions.register(
-        app, suggestions.SuggestionListeners(listeners._context, listeners.identities)
+        app, suggestions.SuggestionListeners(listeners._inbound, listeners.identities)
     )
     app.event("message")(listeners.on_message)
     return app

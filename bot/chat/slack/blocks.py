@@ -83,11 +83,13 @@ def header_block(card: AlertCard) -> HeaderBlock:
     return HeaderBlock(text=PlainTextObject(text=clip_plain(text, HEADER_LIMIT), emoji=True))
 
 
-def escalation_block(card: AlertCard) -> SectionBlock | None:
-    """Why an alert is posted again (unclaimed past its time), loud, on top."""
+def escalation_block(card: AlertCard, pings: str = "") -> SectionBlock | None:
+    """Why an alert is posted again (unclaimed past its time), loud, on top, with the
+    people and groups to notify (``pings``: already Slack mention syntax)."""
     if not card.escalation:
         return None
-    return SectionBlock(text=_mrkdwn(f":rotating_light: *{clip(one_line(card.escalation), 500)}*"))
+    line = f":rotating_light: *{clip(one_line(card.escalation), 500)}*"
+    return SectionBlock(text=_mrkdwn(f"{line} {pings}".rstrip()))
 
 
 def author_block(card: AlertCard) -> SectionBlock:
@@ -180,11 +182,11 @@ def action_block(conversation_id: int | None, status: str = "open") -> ActionsBl
     return ActionsBlock(block_id=block_id(conversation_id), elements=elements)
 
 
-def alert_blocks(card: AlertCard, status: StatusCard | None = None) -> list[Block]:
+def alert_blocks(card: AlertCard, status: StatusCard | None = None, pings: str = "") -> list[Block]:
     """The whole alert message; ``status`` (when the state changed) goes above the buttons."""
     blocks: list[Block | None] = [
         header_block(card),
-        escalation_block(card),
+        escalation_block(card, pings),
         author_block(card),
         text_block(card),
         link_block(card),

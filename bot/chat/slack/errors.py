@@ -42,6 +42,32 @@ CALL_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+# Errors that will come back the same way until an admin fixes something (the channel,
+# the app's scopes or membership, or a layout bug): dead-lettered at once, not retried.
+PERMANENT_CODES = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_too_long",
+        "no_text",
+        "message_not_found",
+        "cant_update_message",
+        "edit_window_closed",
+        "restricted_action",
+        "missing_scope",
+        "not_allowed_token_type",
+        "invalid_auth",
+        "account_inactive",
+        "token_revoked",
+        "not_authed",
+        "team_access_not_granted",
+    }
+)
+
+
 def delivery_error(method: str, exc: Exception) -> DeliveryError:
     """A DeliveryError for a failed ``method`` call, with ``Retry-After`` when rate limited."""
     if isinstance(exc, SlackApiError):
@@ -51,8 +77,13 @@ def delivery_error(method: str, exc: Exception) -> DeliveryError:
             return DeliveryError(
                 f"Slack {method}: rate limited (HTTP 429)", retry_after=_retry_after(exc)
             )
-        if status != 200:
+        permanent = code in PERMANENT_CODES
+        if status not in (0, 200):
             suffix = f" {code}" if code else ""
-            return DeliveryError(f"Slack {method}: HTTP {status}{suffix}")
-        return DeliveryError(f"Slack {method}: {code or 'error'}")
+            return DeliveryError(
+                f"Slack {method}: HTTP {status}{suffix}",
+                permanent=permanent or status in (403, 404),
+                status=status,
+            )
+        return DeliveryError(f"Slack {method}: {code or 'error'}", permanent=permanent, status=200)
     return DeliveryError(f"Slack {method}: unreachable ({type(exc).__name__})")

@@ -10,7 +10,6 @@ usergroups:read) at most every GROUPS_TTL seconds and given to the Actor as its 
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import time
@@ -20,9 +19,8 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.slack.errors import CALL_ERRORS, delivery_error
-from handlers.context import BotContext
 from handlers.events import Actor
-from storage import staff as staff_store
+from handlers.inbound_port import ChatInbound
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +41,12 @@ def actor_from_profile(user_id: str, user: dict[str, Any], fallback: str | None)
 class SlackIdentities:
     """Turns Slack user ids into Actors, asking Slack about strangers once."""
 
-    def __init__(self, client: AsyncWebClient, context: Callable[[], BotContext]) -> None:
+    def __init__(self, client: AsyncWebClient, inbound: Callable[[], ChatInbound]) -> None:
         self.client = client
-        self._context = context
+        self._inbound = inbound
         self._cache: dict[str, Actor] = {}
         self._groups: dict[str, set[str]] | None = None
         self._groups_at = 0.0
-
-    def _known(self, user_id: str) -> bool:
-        with self._context().db.session() as session:
-            return staff_store.staff_for_identity(session, PLATFORM, user_id) is not None
 
     async def actor(self, user_id: str, name: str | None = None) -> Actor:
         """The Actor for ``user_id`` (with the Slack groups that matter for roles)."""
@@ -61,7 +55,7 @@ class SlackIdentities:
         return dataclasses.replace(actor, groups=groups) if groups else actor
 
     async def _groups_of(self, user_id: str) -> tuple[str, ...]:
-        roles = self._context().config.roles
+        roles = self._inbound().config().roles
         if not any(
             m.startswith(GROUP_PREFIX) for m in (*roles.admins, *roles.managers, *roles.staff)
         ):
@@ -91,7 +85,7 @@ class SlackIdentities:
         cached = self._cache.get(user_id)
         if cached is not None:
             return cached
-        if await asyncio.to_thread(self._known, user_id):
+        if await self._inbound().is_staff(Actor(platform=PLATFORM, user_id=user_id)):
             actor = Actor(platform=PLATFORM, user_id=user_id, name=name)
         else:
             looked_up = await self._lookup(user_id, name)

@@ -42,10 +42,11 @@ def command_user(body: dict[str, Any]) -> tuple[str, str | None]:
 
 
 def command_from(body: dict[str, Any], actor: Actor) -> Command:
-    """``/crm <text>`` as a neutral Command (user mentions are expanded later)."""
+    """``/crm <text>`` as a neutral Command: Slack's escapes undone, user mentions left as
+    ``<@U123>`` for the neutral handler to turn into staff names."""
     return Command(
         actor=actor,
-        text=_text(body.get("text")).strip(),
+        text=neutral_command_text(_text(body.get("text")).strip()),
         channel=_text(body.get("channel_id")) or None,
         raw=body,
     )
@@ -56,13 +57,9 @@ def mentioned_users(text: str) -> list[tuple[str, str | None]]:
     return [(m.group(1), m.group(2) or None) for m in USER_MENTION.finditer(text)]
 
 
-def plain_command_text(text: str, names: dict[str, str]) -> str:
-    """Command text with each user mention as ``@staffname`` and Slack's escapes undone."""
-
-    def name_of(match: re.Match[str]) -> str:
-        return f"@{names.get(match.group(1), match.group(2) or match.group(1))}"
-
-    return html.unescape(USER_MENTION.sub(name_of, text))
+def neutral_command_text(text: str) -> str:
+    """Command text with Slack's escapes undone and ``<@U123|name>`` as ``<@U123>``."""
+    return html.unescape(USER_MENTION.sub(lambda m: f"<@{m.group(1)}>", text))
 
 
 def action_user(body: dict[str, Any]) -> tuple[str, str | None]:

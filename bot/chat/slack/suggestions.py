@@ -7,7 +7,6 @@ in a thread and tells the presser the result, ephemerally.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Callable
@@ -19,10 +18,8 @@ from bot.chat.slack.blocks import SUGGESTION_DOWN, SUGGESTION_PREFIX, SUGGESTION
 from bot.chat.slack.errors import CALL_ERRORS
 from bot.chat.slack.identity import SlackIdentities
 from bot.chat.slack.inbound import PayloadError, action_user
-from handlers.context import BotContext
 from handlers.errors import GENERIC_FAILURE, UserError
-from handlers.events import Actor
-from handlers.suggest import staff
+from handlers.inbound_port import ChatInbound, SuggestionVerb
 
 log = logging.getLogger(__name__)
 
@@ -39,18 +36,18 @@ def suggestion_action(body: dict[str, Any]) -> tuple[str, int]:
     return action_id, int(value)
 
 
-def run_suggestion_action(ctx: BotContext, actor: Actor, action_id: str, suggestion_id: int) -> str:
-    """What the button does, in the neutral handlers; returns the message for the presser."""
-    if action_id == SUGGESTION_USE:
-        return staff.use(ctx, actor, suggestion_id)
-    return staff.vote(ctx, actor, suggestion_id, 1 if action_id == SUGGESTION_UP else -1)
+VERBS: dict[str, SuggestionVerb] = {
+    SUGGESTION_USE: "use",
+    SUGGESTION_UP: "up",
+    SUGGESTION_DOWN: "down",
+}
 
 
 class SuggestionListeners:
     """The listener for the suggestion buttons."""
 
-    def __init__(self, context: Callable[[], BotContext], identities: SlackIdentities) -> None:
-        self._context = context
+    def __init__(self, inbound: Callable[[], ChatInbound], identities: SlackIdentities) -> None:
+        self._inbound = inbound
         self.identities = identities
 
     async def on_action(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -58,9 +55,7 @@ class SuggestionListeners:
         try:
             actor = await self.identities.actor(*action_user(body))
             action_id, suggestion_id = suggestion_action(body)
-            text = await asyncio.to_thread(
-                run_suggestion_action, self._context(), actor, action_id, suggestion_id
-            )
+            text = await self._inbound().suggestion(actor, VERBS[action_id], suggestion_id)
         except UserError as exc:
             text = exc.reason
         except Exception:
