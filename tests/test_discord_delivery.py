@@ -22,7 +22,9 @@ SALES = CHANNEL_IDS["sales"]
 
 def _rows(db: DiscordBot, kind: str = "alert") -> list[Outbox]:
     with db.bot.db.session() as session:
-        return list(session.exec(select(Outbox).where(Outbox.kind == kind).order_by(col(Outbox.id))))
+        return list(
+            session.exec(select(Outbox).where(Outbox.kind == kind).order_by(col(Outbox.id)))
+        )
 
 
 async def test_a_short_rate_limit_is_waited_out_by_discord_py(

@@ -107,13 +107,16 @@ class DiscordBot:
         if self.dispatcher_running:
             self.bot.dispatcher.wake()
             return 0
-        return await self.bot.dispatcher.drain()
+        posted = await self.bot.dispatcher.drain()
+        await self.adapter.idle()  # alerts' threads are opened in the background
+        return posted
 
     async def settle(self, seconds: float = 10.0) -> None:
         """With the dispatcher running: wait (bounded) until the outbox has nothing pending."""
         for _ in range(int(seconds / 0.01)):
             with self.bot.db.session() as session:
                 if outbox_store.pending_count(session) == 0:
+                    await self.adapter.idle()
                     return
             await asyncio.sleep(0.01)
         raise AssertionError("the outbox did not empty in time")

@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 # a week without messages before Discord hides the thread
 THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080
 UNKNOWN_CHANNEL = 10003  # Discord's error code for a channel (or thread) that does not exist
+THREAD_EXISTS = 160004  # "A thread has already been created for this message"
 
 
 class _UnknownChannel(DeliveryError):
@@ -161,6 +162,7 @@ class DiscordAdapter(ChatAdapter):
             guild_ready_timeout=guild_ready_timeout,
         )
         self._gateway: asyncio.Task[None] | None = None
+        self._opening: dict[str, asyncio.Task[str | None]] = {}  # alert id -> thread creation
 
     # -- wiring ---------------------------------------------------------------------------
 
@@ -226,12 +228,18 @@ class DiscordAdapter(ChatAdapter):
             delay = min(delay * 2, 60.0)
 
     async def stop(self) -> None:
-        """Close the gateway and the HTTP session."""
+        """Finish opening threads, then close the gateway and the HTTP session."""
+        await self.idle()
         await self.client.close()
         if self._gateway is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._gateway
             self._gateway = None
+
+    async def idle(self) -> None:
+        """Wait until the threads being opened in the background are open (or refused)."""
+        while self._opening:
+            await asyncio.gather(*self._opening.values(), return_exceptions=True)
 
     def healthy(self) -> bool:
         """Logged in with the gateway connected."""
@@ -256,16 +264,23 @@ class DiscordAdapter(ChatAdapter):
     async def post(self, destination: str, card: Card, thread: PostedRef | None) -> PostedRef:
         """Post ``card`` (into the alert's thread when given); an alert opens its thread.
 
-        A thread that is gone (or was never made: Discord refused it when the alert was
-        posted) is made again from the alert; without one, the card goes to the channel.
+        Discord gives a thread made from a message the message's id, so an alert's thread
+        is known the moment the alert is posted; it is created in the background (the
+        next alert need not wait), and a card for it waits for that. A thread that is gone
+        (or that Discord refused) is made again from the alert; without one, the card
+        goes to the channel.
         """
         out = self.render(card)
         if thread is None:
             message = await self._send(destination, out)
+            ref = str(message.id)
             if out.thread_name is None:
-                return PostedRef(message_ref=str(message.id))
-            opened = await self._open_thread(destination, message.id, out.thread_name)
-            return PostedRef(message_ref=str(message.id), thread_ref=opened)
+                return PostedRef(message_ref=ref)
+            self._start_thread(destination, message.id, out.thread_name)
+            return PostedRef(message_ref=ref, thread_ref=ref)
+        opening = self._opening.get(thread.message_ref)
+        if opening is not None:
+            await asyncio.shield(opening)
         target = thread.thread_ref or destination
         try:
             message = await self._send(target, out)
@@ -276,6 +291,14 @@ class DiscordAdapter(ChatAdapter):
             )
             message = await self._send(target, out)
         return PostedRef(message_ref=str(message.id), thread_ref=target)
+
+    def _start_thread(self, channel_id: str, message_id: int, name: str) -> None:
+        ref = str(message_id)
+        task = asyncio.create_task(
+            self._open_thread(channel_id, message_id, name), name=f"discord-thread-{ref}"
+        )
+        self._opening[ref] = task
+        task.add_done_callback(lambda _: self._opening.pop(ref, None))
 
     async def _send(self, channel_id: str, out: Outgoing) -> discord.Message:
         channel = self.client.get_partial_messageable(int(channel_id))
@@ -303,6 +326,15 @@ class DiscordAdapter(ChatAdapter):
                 name=name,
                 auto_archive_duration=THREAD_ARCHIVE_MINUTES,
             )
+        except discord.HTTPException as exc:
+            if exc.code == THREAD_EXISTS:
+                return str(message_id)
+            log.warning(
+                "Discord: no thread for the alert in %s: %s",
+                channel_id,
+                delivery_error("start thread", exc).reason,
+            )
+            return None
         except CALL_ERRORS as exc:
             log.warning(
                 "Discord: no thread for the alert in %s: %s",
