@@ -200,6 +200,10 @@ async def test_buttons_on_an_alert_posted_before_a_restart_still_work(
             answer = await second.press(alert, "crm:claim:1", user=ANA)
             assert answer.followups[0].content == "You claimed #1."
             await _redrawn(second, alert, "claimed by @ana")
+            # the thread is known to the new process too (GUILD_CREATE lists it)
+            assert alert.thread_id is not None
+            said = await second.say_in_thread(alert.thread_id, "Fixed now, sorry!", ANA)
+            await second.fake.wait_for(lambda: said.reactions == ["✅"])
         assert fake.identify is not None and len(fake.commands[GUILD_ID]) == 1
     finally:
         await fake.stop()

@@ -128,3 +128,18 @@ async def test_a_guild_that_refuses_the_sync_does_not_stop_the_bot(
             assert db.adapter.client.synced == []
     finally:
         await fake.stop()
+
+
+async def test_a_message_content_intent_left_off_is_named_in_the_log(
+    sqlite_url: str, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = make_fake()
+    fake.message_content_enabled = False
+    await fake.start()
+    try:
+        async with discord_bot(sqlite_url, clock, fake=fake) as db:
+            assert not db.adapter.healthy()
+        assert "Message Content intent" in caplog.text
+        assert "docs/discord.md" in caplog.text
+    finally:
+        await fake.stop()

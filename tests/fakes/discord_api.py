@@ -257,6 +257,7 @@ class FakeDiscord:
         self.identify: dict[str, Any] | None = None
         self.faults: dict[str, list[Fault]] = {}
         self.received = asyncio.Event()
+        self.message_content_enabled = True  # the switch on the application's Bot page
         self._thread_names: dict[str, str] = {}
         self._interaction_channels: dict[str, str] = {}
         self._interaction_types: dict[str, int] = {}
@@ -807,6 +808,9 @@ class FakeDiscord:
                 return
             if not int(data.get("intents", 0)) & INTENT_MESSAGE_CONTENT:
                 self.violations.append("IDENTIFY without the Message Content intent")
+            elif not self.message_content_enabled:
+                await ws.close(code=4014, message=b"Disallowed intent(s).")
+                return
             ready = {
                 "v": 10,
                 "user": _user(BOT_ID, "crmbot", True),

@@ -200,12 +200,17 @@ class DiscordAdapter(ChatAdapter):
                     type(exc).__name__,
                 )
         self._gateway = asyncio.create_task(self._connect(), name="discord-gateway")
-        try:
-            await asyncio.wait_for(self.client.wait_until_ready(), self.ready_timeout)
-        except TimeoutError:
-            log.warning(
-                "Discord: the gateway is not ready after %.0fs; still trying", self.ready_timeout
-            )
+        ready = asyncio.create_task(self.client.wait_until_ready())
+        await asyncio.wait(
+            {ready, self._gateway}, timeout=self.ready_timeout, return_when="FIRST_COMPLETED"
+        )
+        if not ready.done():
+            ready.cancel()
+            if not self._gateway.done():
+                log.warning(
+                    "Discord: the gateway is not ready after %.0fs; still trying",
+                    self.ready_timeout,
+                )
 
     async def _connect(self) -> None:
         """Keep the gateway connected (discord.py reconnects on network errors itself;

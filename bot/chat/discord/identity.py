@@ -37,6 +37,8 @@ def actor_of(user: discord.User | discord.Member) -> Actor:
     """The Actor for a Discord user or guild member (with their roles as groups)."""
     groups: tuple[str, ...] = ()
     if isinstance(user, discord.Member):
+        # the member's role ids as Discord sent them (Member.roles drops roles that are
+        # not in the guild cache, which would silently cost someone their role)
         groups = role_groups((str(role_id) for role_id in user._roles), user.guild.id)
     return Actor(
         platform=PLATFORM,
