@@ -22,7 +22,7 @@ from bot.chat.slack.inbound import PayloadError, action_user
 from handlers.context import BotContext
 from handlers.errors import GENERIC_FAILURE, UserError
 from handlers.events import Actor
-from handlers.suggest import staff
+from handlers.suggest import ids, staff
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +34,17 @@ def suggestion_action(body: dict[str, Any]) -> tuple[str, int]:
         raise PayloadError("block_actions without actions")
     action_id = str(actions[0].get("action_id") or "")
     value = str(actions[0].get("value") or "")
-    if action_id not in (SUGGESTION_USE, SUGGESTION_UP, SUGGESTION_DOWN) or not value.isdigit():
+    if action_id not in (SUGGESTION_USE, SUGGESTION_UP, SUGGESTION_DOWN):
         raise PayloadError(f"not a suggestion button: {action_id!r}")
-    return action_id, int(value)
+    ref = ids.parse(value)
+    # buttons carry "s33"; cards posted before ids had kinds carry "33" (a suggestion too)
+    if (
+        ref is None
+        or ref.kind not in (ids.Kind.SUGGESTION, ids.Kind.CONVERSATION)
+        or value[:1] == "#"
+    ):
+        raise PayloadError(f"not a suggestion id on a suggestion button: {value!r}")
+    return action_id, ref.number
 
 
 def run_suggestion_action(ctx: BotContext, actor: Actor, action_id: str, suggestion_id: int) -> str:
