@@ -11,7 +11,11 @@ Figures (holdout split unless named ``_dev``):
 - intent_classifier_agreement: share of messages classified as labelled;
 - drafts_thanking_complaints: complaints and outage reports (both splits) whose draft
   thanks them (goal 0);
-- suggestion_kb_share: share of drafts that used an approved reply (info).
+- suggestion_kb_share: share of drafts that used an approved reply (info);
+- suggestion_intent_agreement_before: the same share for the drafter this replaced (the
+  most similar approved reply of any kind, else a template by sentiment: negative ->
+  apology, positive -> thanks, neutral -> "tell us more", CRM -> "thanks for your
+  interest"), same run, same data.
 """
 
 from __future__ import annotations
@@ -27,8 +31,8 @@ from typing import Any
 from benchmarks.common import emit
 from handlers.sentiment import SentimentScorer, label
 from handlers.suggest.intent import Intent, allows, classify
-from handlers.suggest.knowledge import rank
-from handlers.suggest.offline import Draft, offline_draft
+from handlers.suggest.knowledge import Ranked, rank
+from handlers.suggest.offline import MIN_SIMILARITY, Draft, offline_draft
 from handlers.suggest.prompt import SuggestionInput
 from storage.suggestions import KnowledgeEntry
 
@@ -39,14 +43,25 @@ NOW = datetime(2026, 11, 30, tzinfo=UTC)
 LIMIT = 1000
 
 
+BEFORE = {"negative": "complaint", "positive": "praise", "neutral": "question"}
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """One labelled message and what the bot made of it."""
+    """One labelled message and what the bot made of it (and what the old drafter did)."""
 
     row: dict[str, Any]
     classified: Intent
     draft: Draft
     draft_intent: str
+    before_intent: str
+
+
+def before(ranked: list[Ranked], labels: dict[int, str], crm: bool, sentiment: float) -> str:
+    """The intent of the draft the mood-based drafter (before intents) would have made."""
+    if ranked and ranked[0].similarity >= MIN_SIMILARITY and ranked[0].entry.id is not None:
+        return labels[ranked[0].entry.id]
+    return "buying" if crm else BEFORE[label(sentiment)]
 
 
 def load_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -93,10 +108,12 @@ def run(rows: list[dict[str, Any]]) -> list[Outcome]:
             intent=intent.value,
             crm_kind=row.get("crm_kind"),
         )
-        draft = offline_draft(data, rank(entries, row["text"], NOW), LIMIT)
+        ranked = rank(entries, row["text"], NOW)
+        draft = offline_draft(data, ranked, LIMIT)
         used = draft.kb_entry_ids[0] if draft.origin == "kb" and draft.kb_entry_ids else None
         draft_intent = labels[used] if used is not None else draft.intent
-        outcomes.append(Outcome(row, intent, draft, draft_intent))
+        old = before(ranked, labels, crm, sentiment)
+        outcomes.append(Outcome(row, intent, draft, draft_intent, old))
     return outcomes
 
 
@@ -127,6 +144,12 @@ def main() -> None:
     hurt = [o for o in outcomes if o.row["intent"] in ("complaint", "outage")]
     thanked = sum(1 for o in hurt if not allows(Intent.COMPLAINT, o.draft.text))
     emit("drafts_thanking_complaints", thanked, "drafts", "0")
+    emit(
+        "suggestion_intent_agreement_before",
+        share(holdout, lambda o: o.before_intent == o.row["intent"]),
+        "share",
+        "baseline",
+    )
     emit("suggestion_kb_share", share(outcomes, lambda o: o.draft.origin == "kb"), "share", "info")
     emit("intent_eval_messages", len(outcomes), "messages", "info")
     if args.errors:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
+from benchmarks import suggest_intent
 from bot.app import CrmBot
 from bot.demo import seed_knowledge_base
 from handlers.clock import FakeClock
@@ -254,3 +255,16 @@ async def test_using_is_not_voting_and_leaves_the_ranking_alone(seeded: BotHarne
     assert h.say(f"vote s{card.suggestion_id} up", "ana").startswith("Thanks: 👍")
     after = {row[0]: row[2] for row in h.exec("kb enterprise plan cost").tables[0].rows}
     assert after[grounded_on] == "+1/-0"
+
+
+def test_the_intent_benchmark_meets_its_goal() -> None:
+    rows = suggest_intent.load_jsonl(suggest_intent.EVAL)
+    assert len(rows) >= 200 and len({r["id"] for r in rows}) == len(rows)
+    assert {r["intent"] for r in rows} == {i.value for i in Intent}
+    assert {r["source_kind"] for r in rows} == {"mention", "crm"}
+    holdout = [r for r in rows if r["split"] == "holdout"]
+    assert 0.3 <= len(holdout) / len(rows) <= 0.4
+    outcomes = [o for o in suggest_intent.run(rows) if o.row["split"] == "holdout"]
+    agreement = suggest_intent.share(outcomes, lambda o: o.draft_intent == o.row["intent"])
+    before = suggest_intent.share(outcomes, lambda o: o.before_intent == o.row["intent"])
+    assert agreement >= 0.8 and agreement > before
