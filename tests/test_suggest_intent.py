@@ -207,6 +207,8 @@ async def test_a_command_refuses_the_wrong_kind_of_id(seeded: BotHarness) -> Non
     )
     assert f"is for #{conversation}, not #99" in h.say(f"use {sid} 99")
     assert "There is no knowledge-base entry kb999" in h.say(f"use kb999 {conversation}")
+    assert "`/crm kb kb12` shows knowledge-base entry kb12" in h.say("kb 12")
+    assert "`s3` is a suggestion id, not words" in h.say("kb s3")
     with h.bot.db.session() as session:  # nothing was recorded by any refusal
         assert (
             session.exec(select(HandlingEvent).where(HandlingEvent.kind == "replied")).all() == []
@@ -268,3 +270,20 @@ def test_the_intent_benchmark_meets_its_goal() -> None:
     agreement = suggest_intent.share(outcomes, lambda o: o.draft_intent == o.row["intent"])
     before = suggest_intent.share(outcomes, lambda o: o.before_intent == o.row["intent"])
     assert agreement >= 0.8 and agreement > before
+
+
+async def test_an_approved_suggestion_never_greets_its_customer_elsewhere(
+    seeded: BotHarness,
+) -> None:
+    h = seeded
+    text, _ = await _draft_for(h, "do you have a family plan? 🙂", author_handle="sam")
+    assert "@sam" in text
+    sid = f"s{suggestion_cards(h)[-1].suggestion_id}"
+    assert h.say(f"vote {sid} up", "ana").startswith("Thanks: 👍")
+    with h.bot.db.session() as session:
+        entry = session.exec(
+            select(KnowledgeEntry).where(KnowledgeEntry.origin == "approved")
+        ).one()
+    assert "@sam" not in entry.text and "{handle}" in entry.text
+    shown = " ".join(c for row in h.exec(f"kb kb{entry.id}").tables[0].rows for c in row)
+    assert "@customer" in shown and "{handle}" not in shown and "@sam" not in shown

@@ -261,5 +261,5 @@ def depersonalize(text: str, handle: str, name: str | None) -> str:
     if name:
         words += [name, *name.split()[:1]]
     for word in sorted({w for w in words if len(w) >= 3}, key=len, reverse=True):
-        text = re.sub(rf"(?<![\w@]){re.escape(word)}(?!\w)", "{handle}", text, flags=re.IGNORECASE)
-    return text.replace("@{handle}", "{handle}")
+        text = re.sub(rf"(?<![\w@]){re.escape(word)}(?!\w)", PLACEHOLDER, text, flags=re.IGNORECASE)
+    return text.replace("@" + PLACEHOLDER, PLACEHOLDER)

@@ -50,7 +50,7 @@ def vote(ctx: BotContext, actor: Actor, suggestion_id: int, value: int) -> str:
         if value > 0:
             knowledge.remember(
                 session,
-                suggestion.text,
+                _impersonal(session, suggestion),
                 now,
                 question=latest_message(session, suggestion.conversation_id),
                 origin="approved",
@@ -61,6 +61,16 @@ def vote(ctx: BotContext, actor: Actor, suggestion_id: int, value: int) -> str:
     if previous == value:
         return f"You already voted {word} on suggestion {sid}."
     return f"Thanks: {word} on suggestion {sid} (#{suggestion.conversation_id})."
+
+
+def _impersonal(session: Session, suggestion: Suggestion) -> str:
+    """The suggestion's text with its customer's name as the placeholder, so approving it
+    never makes the knowledge base greet that customer in someone else's reply."""
+    conv = conversations.get(session, suggestion.conversation_id)
+    author = session.get(Author, conv.author_id) if conv is not None and conv.author_id else None
+    if author is None:
+        return suggestion.text
+    return knowledge.depersonalize(suggestion.text, author.handle, author.display_name)
 
 
 def use(
@@ -159,6 +169,12 @@ def kb_command(ctx: BotContext, args: list[str]) -> Reply:
     ref = parse(query)
     if ref is not None and ref.kind is Kind.KB:
         return _kb_entry(ctx, ref.number)
+    if ref is not None:  # a bare number or another kind of id: which entry, or what words?
+        raise UserError(
+            f"`{query}` is a {ref.kind.value} id, not words to look for. "
+            f"`/crm kb kb{ref.number}` shows knowledge-base entry kb{ref.number}; "
+            "`/crm kb <words>` searches."
+        )
     with ctx.db.session() as session:
         found = knowledge.search(session, query, ctx.clock.now(), limit=10)
     if not found:
