@@ -287,3 +287,21 @@ async def test_an_approved_suggestion_never_greets_its_customer_elsewhere(
     assert "@sam" not in entry.text and "{handle}" in entry.text
     shown = " ".join(c for row in h.exec(f"kb kb{entry.id}").tables[0].rows for c in row)
     assert "@customer" in shown and "{handle}" not in shown and "@sam" not in shown
+
+
+async def test_notes_on_crm_records_never_become_drafts(harness: BotHarness) -> None:
+    with harness.bot.db.session() as session:
+        knowledge.remember(
+            session,
+            "Sent intro email with pricing and a demo link.",
+            harness.clock.now(),
+            question="Lead from Twitter: asking about Enterprise pricing and a demo",
+            platform="crm",
+        )
+    harness.bot.ingest([mention("Enterprise pricing and a demo link, please?")])
+    await settle(harness)
+    assert "Drafting" in harness.say("suggest 1")
+    await settle(harness)
+    card = suggestion_cards(harness)[-1]
+    assert card.label == "offline suggestion from a template, for a buying signal"
+    assert "intro email" not in card.text and "sales team" in card.text

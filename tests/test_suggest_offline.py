@@ -233,3 +233,6 @@ def test_knowledge_base_never_greets_the_wrong_person() -> None:
     kept = depersonalize("Danke für den Test, Lena! Lena Weber, DM @lweber", "lweber", "Lena Weber")
     assert kept == "Danke für den Test, {handle}! {handle}, DM {handle}"
     assert "Lena" not in kept
+    # a name's first word that is no name ("The Gadget Desk") is left alone
+    kept = depersonalize("We're on the incident, The Gadget Desk!", "gadgetdesk", "The Gadget Desk")
+    assert kept == "We're on the incident, {handle}!"

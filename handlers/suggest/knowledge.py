@@ -81,7 +81,11 @@ STOPWORDS = frozenset(
     }
 )
 PLACEHOLDER = "{handle}"
+CRM_PLATFORM = "crm"  # the platform of conversations that started from a CRM event
 SHOWN_AS = "@customer"  # how the placeholder reads where an entry is shown, not sent
+NOT_NAMES = frozenset(
+    {"dr", "mr", "mrs", "ms", "der", "die", "das", "le", "la", "les", "el", "los"}
+)
 VOTE_WEIGHT = 0.25  # each net vote moves the score by a quarter
 RECENCY_DAYS = 180.0  # an entry this old counts 2/3 as much as a new one
 
@@ -122,9 +126,12 @@ def render(text: str, handle: str = SHOWN_AS) -> str:
 
 
 def entry_intent(entry: KnowledgeEntry) -> Intent:
-    """What the message an entry answered was; an entry with no recorded message is
-    "other" (it is then never used for a draft of a known intent)."""
-    return classify_text(entry.question) if entry.question.strip() else Intent.OTHER
+    """What the message an entry answered was. An entry with no recorded message, or one
+    written on a CRM record (a note like "Called, left a voicemail", not a reply to a
+    customer), is "other": it never grounds a draft of a known intent."""
+    if entry.platform == CRM_PLATFORM or not entry.question.strip():
+        return Intent.OTHER
+    return classify_text(entry.question)
 
 
 def vote_factor(up: int, down: int) -> float:
@@ -259,7 +266,8 @@ def depersonalize(text: str, handle: str, name: str | None) -> str:
     """Replace the customer's @handle, handle and name (whole and first name) by ``{handle}``."""
     words = [f"@{handle}", handle]
     if name:
-        words += [name, *name.split()[:1]]
+        first = name.split()[:1]
+        words += [name, *(w for w in first if w.lower() not in STOPWORDS | NOT_NAMES)]
     for word in sorted({w for w in words if len(w) >= 3}, key=len, reverse=True):
         text = re.sub(rf"(?<![\w@]){re.escape(word)}(?!\w)", PLACEHOLDER, text, flags=re.IGNORECASE)
     return text.replace("@" + PLACEHOLDER, PLACEHOLDER)
