@@ -173,10 +173,13 @@ def search(
 ) -> list[Ranked]:
     """The best ``limit`` approved replies for ``query`` (only those answering a message of
     ``intent`` when it is given)."""
-    ranked = rank(store.recent_entries(session), query, now)
-    if intent is not None:
-        ranked = [r for r in ranked if entry_intent(r.entry) is intent]
-    return ranked[:limit]
+    picked: list[Ranked] = []
+    for r in rank(store.recent_entries(session), query, now):  # classify only what is needed
+        if intent is None or entry_intent(r.entry) is intent:
+            picked.append(r)
+            if len(picked) == limit:
+                break
+    return picked
 
 
 def search_for(session: Session, data: SuggestionInput, now: datetime) -> list[Ranked]:
