@@ -14,6 +14,7 @@ BENCHMARKS = (
     "benchmarks.latency",
     "benchmarks.latency_discord",
     "benchmarks.metrics",
+    "benchmarks.suggest_intent",
 )
 
 

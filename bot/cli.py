@@ -156,13 +156,15 @@ def check_config(
     file: Annotated[Path, typer.Argument(help="Config file to check.")],
 ) -> None:
     """Validate a config file and run its tests tables; exit 1 on any error or failed test."""
-    from handlers.config_checks import run_config_tests
+    from handlers.config_checks import run_config_tests, undelivered_channels
     from handlers.rules import compile_rules
 
     if not file.exists():
         err.print(f"[red]no config file at {file}[/red]")
         raise typer.Exit(1)
     config, _ = _config(Settings(), file)
+    for warning in undelivered_channels(config):
+        err.print(f"  [yellow]warning[/yellow] {warning}")
     outcomes = run_config_tests(compile_rules(config))
     failed = [o for o in outcomes if not o.passed]
     for outcome in outcomes:

@@ -269,9 +269,13 @@ COMMANDS: dict[str, _Spec] = {
     "chart": _Spec("chart [period] [team:NAME]", "volume, sentiment, response times", _chart),
     "admin": _Spec("admin reload", "re-read the config file (admins)", _admin),
     "suggest": _Spec("suggest <id>", "draft a new suggested reply", _suggest),
-    "use": _Spec("use <suggestion-id>", "send a suggested reply as your reply", _use),
-    "vote": _Spec("vote <suggestion-id> up|down", "rate a suggested reply", _vote),
-    "kb": _Spec("kb <words>", "search the approved replies", _kb),
+    "use": _Spec(
+        "use s<n> | use kb<n> <id>",
+        "send suggestion s<n>, or knowledge-base entry kb<n> on #<id>, as your reply",
+        _use,
+    ),
+    "vote": _Spec("vote s<n> up|down", "rate suggestion s<n> (ranks the knowledge base)", _vote),
+    "kb": _Spec("kb <words>", "search the approved replies (ids kb<n>)", _kb),
 }
 
 

@@ -385,7 +385,7 @@ def reference_problems(config: CrmbotConfig) -> list[str]:
                 if name.removeprefix("@") not in people:
                     problems.append(
                         f"routes[{i}].escalate.mention[{j}]: "
-                        + _unknown("staff member or [groups] entry", name.removeprefix("@"), people)
+                        + _unknown("person or group", name.removeprefix("@"), people)
                     )
         for j, name in enumerate(route.quiet_hours):
             if name not in intervals:

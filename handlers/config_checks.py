@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from handlers.config import CrmbotConfig
 from handlers.events import CrmEvent, InboundEvent, Mention
 from handlers.routing import decide
 from handlers.rules import Ruleset, subject_of
@@ -97,3 +98,27 @@ def run_config_tests(ruleset: Ruleset, scorer: SentimentScorer | None = None) ->
         got = channels_for(ruleset, event, sentiment, scorer)
         outcomes.append(TestOutcome(index, name, tuple(test.expect), got))
     return outcomes
+
+
+CHAT_PLATFORMS = ("slack", "discord")
+
+
+def undelivered_channels(config: CrmbotConfig, platforms: list[str] | None = None) -> list[str]:
+    """Warnings for channels that have no destination on ``platforms`` (default: every chat
+    platform the config gives any channel an id on): their alerts would go to the fallback
+    channel instead."""
+    if platforms is None:
+        platforms = [
+            p for p in CHAT_PLATFORMS if any(getattr(c, p) for c in config.channels.values())
+        ]
+    if not platforms:
+        return []
+    fallback = config.alerts.fallback_channel
+    where = " or ".join(platforms)
+    return [
+        f"channels.{name}: no {where} id; its messages go to "
+        + (f"#{fallback}" if fallback and fallback != name else "nowhere")
+        + f" (set channels.{name}.{platforms[0]})"
+        for name, channel in config.channels.items()
+        if not any(getattr(channel, p, None) for p in platforms)
+    ]

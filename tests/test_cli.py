@@ -150,6 +150,32 @@ def test_check_config_runs_the_files_tests(tmp_path: Path) -> None:
     )
 
 
+def test_check_config_names_unresolvable_mentions_and_undelivered_channels(
+    tmp_path: Path,
+) -> None:
+    text = (
+        CHECKED.replace("[channels.social]", '[channels.social]\nslack = "C0SOCIAL"').replace(
+            'channel = "support"\n',
+            'channel = "support"\n'
+            'escalate = { after = "15m", to = "social", mention = ["@oncal"] }\n',
+            1,
+        )
+        + '\n[groups.oncall]\nslack = "S0ONCALL"\n'
+    )
+    config = tmp_path / "c.toml"
+    config.write_text(text)
+    out = crmbot("check-config", str(config))
+    assert out.returncode == 1
+    assert (
+        "routes[0].escalate.mention[0]: unknown person or group 'oncal' "
+        "(did you mean 'oncall'?)" in out.stderr
+    )
+    config.write_text(text.replace('"@oncal"', '"@oncall"'))
+    out = crmbot("check-config", str(config))
+    assert out.returncode == 0, out.stderr
+    assert "warning channels.support: no slack id; its messages go to nowhere" in out.stderr
+
+
 def test_routes_test_shows_the_path(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text(CHECKED)

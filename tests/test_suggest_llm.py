@@ -107,6 +107,8 @@ async def test_request_has_model_context_redacted_and_delimited(
     assert "Never promise refunds." in system
     assert "at most 280 characters" in system  # twitter
     assert "needs_human" in system  # the classification instructions (prompts/classify.md)
+    assert "never thank them" in system  # how to answer each intent (prompts/suggest_reply.md)
+    assert "- intent: outage (an outage report)" in user  # what this message is
     assert "company Globex" in user and "deal Globex renewal" in user  # CRM context
     assert "@jroe" in user and "4200 followers" in user
     assert "Sorry! Login is back, please try again." in user  # the approved reply

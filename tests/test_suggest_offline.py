@@ -16,6 +16,7 @@ from sqlmodel import select
 from bot.app import CrmBot
 from bot.chat.console import ConsoleAdapter, render_suggestion
 from bot.chat.slack import blocks as kit
+from bot.chat.slack.inbound import PayloadError
 from bot.chat.slack.suggestions import VERBS, suggestion_action
 from bot.demo import seed_knowledge_base
 from handlers.cards import SuggestionCard, card_from_outbox
@@ -53,14 +54,15 @@ async def test_template_then_knowledge_base_suggestion(kb_harness: BotHarness) -
     h.bot.ingest([mention("my invoice download is broken", author_handle="amy")])
     await settle(h)
     first = suggestion_cards(h)[0]
-    assert first.label == "offline suggestion from a template" and "@amy" in first.text
+    assert first.label == "offline suggestion from a template, for a complaint"
+    assert "@amy" in first.text and "thank" not in first.text.lower()
     h.say("reply 1 Sorry! Invoices are back: Settings > Billing > Download.", "ana")
 
     h.bot.ingest([mention("invoice download broken again?", author_handle="bo")])
     await settle(h)
     second = suggestion_cards(h)[-1]
     assert second.conversation_id == 2
-    assert second.label == "offline suggestion from the knowledge base"
+    assert second.label == "offline suggestion from the knowledge base, for a complaint"
     assert second.text == "Sorry! Invoices are back: Settings > Billing > Download."
     alert_ref = next(p.ref for p in h.adapter.of_kind("alert") if p.card.conversation_id == 2)
     assert h.adapter.of_kind("suggestion")[-1].thread_ref == alert_ref
@@ -90,33 +92,37 @@ async def test_votes_change_the_ranking(kb_harness: BotHarness) -> None:
     await settle(h)
     card = suggestion_cards(h)[0]
     assert card.text == top_text
-    assert h.say(f"vote {card.suggestion_id} down", "ana").startswith("Thanks: 👎")
-    assert "already voted" in h.say(f"vote {card.suggestion_id} down", "ana")
-    h.say(f"vote {card.suggestion_id} down", "ben")
+    sid = f"s{card.suggestion_id}"
+    assert h.say(f"vote {sid} down", "ana").startswith(f"Thanks: 👎 on suggestion {sid}")
+    assert "already voted" in h.say(f"vote {sid} down", "ana")
+    h.say(f"vote {sid} down", "ben")
     after = h.exec("kb refund status").tables[0].rows
     assert after[0][4] != top_text and after[1][4] == top_text
     assert after[1][2] == "+0/-2"
     # a changed mind moves the count, it does not add to it
-    h.say(f"vote {card.suggestion_id} up", "ben")
+    h.say(f"vote {sid} up", "ben")
     rows = {r[4]: r[2] for r in h.exec("kb refund status").tables[0].rows}
     assert rows[top_text] == "+1/-1"
 
 
-async def test_use_records_the_reply_and_approves_it(kb_harness: BotHarness) -> None:
+async def test_use_records_the_reply_but_is_no_vote(kb_harness: BotHarness) -> None:
     h = kb_harness
     h.bot.ingest([mention("is there a student discount?", author_handle="sam")])
     await settle(h)
     card = suggestion_cards(h)[0]
-    assert h.say(f"use {card.suggestion_id}", "ana").startswith("Recorded your reply on #1")
+    used = h.say(f"use s{card.suggestion_id}", "ana")
+    assert used.startswith("Recorded your reply on #1") and f"s{card.suggestion_id}" in used
     with h.bot.db.session() as session:
         replied = session.exec(select(HandlingEvent).where(HandlingEvent.kind == "replied")).one()
         stored = session.get(Suggestion, card.suggestion_id)
         entry = session.exec(select(KnowledgeEntry)).one()
     assert replied.detail["text"] == card.text
-    assert stored is not None and stored.used_by is not None and stored.votes_up == 1
+    assert stored is not None and stored.used_by is not None and stored.used_at is not None
+    assert (stored.votes_up, stored.votes_down) == (0, 0)  # using is not voting
+    assert (entry.votes_up, entry.votes_down) == (0, 0)
     assert entry.text == card.text.replace("@sam", "{handle}")  # kept without the name
     assert entry.question == "is there a student discount?"
-    assert "There is no suggestion 99." in h.say("use 99")
+    assert "There is no suggestion s99." in h.say("use s99")
     assert "Usage" in h.say("vote 1 sideways")
 
 
@@ -124,10 +130,13 @@ def test_kb_search_and_seed(kb_harness: BotHarness) -> None:
     h = kb_harness
     assert "Usage" in h.say("kb")
     assert "Nothing in the knowledge base" in h.say("kb anything")
-    assert seed_knowledge_base(h.bot, ROOT / "examples" / "knowledge_base.jsonl") == 6
+    assert seed_knowledge_base(h.bot, ROOT / "examples" / "knowledge_base.jsonl") == 17
     assert seed_knowledge_base(h.bot, ROOT / "examples" / "knowledge_base.jsonl") == 0
     reply = h.exec("kb enterprise pricing quote")
-    assert "Enterprise pricing" in reply.tables[0].rows[0][4]
+    top = reply.tables[0].rows[0]
+    assert top[0].startswith("kb") and "Enterprise" in top[4]
+    shown = " ".join(cell for row in h.exec("kb sorry").tables[0].rows for cell in row)
+    assert "{handle}" not in shown and "@customer" in shown
 
 
 def test_ranking_prefers_newer_entries_with_equal_words(kb_harness: BotHarness) -> None:
@@ -173,13 +182,22 @@ def test_console_and_slack_render_the_card() -> None:
     out = io.StringIO()
     Console(file=out, width=120).print(render_suggestion("support", card))
     shown = out.getvalue()
-    assert "offline suggestion from the knowledge base" in shown and "/crm use 3" in shown
+    assert "offline suggestion from the knowledge base" in shown and "/crm use s3" in shown
+    assert "suggested reply s3" in shown and "/crm vote s3 up|down" in shown
     assert "needs a human: angry VIP" in shown
     blocks = kit.suggestion_blocks(card)
     for block in Block.parse_all([b.to_dict() for b in blocks]):
         block.validate_json()
-    ids = [e["action_id"] for e in blocks[-1].to_dict()["elements"]]
-    assert ids == [kit.SUGGESTION_USE, kit.SUGGESTION_UP, kit.SUGGESTION_DOWN]
+    buttons = blocks[-1].to_dict()["elements"]
+    assert [e["action_id"] for e in buttons] == [
+        kit.SUGGESTION_USE,
+        kit.SUGGESTION_UP,
+        kit.SUGGESTION_DOWN,
+    ]
+    assert {e["value"] for e in buttons} == {"s3"}
+    shown_in_slack = str([b.to_dict() for b in blocks])
+    assert "Suggested reply s3" in shown_in_slack and "`/crm use s3`" in shown_in_slack
+    assert "suggested reply s3" in kit.suggestion_text(card)
 
 
 async def test_console_adapter_posts_the_card() -> None:
@@ -196,8 +214,13 @@ async def test_slack_buttons_call_the_neutral_handlers(kb_harness: BotHarness) -
     h.bot.ingest([mention("hello there")])
     await settle(h)
     sid = suggestion_cards(h)[0].suggestion_id
-    body = {"actions": [{"action_id": kit.SUGGESTION_UP, "value": str(sid)}]}
+    body = {"actions": [{"action_id": kit.SUGGESTION_UP, "value": f"s{sid}"}]}
     action_id, suggestion_id = suggestion_action(body)
+    old_card = {"actions": [{"action_id": kit.SUGGESTION_UP, "value": str(sid)}]}
+    assert suggestion_action(old_card) == (action_id, suggestion_id) == (kit.SUGGESTION_UP, sid)
+    for wrong in ("kb3", "#3", "x"):
+        with pytest.raises(PayloadError):
+            suggestion_action({"actions": [{"action_id": kit.SUGGESTION_UP, "value": wrong}]})
     actor = Actor("slack", "U1", "ana")
     assert "👍" in await h.bot.inbound.suggestion(actor, VERBS[action_id], suggestion_id)
     used = await h.bot.inbound.suggestion(actor, VERBS[kit.SUGGESTION_USE], sid)
@@ -210,3 +233,6 @@ def test_knowledge_base_never_greets_the_wrong_person() -> None:
     kept = depersonalize("Danke für den Test, Lena! Lena Weber, DM @lweber", "lweber", "Lena Weber")
     assert kept == "Danke für den Test, {handle}! {handle}, DM {handle}"
     assert "Lena" not in kept
+    # a name's first word that is no name ("The Gadget Desk") is left alone
+    kept = depersonalize("We're on the incident, The Gadget Desk!", "gadgetdesk", "The Gadget Desk")
+    assert kept == "We're on the incident, {handle}!"

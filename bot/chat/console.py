@@ -22,6 +22,7 @@ from handlers.cards import (
 )
 from handlers.influence import followers_text, tier
 from handlers.replies import Attachment, Reply
+from handlers.suggest.ids import suggestion_ref
 
 SEVERITY_STYLE = {"low": "dim", "normal": "cyan", "high": "bold yellow", "critical": "bold red"}
 SENTIMENT_STYLE = {"negative": "red", "neutral": "white", "positive": "green"}
@@ -163,7 +164,8 @@ def render_status(channel: str, card: StatusCard) -> Text:
 
 def render_suggestion(channel: str, card: SuggestionCard) -> Text:
     """A suggested reply in the alert's thread, labelled with who drafted it."""
-    line = Text(f"  ✎ #{card.conversation_id} [#{channel}] suggested reply ", style="bold")
+    sid = suggestion_ref(card.suggestion_id)
+    line = Text(f"  ✎ #{card.conversation_id} [#{channel}] suggested reply {sid} ", style="bold")
     line.append(f"({card.label}, {card.tone}, confidence {card.confidence:.0%}):\n", style="dim")
     line.append(f"    {card.text}\n", style="green")
     if card.needs_human:
@@ -171,8 +173,7 @@ def render_suggestion(channel: str, card: SuggestionCard) -> Text:
             f"    ⚠ needs a human: {card.reason or 'see the conversation'}\n", style="yellow"
         )
     line.append(
-        f"    /crm use {card.suggestion_id} · /crm vote {card.suggestion_id} up|down"
-        f" · /crm suggest {card.conversation_id}",
+        f"    /crm use {sid} · /crm vote {sid} up|down · /crm suggest {card.conversation_id}",
         style="dim",
     )
     return line

@@ -1,11 +1,12 @@
-"""What a draft needs, read from the database: the conversation so far, the author, and
-what the CRM knows about them."""
+"""What a draft needs, read from the database: the conversation so far, the author, what
+the CRM knows about them, and what the newest message is (its intent)."""
 
 from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
 from handlers.sentiment import label
+from handlers.suggest.intent import classify
 from handlers.suggest.prompt import SuggestionInput
 from storage import conversations
 from storage.models import Author, Contact, Conversation, CrmEvent, HandlingEvent, Mention, Staff
@@ -44,6 +45,25 @@ def latest_message(session: Session, conversation_id: int) -> str:
     return summary or ""
 
 
+def _newest_source(session: Session, conv: Conversation) -> tuple[str, str | None, float]:
+    """(source kind, CRM event kind, sentiment) of the conversation's newest message."""
+    mention = session.exec(
+        select(Mention)
+        .where(Mention.conversation_id == conv.id)
+        .order_by(col(Mention.posted_at).desc(), col(Mention.id).desc())
+    ).first()
+    event = session.exec(
+        select(CrmEvent)
+        .where(CrmEvent.conversation_id == conv.id)
+        .order_by(col(CrmEvent.occurred_at).desc(), col(CrmEvent.id).desc())
+    ).first()
+    if event is not None and (mention is None or event.occurred_at >= mention.posted_at):
+        return "crm", event.kind, conv.sentiment
+    if mention is not None:
+        return "mention", None, mention.sentiment
+    return conv.kind, None, conv.sentiment
+
+
 def _history(session: Session, conv: Conversation, author: Author | None) -> list[tuple[str, str]]:
     """Customer messages and staff replies, oldest first (the newest customer message last)."""
     assert conv.id is not None
@@ -79,6 +99,8 @@ def suggestion_input(session: Session, conversation_id: int) -> SuggestionInput 
     newest = customer[-1] if customer else None
     mention = history[newest][1] if newest is not None else conv.title
     earlier = [h for i, h in enumerate(history) if i != newest][-HISTORY:]
+    source_kind, crm_kind, sentiment = _newest_source(session, conv)
+    intent = classify(mention, source_kind=source_kind, crm_kind=crm_kind, sentiment=sentiment)
     return SuggestionInput(
         conversation_id=conversation_id,
         cycle=conv.cycle,
@@ -94,4 +116,6 @@ def suggestion_input(session: Session, conversation_id: int) -> SuggestionInput 
         or (contact.name if contact else None),
         followers=author.followers if author else 0,
         crm_context=_crm_context(contact),
+        intent=intent.value,
+        crm_kind=crm_kind,
     )

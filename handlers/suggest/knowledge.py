@@ -3,7 +3,10 @@
 Ranking is portable Python (same answers on SQLite and PostgreSQL): TF-IDF cosine
 similarity between the mention and each entry's question and reply, times a vote factor
 (the team's thumbs) and a mild recency factor. An entry with nothing in common with the
-mention is never suggested, however popular.
+mention is never suggested, however popular. An entry's intent is that of the customer
+message it answered (``handlers/suggest/intent.py``), so a search can keep to one intent.
+Stored replies keep the customer's name as ``{handle}``; :func:`render` fills it in, with
+a neutral "@customer" wherever an entry is shown rather than sent.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from pathlib import Path
 from sqlmodel import Session
 
 from handlers.suggest.gather import latest_message
+from handlers.suggest.intent import Intent, classify_text
+from handlers.suggest.prompt import SuggestionInput
 from storage import suggestions as store
 from storage.models import Author, Conversation
 from storage.suggestions import KnowledgeEntry
@@ -75,6 +80,12 @@ STOPWORDS = frozenset(
         "just",
     }
 )
+PLACEHOLDER = "{handle}"
+CRM_PLATFORM = "crm"  # the platform of conversations that started from a CRM event
+SHOWN_AS = "@customer"  # how the placeholder reads where an entry is shown, not sent
+NOT_NAMES = frozenset(
+    {"dr", "mr", "mrs", "ms", "der", "die", "das", "le", "la", "les", "el", "los"}
+)
 VOTE_WEIGHT = 0.25  # each net vote moves the score by a quarter
 RECENCY_DAYS = 180.0  # an entry this old counts 2/3 as much as a new one
 
@@ -107,6 +118,20 @@ def _weigh(counts: Counter[str], idf: dict[str, float]) -> dict[str, float]:
     vector = {term: (1 + math.log(tf)) * idf.get(term, 1.0) for term, tf in counts.items()}
     norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
     return {term: v / norm for term, v in vector.items()}
+
+
+def render(text: str, handle: str = SHOWN_AS) -> str:
+    """An entry's text with the customer's name filled in (``handle``: "@amy", "there")."""
+    return text.replace(PLACEHOLDER, handle)
+
+
+def entry_intent(entry: KnowledgeEntry) -> Intent:
+    """What the message an entry answered was. An entry with no recorded message, or one
+    written on a CRM record (a note like "Called, left a voicemail", not a reply to a
+    customer), is "other": it never grounds a draft of a known intent."""
+    if entry.platform == CRM_PLATFORM or not entry.question.strip():
+        return Intent.OTHER
+    return classify_text(entry.question)
 
 
 def vote_factor(up: int, down: int) -> float:
@@ -143,9 +168,23 @@ def rank(entries: Sequence[KnowledgeEntry], query: str, now: datetime) -> list[R
     return ranked
 
 
-def search(session: Session, query: str, now: datetime, limit: int = 5) -> list[Ranked]:
-    """The best ``limit`` approved replies for ``query``."""
-    return rank(store.recent_entries(session), query, now)[:limit]
+def search(
+    session: Session, query: str, now: datetime, limit: int = 5, intent: Intent | None = None
+) -> list[Ranked]:
+    """The best ``limit`` approved replies for ``query`` (only those answering a message of
+    ``intent`` when it is given)."""
+    picked: list[Ranked] = []
+    for r in rank(store.recent_entries(session), query, now):  # classify only what is needed
+        if intent is None or entry_intent(r.entry) is intent:
+            picked.append(r)
+            if len(picked) == limit:
+                break
+    return picked
+
+
+def search_for(session: Session, data: SuggestionInput, now: datetime) -> list[Ranked]:
+    """The approved replies that may ground a draft for ``data``: same intent, best first."""
+    return search(session, data.mention, now, intent=Intent(data.intent))
 
 
 def remember(
@@ -230,7 +269,8 @@ def depersonalize(text: str, handle: str, name: str | None) -> str:
     """Replace the customer's @handle, handle and name (whole and first name) by ``{handle}``."""
     words = [f"@{handle}", handle]
     if name:
-        words += [name, *name.split()[:1]]
+        first = name.split()[:1]
+        words += [name, *(w for w in first if w.lower() not in STOPWORDS | NOT_NAMES)]
     for word in sorted({w for w in words if len(w) >= 3}, key=len, reverse=True):
-        text = re.sub(rf"(?<![\w@]){re.escape(word)}(?!\w)", "{handle}", text, flags=re.IGNORECASE)
-    return text.replace("@{handle}", "{handle}")
+        text = re.sub(rf"(?<![\w@]){re.escape(word)}(?!\w)", PLACEHOLDER, text, flags=re.IGNORECASE)
+    return text.replace("@" + PLACEHOLDER, PLACEHOLDER)

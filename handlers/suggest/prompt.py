@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from handlers.config_suggestions import SuggestionsConfig
+from handlers.suggest.intent import DESCRIPTIONS, Intent
 from handlers.suggest.redact import redact
 from prompts import load_prompt
 
@@ -40,6 +41,8 @@ class SuggestionInput:
     author_name: str | None = None
     followers: int = 0
     crm_context: str | None = None  # contact, company, lifecycle, deal
+    intent: str = "other"  # what the message is (handlers/suggest/intent.py)
+    crm_kind: str | None = None  # the CRM event's kind when the message is one
 
 
 class DraftAnswer(BaseModel):
@@ -75,6 +78,13 @@ def parse_answer(content: str) -> DraftAnswer:
     return answer
 
 
+def _describe(intent: str) -> str:
+    try:
+        return DESCRIPTIONS[Intent(intent)]
+    except ValueError:
+        return "unknown"
+
+
 def _untrusted(text: str) -> str:
     """Redacted outsider text that cannot close its own delimiter."""
     return UNTRUSTED_TAG.sub("", redact(text)).strip()
@@ -105,6 +115,8 @@ def user_message(data: SuggestionInput, examples: list[tuple[str, str]]) -> str:
         + (f" ({redact(data.author_name)})" if data.author_name and data.author_handle else "")
         + f", {data.followers} followers",
         f"- sentiment: {data.sentiment_label} ({data.sentiment:+.2f}); severity: {data.severity}",
+        f"- intent: {data.intent} ({_describe(data.intent)})"
+        + (f"; CRM event: {data.crm_kind}" if data.crm_kind else ""),
         f"- CRM: {redact(data.crm_context) if data.crm_context else 'no CRM contact known'}",
         "",
         "## Approved replies to similar messages",

@@ -92,7 +92,11 @@ async def draft_reply(
     limit = config.limit_for(data.platform)
     if drafter is None:
         return offline_draft(data, ranked, limit)
-    examples = [(r.entry.question, r.entry.text) for r in ranked[: config.examples]]
+    handle = f"@{data.author_handle}" if data.author_handle else "there"
+    examples = [
+        (r.entry.question, knowledge.render(r.entry.text, handle))
+        for r in ranked[: config.examples]
+    ]
     messages = build_messages(config, data, examples)
     try:
         completion = await drafter.complete(
@@ -127,6 +131,7 @@ async def draft_reply(
         reason=answer.reason if answer.needs_human else "",
         origin="llm",
         label=f"drafted by {config.model}",
+        intent=data.intent,
         model=config.model,
         kb_entry_ids=tuple(r.entry.id for r in ranked[: config.examples] if r.entry.id),
         **usage,
@@ -203,7 +208,7 @@ class SuggestionService:
         now = self.ctx.clock.now()
         with self.ctx.db.session() as session:
             data = suggestion_input(session, conversation_id)
-            ranked = knowledge.search(session, data.mention, now) if data else []
+            ranked = knowledge.search_for(session, data, now) if data else []
         if data is None:
             return None
         draft = await draft_reply(self.drafter, config, data, ranked)

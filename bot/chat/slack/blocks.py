@@ -33,6 +33,7 @@ from handlers.cards import (
     SuggestionCard,
 )
 from handlers.influence import followers_text, tier
+from handlers.suggest.ids import suggestion_ref
 
 MAX_BLOCKS = 50
 SECTION_LIMIT = 3000
@@ -311,14 +312,17 @@ def _suggestion_button(
     return ButtonElement(
         text=PlainTextObject(text=text, emoji=True),
         action_id=action_id,
-        value=str(suggestion_id),
+        value=suggestion_ref(suggestion_id),
         style=style,
     )
 
 
 def suggestion_blocks(card: SuggestionCard) -> list[Block]:
     """A suggested reply in the alert's thread: the text, who drafted it, and Use / 👍 / 👎."""
-    lead = f":memo: *Suggested reply* · {escape(card.tone)} · confidence {card.confidence:.0%}"
+    sid = suggestion_ref(card.suggestion_id)
+    lead = (
+        f":memo: *Suggested reply {sid}* · {escape(card.tone)} · confidence {card.confidence:.0%}"
+    )
     blocks: list[Block] = [
         SectionBlock(text=_mrkdwn(f"{lead}\n{quote(card.text or '(empty)', ALERT_TEXT_LIMIT)}"))
     ]
@@ -328,7 +332,9 @@ def suggestion_blocks(card: SuggestionCard) -> list[Block]:
     notes = [clip(one_line(card.label), 300)] if card.label else []
     if card.limit:
         notes.append(f"{len(card.text)}/{card.limit} characters on {escape(card.platform)}")
-    notes.append(f"`/crm use {card.suggestion_id}` · `/crm suggest {card.conversation_id}`")
+    notes.append(
+        f"`/crm use {sid}` · `/crm vote {sid} up|down` · `/crm suggest {card.conversation_id}`"
+    )
     blocks.append(_context(" · ".join(notes)))
     blocks.append(
         ActionsBlock(
@@ -345,4 +351,5 @@ def suggestion_blocks(card: SuggestionCard) -> list[Block]:
 
 def suggestion_text(card: SuggestionCard) -> str:
     """The notification text of a suggestion."""
-    return clip(f"#{card.conversation_id} suggested reply: {one_line(card.text)}", TEXT_LIMIT)
+    sid = suggestion_ref(card.suggestion_id)
+    return clip(f"#{card.conversation_id} suggested reply {sid}: {one_line(card.text)}", TEXT_LIMIT)

@@ -20,6 +20,7 @@ from bot.chat.slack.identity import SlackIdentities
 from bot.chat.slack.inbound import PayloadError, action_user
 from handlers.errors import GENERIC_FAILURE, UserError
 from handlers.inbound_port import ChatInbound, SuggestionVerb
+from handlers.suggest import ids
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +32,17 @@ def suggestion_action(body: dict[str, Any]) -> tuple[str, int]:
         raise PayloadError("block_actions without actions")
     action_id = str(actions[0].get("action_id") or "")
     value = str(actions[0].get("value") or "")
-    if action_id not in (SUGGESTION_USE, SUGGESTION_UP, SUGGESTION_DOWN) or not value.isdigit():
+    if action_id not in (SUGGESTION_USE, SUGGESTION_UP, SUGGESTION_DOWN):
         raise PayloadError(f"not a suggestion button: {action_id!r}")
-    return action_id, int(value)
+    ref = ids.parse(value)
+    # buttons carry "s33"; cards posted before ids had kinds carry "33" (a suggestion too)
+    if (
+        ref is None
+        or ref.kind not in (ids.Kind.SUGGESTION, ids.Kind.CONVERSATION)
+        or value[:1] == "#"
+    ):
+        raise PayloadError(f"not a suggestion id on a suggestion button: {value!r}")
+    return action_id, ref.number
 
 
 VERBS: dict[str, SuggestionVerb] = {
