@@ -55,6 +55,14 @@ async def test_a_mention_becomes_an_embed_with_buttons_and_its_own_thread(
         (suggestion,) = db.fake.posts(alert.thread_id)
         assert "Suggested reply" in suggestion.shown
         assert suggestion.labels == ["Use", "👍", "👎"]
+        voted = await db.press(suggestion, "crm:sug:up:1", user=ANA)
+        assert voted.followups[0].ephemeral
+        assert voted.followups[0].content == "Thanks: 👍 on suggestion s1 (#1)."
+        typed = await db.slash("vote", suggestion="s1", verdict="down", user=ANA)
+        assert typed.messages[0].content == "Thanks: 👎 on suggestion s1 (#1)."
+        used = await db.press(suggestion, "crm:sug:use:1", user=ANA)
+        assert used.followups[0].content.startswith("Recorded your reply on #1")
+        await _redrawn(db, alert, "replied by @ana")
     assert db.fake.violations == []
 
 

@@ -192,7 +192,7 @@ async def test_follow_ups_and_suggestions_fit_and_offer_use_and_votes() -> None:
     body = _body(None, [layout.suggestion_embed(suggestion)], view)
     assert check_message(body) == []
     assert _custom_ids(view) == ["crm:sug:use:8", "crm:sug:up:8", "crm:sug:down:8"]
-    assert "/crm use 8" in _shown(body)
+    assert "/crm use s8" in _shown(body) and "Suggested reply s8" in _shown(body)
 
 
 def test_a_long_answer_is_split_over_messages_within_limits() -> None:

@@ -143,14 +143,20 @@ class CrmGroup(app_commands.Group):
         await _run(interaction, "suggest", conversation)
 
     @app_commands.command(name="use", description="Send a suggested reply as your reply")
-    @app_commands.describe(suggestion="The suggestion number")
-    async def use(self, interaction: Interaction, suggestion: int) -> None:
-        await _run(interaction, "use", suggestion, private=True)
+    @app_commands.describe(
+        suggestion="A suggestion (s33), or a knowledge-base entry (kb12)",
+        conversation="For a knowledge-base entry: the conversation it answers",
+    )
+    @app_commands.autocomplete(conversation=conversation_choices)
+    async def use(
+        self, interaction: Interaction, suggestion: str, conversation: int | None = None
+    ) -> None:
+        await _run(interaction, "use", suggestion, conversation, private=True)
 
     @app_commands.command(name="vote", description="Rate a suggested reply")
-    @app_commands.describe(suggestion="The suggestion number", verdict="up or down")
+    @app_commands.describe(suggestion="The suggestion, e.g. s33", verdict="up or down")
     async def vote(
-        self, interaction: Interaction, suggestion: int, verdict: Literal["up", "down"]
+        self, interaction: Interaction, suggestion: str, verdict: Literal["up", "down"]
     ) -> None:
         await _run(interaction, "vote", suggestion, verdict, private=True)
 

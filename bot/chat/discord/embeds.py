@@ -25,6 +25,7 @@ from handlers.cards import (
     SuggestionCard,
 )
 from handlers.influence import followers_text, tier
+from handlers.suggest.ids import suggestion_ref
 
 ALERT_TEXT = 3000  # the quoted post inside the 4,096-unit description
 SHORT_FIELD = 300  # author, rule: enough to read, small enough to leave room for the post
@@ -220,8 +221,12 @@ def digest_claimable(card: DigestCard) -> list[int]:
 
 def suggestion_embed(card: SuggestionCard) -> discord.Embed:
     """A suggested reply in the alert's thread: the text, who drafted it, how sure."""
+    sid = suggestion_ref(card.suggestion_id)
     embed = discord.Embed(
-        title=clip(f"📝 Suggested reply · {card.tone} · confidence {card.confidence:.0%}", 256),
+        title=clip(
+            f"📝 Suggested reply {sid} · {card.tone} · confidence {card.confidence:.0%}",
+            limits.TITLE,
+        ),
         description=quote(card.text or "(empty)", ALERT_TEXT),
         colour=discord.Colour.teal(),
     )
@@ -231,6 +236,6 @@ def suggestion_embed(card: SuggestionCard) -> discord.Embed:
     notes = [one_line(card.label)] if card.label else []
     if card.limit:
         notes.append(f"{len(card.text)}/{card.limit} characters on {card.platform}")
-    notes.append(f"/crm use {card.suggestion_id} · /crm suggest {card.conversation_id}")
+    notes.append(f"/crm use {sid} · /crm vote {sid} up|down · /crm suggest {card.conversation_id}")
     embed.set_footer(text=clip(" · ".join(notes), limits.FOOTER))
     return embed
