@@ -113,6 +113,18 @@ async def test_a_staff_message_in_the_thread_is_their_reply(
         assert other.reactions == []
 
 
+async def test_a_reply_in_a_thread_the_bot_has_not_seen_is_still_counted(
+    sqlite_url: str, clock: FakeClock
+) -> None:
+    async with discord_bot(sqlite_url, clock) as db:
+        db.fake.announce_threads = False  # e.g. the gateway was down when it was made
+        alert = await _alert(db)
+        assert alert.thread_id is not None
+        said = await db.say_in_thread(alert.thread_id, "Looking into it now.", ANA)
+        await db.fake.wait_for(lambda: said.reactions == ["✅"])
+        assert any(c.path.endswith(f"/channels/{alert.thread_id}") for c in db.fake.calls)
+
+
 async def test_replies_in_an_alerts_only_channel_do_not_count(
     sqlite_url: str, clock: FakeClock
 ) -> None:

@@ -258,6 +258,7 @@ class FakeDiscord:
         self.faults: dict[str, list[Fault]] = {}
         self.received = asyncio.Event()
         self.message_content_enabled = True  # the switch on the application's Bot page
+        self.announce_threads = True  # False: the gateway misses THREAD_CREATE
         self._thread_names: dict[str, str] = {}
         self._interaction_channels: dict[str, str] = {}
         self._interaction_types: dict[str, int] = {}
@@ -637,7 +638,8 @@ class FakeDiscord:
         self._thread_names[thread_id] = name
         message.thread_id = thread_id
         payload = self.thread_payload(thread_id)
-        await self.dispatch("THREAD_CREATE", {**payload, "newly_created": True})
+        if self.announce_threads:
+            await self.dispatch("THREAD_CREATE", {**payload, "newly_created": True})
         return self._reply(payload, 201)
 
     async def _react(self, request: web.Request) -> web.Response:

@@ -214,8 +214,8 @@ class DiscordListeners:
             return
         if message.type not in (discord.MessageType.default, discord.MessageType.reply):
             return
-        thread = message.channel
-        if not isinstance(thread, discord.Thread):
+        thread = await _thread_of(message)
+        if thread is None:
             return
         try:
             actor = actor_of(message.author)
@@ -236,6 +236,22 @@ class DiscordListeners:
                 await message.add_reaction(RECORDED)
             except CALL_ERRORS as exc:
                 log.warning("reacting on Discord failed: %s", delivery_error("react", exc).reason)
+
+
+async def _thread_of(message: discord.Message) -> discord.Thread | None:
+    """The thread ``message`` was written in; a thread missing from discord.py's cache
+    (e.g. one unarchived while the bot was away) is fetched once."""
+    channel = message.channel
+    if isinstance(channel, discord.Thread):
+        return channel
+    if not isinstance(channel, discord.PartialMessageable) or message.guild is None:
+        return None
+    try:
+        fetched = await message.guild.fetch_channel(channel.id)
+    except CALL_ERRORS as exc:
+        log.warning("looking up a Discord channel failed: %s", delivery_error("fetch", exc).reason)
+        return None
+    return fetched if isinstance(fetched, discord.Thread) else None
 
 
 def _files(attachments: list[Attachment]) -> list[discord.File]:
