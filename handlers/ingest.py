@@ -118,6 +118,7 @@ class Ingestor:
         """Store ``events`` in one transaction; returns what happened."""
         now = self._clock.now()
         ruleset = self._ruleset()
+        self._scorer.configure(ruleset.config.sentiment)
         with self.db.transaction() as conn:
             result = _Batch(conn, ruleset, self._destinations, self._scorer, now).run(events)
         if result.outbox_rows and self._on_queued is not None:
@@ -157,7 +158,9 @@ class _Batch:
         # Sentiment of large batches starts on the other core(s) right away, while this
         # process deduplicates and resolves authors; it takes the larger share to balance.
         incoming = [e for e in events if isinstance(e, Mention)]
-        pending = self.scorer.begin([m.text for m in incoming], worker_share=0.6)
+        pending = self.scorer.begin(
+            [m.text for m in incoming], worker_share=0.6, langs=[m.lang for m in incoming]
+        )
         items = self._dedupe(events)
         self.result.stored = len(items)
         self.result.duplicates = len(events) - len(items)

@@ -1,0 +1,214 @@
+"""The offline labeller: VADER's method, plus what support traffic needs.
+
+VADER sums word valences (with boosters, negation within three words, "but" weighing
+the second clause more, "!" emphasis) and squashes the sum into [-1, 1]. On top of that:
+
+- a support lexicon ("charged twice", "stuck at 99", "logs me out", "refund", "outage")
+  and German, French and Spanish lexicons, chosen by the mention's language;
+- phrases are units, so "never been happier" or "no complaints" are not negated again;
+- star ratings (★★☆☆☆, "2/5", "one star") set the band, the words only move within it;
+- sarcasm: an irony cue ("🙃", "bold move") or a sarcasm cue ("great, another",
+  "thanks for") next to a complaint turns the praise words against the product;
+- a question is neutral unless it complains: its praise words do not count ("is it
+  any good?"), its complaint words do, and "why ...?" leans negative.
+
+It is one pass over the tokens with dict lookups, faster than VADER itself.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from handlers.sentiment.lexicon import Language, Lexicon, tokens
+
+NEGATION_SCALE = -0.74
+BOOSTER_DECAY = (1.0, 0.95, 0.9)
+CONTRAST_BEFORE = 0.5
+CONTRAST_AFTER = 1.5
+EXCLAIM = 0.292
+NORMALIZE_ALPHA = 15.0
+SARCASM_FLIP = -0.6
+QUESTION_KEEPS_BELOW = -1.5  # a question keeps complaint words at least this negative
+COMPLAINT_QUESTION = -1.3  # "why ...?"
+STAR_BANDS = {1: -0.75, 2: -0.5, 3: 0.0, 4: 0.5, 5: 0.75}
+STAR_TEXT_WEIGHT = 0.2
+STAR_LIMIT = 0.04  # a 3-star review stays neutral
+
+_WORD_NUMBERS = "one|two|three|four|five|un|une|deux|trois|quatre|cinq|uno|una|dos|tres|cuatro|cinco|ein|eine|einen|zwei|drei|vier|fünf"
+_NUMBER_VALUE = {
+    **dict.fromkeys(("1", "one", "un", "une", "uno", "una", "ein", "eine", "einen"), 1),
+    **dict.fromkeys(("2", "two", "deux", "dos", "zwei"), 2),
+    **dict.fromkeys(("3", "three", "trois", "tres", "drei"), 3),
+    **dict.fromkeys(("4", "four", "quatre", "cuatro", "vier"), 4),
+    **dict.fromkeys(("5", "five", "cinq", "cinco", "fünf"), 5),
+}
+_STAR_WORDS = re.compile(
+    rf"\b([1-5]|{_WORD_NUMBERS})[ -]?(?:stars?|sterne?n?|étoiles?|estrellas?)\b"
+    r"|\b(?:rating|note|bewertung|calificación|valoración)\s*:\s*([1-5])\b"
+    r"|(?<![\d.,/])([0-5](?:[.,]5)?)\s*(?:/|out of|von|sur|de)\s*5(?!\d|[.,]\d)"
+    r"|(?<![\d.,/])(10|[0-9](?:[.,]5)?)\s*/\s*10(?!\d|[.,]\d)",
+)
+_STAR_HINTS = (
+    "/",
+    "star",
+    "stern",
+    "étoile",
+    "estrella",
+    "out of",
+    "rating",
+    "note",
+    "bewertung",
+    "calificación",
+    "valoración",
+    " von ",
+    " sur ",
+    " de 5",
+)
+
+
+def star_rating(text: str) -> int | None:
+    """1-5 when the text rates the product (★★☆☆☆, "2/5", "8/10", "one star"), else None."""
+    filled = text.count("★") + text.count("⭐")
+    empty = text.count("☆")
+    if filled + empty == 5:
+        return max(1, filled)
+    if not empty and 1 <= filled <= 5:
+        return filled
+    low = text.lower()
+    if not any(hint in low for hint in _STAR_HINTS):
+        return None
+    match = _STAR_WORDS.search(low)
+    if match is None:
+        return None
+    word, rating, of_five, of_ten = match.groups()
+    if word is not None:
+        return _NUMBER_VALUE.get(word.lower())
+    if rating is not None:
+        return int(rating)
+    if of_five is not None:
+        return max(1, min(5, round(float(of_five.replace(",", ".")))))
+    return max(1, min(5, round(float(of_ten.replace(",", ".")) / 2)))
+
+
+def normalize(total: float) -> float:
+    """VADER's squashing of a valence sum into [-1, 1]."""
+    return total / math.sqrt(total * total + NORMALIZE_ALPHA)
+
+
+class OfflineAnalyzer:
+    """Compound score in [-1, 1] for one text, in its language (guessed when unknown)."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.lexicon = lexicon
+        self._english = lexicon.for_lang("en")
+        self._others = [(name, lex) for name, lex in lexicon.languages.items() if name != "en"]
+
+    def language_of(self, words: list[str], lang: str | None) -> Language:
+        """The given language's lexicon, or the one whose stop words the text uses most."""
+        if lang:
+            found = self.lexicon.languages.get(lang.lower()[:2])
+            if found is not None:
+                return found
+        sample = words[:40]
+        best, best_hits = self._english, sum(1 for w in sample if w in self._english.stopwords)
+        for _, language in self._others:
+            hits = sum(1 for w in sample if w in language.stopwords)
+            if hits >= 2 and hits > best_hits:
+                best, best_hits = language, hits
+        return best
+
+    def score(self, text: str, lang: str | None = None) -> float:
+        words = tokens(text)
+        language = self.language_of(words, lang)
+        compound = normalize(self._sum(words, language))
+        stars = star_rating(text)
+        if stars is None:
+            return round(compound, 4)
+        band = STAR_BANDS[stars]
+        value = band + STAR_TEXT_WEIGHT * compound
+        if stars >= 4:
+            value = max(value, 0.3)
+        elif stars <= 2:
+            value = min(value, -0.3)
+        else:
+            value = max(-STAR_LIMIT, min(STAR_LIMIT, value))
+        return round(value, 4)
+
+    def _sum(self, words: list[str], lang: Language) -> float:
+        lex, phrases, cues = lang.words, lang.phrases, lang.cues
+        negators, boosters, contrast = lang.negators, lang.boosters, lang.contrast
+        done: list[float] = []  # valences of finished sentences
+        sentence: list[float] = []
+        weight = 1.0
+        irony = sarcasm = False
+        exclaims = 0
+        clause_start = 0
+        sentence_start = 0
+        i, n = 0, len(words)
+        while i < n:
+            word = words[i]
+            if word in ("?", "!", ".", "\n"):
+                if word == "?":
+                    sentence = self._question(sentence, words[sentence_start:i], lang)
+                elif word == "!":
+                    exclaims += 1
+                done.extend(sentence)
+                sentence = []
+                i += 1
+                clause_start = sentence_start = i
+                continue
+            if word in contrast:
+                done = [v * CONTRAST_BEFORE for v in done]
+                sentence = [v * CONTRAST_BEFORE for v in sentence]
+                weight = CONTRAST_AFTER
+                i += 1
+                clause_start = i
+                continue
+            cue = cues.get(word)
+            if cue is not None:
+                for parts, strength in cue:
+                    if tuple(words[i : i + len(parts)]) == parts:
+                        if strength:
+                            irony = True
+                        else:
+                            sarcasm = True
+                        break
+            valence = 0.0
+            width = 1
+            entries = phrases.get(word)
+            if entries is not None:
+                for parts, value in entries:
+                    if tuple(words[i : i + len(parts)]) == parts:
+                        valence, width = value, len(parts)
+                        break
+            if width == 1:
+                valence = lex.get(word, 0.0)
+            if valence:
+                start = max(clause_start, i - 3)
+                for back in range(i - 1, start - 1, -1):
+                    boost = boosters.get(words[back])
+                    if boost:
+                        valence += math.copysign(boost * BOOSTER_DECAY[i - 1 - back], valence)
+                for back in range(start, i):
+                    previous = words[back]
+                    if previous in negators or previous.endswith("n't"):
+                        valence *= NEGATION_SCALE
+                        break
+                sentence.append(valence * weight)
+            i += width
+        done.extend(sentence)
+        if irony or (sarcasm and any(v < 0 for v in done)):
+            done = [v * SARCASM_FLIP if v > 0 else v for v in done]
+        total = sum(done)
+        if total and exclaims:
+            total += math.copysign(min(exclaims, 4) * EXCLAIM, total)
+        return total
+
+    @staticmethod
+    def _question(values: list[float], words: list[str], lang: Language) -> list[float]:
+        """A question counts only its complaint words; "why ...?" leans negative."""
+        kept = [v for v in values if v <= QUESTION_KEEPS_BELOW]
+        if any(w in lang.complaint_questions for w in words[:3]):
+            kept.append(COMPLAINT_QUESTION)
+        return kept
