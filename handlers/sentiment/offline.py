@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import re
 
-from handlers.sentiment.lexicon import Language, Lexicon, tokens
+from handlers.sentiment.lexicon import TOKEN_RE, Language, Lexicon
 
 NEGATION_SCALE = -0.74
 BOOSTER_DECAY = (1.0, 0.95, 0.9)
@@ -49,34 +49,24 @@ _STAR_WORDS = re.compile(
     r"|(?<![\d.,/])([0-5](?:[.,]5)?)\s*(?:/|out of|von|sur|de)\s*5(?!\d|[.,]\d)"
     r"|(?<![\d.,/])(10|[0-9](?:[.,]5)?)\s*/\s*10(?!\d|[.,]\d)",
 )
-_STAR_HINTS = (
-    "/",
-    "star",
-    "stern",
-    "étoile",
-    "estrella",
-    "out of",
-    "rating",
-    "note",
-    "bewertung",
-    "calificación",
-    "valoración",
-    " von ",
-    " sur ",
-    " de 5",
+_STAR_HINTS = re.compile(
+    "/|star|stern|étoile|estrella|out of|rating|note|bewertung|calificación|valoración"
+    "| von | sur | de 5"
 )
 
 
-def star_rating(text: str) -> int | None:
-    """1-5 when the text rates the product (★★☆☆☆, "2/5", "8/10", "one star"), else None."""
-    filled = text.count("★") + text.count("⭐")
-    empty = text.count("☆")
-    if filled + empty == 5:
-        return max(1, filled)
-    if not empty and 1 <= filled <= 5:
-        return filled
-    low = text.lower()
-    if not any(hint in low for hint in _STAR_HINTS):
+def star_rating(text: str, low: str | None = None) -> int | None:
+    """1-5 when the text rates the product (★★☆☆☆, "2/5", "8/10", "one star"), else None.
+    ``low`` is the text lower-cased, when the caller has it."""
+    if "★" in text or "☆" in text or "⭐" in text:
+        filled = text.count("★") + text.count("⭐")
+        empty = text.count("☆")
+        if filled + empty == 5:
+            return max(1, filled)
+        if not empty and 1 <= filled <= 5:
+            return filled
+    low = text.lower() if low is None else low
+    if _STAR_HINTS.search(low) is None:
         return None
     match = _STAR_WORDS.search(low)
     if match is None:
@@ -91,6 +81,21 @@ def star_rating(text: str) -> int | None:
     return max(1, min(5, round(float(of_ten.replace(",", ".")) / 2)))
 
 
+_END, _CONTRAST, _CUE, _PHRASE = 1, 2, 4, 8
+
+
+def _special_tokens(lang: Language) -> dict[str, int]:
+    """Tokens that end a sentence, turn a contrast, or may start a cue or a phrase."""
+    special: dict[str, int] = dict.fromkeys(("?", "!", ".", "\n"), _END)
+    for word in lang.contrast:
+        special[word] = special.get(word, 0) | _CONTRAST
+    for word in lang.cues:
+        special[word] = special.get(word, 0) | _CUE
+    for word in lang.phrases:
+        special[word] = special.get(word, 0) | _PHRASE
+    return special
+
+
 def normalize(total: float) -> float:
     """VADER's squashing of a valence sum into [-1, 1]."""
     return total / math.sqrt(total * total + NORMALIZE_ALPHA)
@@ -102,27 +107,41 @@ class OfflineAnalyzer:
     def __init__(self, lexicon: Lexicon) -> None:
         self.lexicon = lexicon
         self._english = lexicon.for_lang("en")
-        self._others = [(name, lex) for name, lex in lexicon.languages.items() if name != "en"]
+        # stop word -> the languages using it, to guess a text's language in one pass
+        self._stopwords: dict[str, list[Language]] = {}
+        for language in lexicon.languages.values():
+            for word in language.stopwords:
+                self._stopwords.setdefault(word, []).append(language)
+        # token -> what it may start, so a plain word costs one lookup before the lexicon
+        self._special = {id(lang): _special_tokens(lang) for lang in lexicon.languages.values()}
 
     def language_of(self, words: list[str], lang: str | None) -> Language:
-        """The given language's lexicon, or the one whose stop words the text uses most."""
+        """The given language's lexicon, or the one whose stop words the text uses most
+        (at least two, else English)."""
         if lang:
             found = self.lexicon.languages.get(lang.lower()[:2])
             if found is not None:
                 return found
-        sample = words[:40]
-        best, best_hits = self._english, sum(1 for w in sample if w in self._english.stopwords)
-        for _, language in self._others:
-            hits = sum(1 for w in sample if w in language.stopwords)
-            if hits >= 2 and hits > best_hits:
-                best, best_hits = language, hits
+        hits: dict[int, int] = {}
+        stopwords = self._stopwords
+        for word in words[:40]:
+            for language in stopwords.get(word, ()):
+                hits[id(language)] = hits.get(id(language), 0) + 1
+        if not hits:
+            return self._english
+        best, best_hits = self._english, hits.get(id(self._english), 0)
+        for language in self.lexicon.languages.values():
+            count = hits.get(id(language), 0)
+            if count >= 2 and count > best_hits:
+                best, best_hits = language, count
         return best
 
     def score(self, text: str, lang: str | None = None) -> float:
-        words = tokens(text)
+        low = text.lower()
+        words = TOKEN_RE.findall(low.replace("\u2019", "'") if "\u2019" in low else low)
         language = self.language_of(words, lang)
         compound = normalize(self._sum(words, language))
-        stars = star_rating(text)
+        stars = star_rating(text, low)
         if stars is None:
             return round(compound, 4)
         band = STAR_BANDS[stars]
@@ -137,53 +156,56 @@ class OfflineAnalyzer:
 
     def _sum(self, words: list[str], lang: Language) -> float:
         lex, phrases, cues = lang.words, lang.phrases, lang.cues
-        negators, boosters, contrast = lang.negators, lang.boosters, lang.contrast
+        negators, boosters = lang.negators, lang.boosters
+        special = self._special[id(lang)]
         done: list[float] = []  # valences of finished sentences
         sentence: list[float] = []
         weight = 1.0
         irony = sarcasm = False
         exclaims = 0
-        clause_start = 0
-        sentence_start = 0
-        i, n = 0, len(words)
-        while i < n:
-            word = words[i]
-            if word in ("?", "!", ".", "\n"):
-                if word == "?":
-                    sentence = self._question(sentence, words[sentence_start:i], lang)
-                elif word == "!":
-                    exclaims += 1
-                done.extend(sentence)
-                sentence = []
-                i += 1
-                clause_start = sentence_start = i
+        clause_start = sentence_start = 0
+        skip_to = 0
+        for i, word in enumerate(words):
+            if i < skip_to:
                 continue
-            if word in contrast:
-                done = [v * CONTRAST_BEFORE for v in done]
-                sentence = [v * CONTRAST_BEFORE for v in sentence]
-                weight = CONTRAST_AFTER
-                i += 1
-                clause_start = i
-                continue
-            cue = cues.get(word)
-            if cue is not None:
-                for parts, strength in cue:
-                    if tuple(words[i : i + len(parts)]) == parts:
-                        if strength:
-                            irony = True
-                        else:
-                            sarcasm = True
-                        break
-            valence = 0.0
+            kind = special.get(word, 0)
             width = 1
-            entries = phrases.get(word)
-            if entries is not None:
-                for parts, value in entries:
-                    if tuple(words[i : i + len(parts)]) == parts:
-                        valence, width = value, len(parts)
-                        break
+            valence = 0.0
+            if kind:
+                if kind & _END:
+                    if word == "?":
+                        sentence = self._question(sentence, words[sentence_start:i], lang)
+                    elif word == "!":
+                        exclaims += 1
+                    done.extend(sentence)
+                    sentence = []
+                    clause_start = sentence_start = i + 1
+                    continue
+                if kind & _CONTRAST:
+                    done = [v * CONTRAST_BEFORE for v in done]
+                    sentence = [v * CONTRAST_BEFORE for v in sentence]
+                    weight = CONTRAST_AFTER
+                    clause_start = i + 1
+                    continue
+                if kind & _CUE:
+                    for parts, strength in cues[word]:
+                        if tuple(words[i : i + len(parts)]) == parts:
+                            if strength:
+                                irony = True
+                            else:
+                                sarcasm = True
+                            break
+                if kind & _PHRASE:
+                    for parts, value in phrases[word]:
+                        if tuple(words[i : i + len(parts)]) == parts:
+                            valence, width = value, len(parts)
+                            break
             if width == 1:
                 valence = lex.get(word, 0.0)
+                if not valence:
+                    continue
+            else:
+                skip_to = i + width
             if valence:
                 start = max(clause_start, i - 3)
                 for back in range(i - 1, start - 1, -1):
@@ -196,7 +218,6 @@ class OfflineAnalyzer:
                         valence *= NEGATION_SCALE
                         break
                 sentence.append(valence * weight)
-            i += width
         done.extend(sentence)
         if irony or (sarcasm and any(v < 0 for v in done)):
             done = [v * SARCASM_FLIP if v > 0 else v for v in done]
