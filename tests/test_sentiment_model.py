@@ -12,6 +12,7 @@ from openai import AsyncOpenAI
 from sqlmodel import col, select
 
 from bot.app import CrmBot
+from bot.chat.slack.blocks import sentiment_text
 from bot.llm_sentiment import OpenAISentimentModel
 from handlers.cards import AlertCard, StatusCard
 from handlers.clock import FakeClock
@@ -204,3 +205,8 @@ def test_parse_labels_accepts_fenced_json_and_bands_the_score() -> None:
     assert banded("positive", 0.8) == 0.8
     with pytest.raises(MalformedLabels):
         parse_labels(_labels((1, "negative", -2.0)), [1])
+
+
+def test_the_slack_card_names_the_model_that_decided() -> None:
+    assert sentiment_text("negative", -0.62) == ":disappointed: negative (-0.62)"
+    assert sentiment_text("negative", -0.7, "gpt-4o-mini").endswith("· by gpt-4o-mini")
