@@ -4,6 +4,7 @@
 [sentiment]
 lexicons = ["sentiment/our-products.tsv"]   # term<TAB>valence[<TAB>lang] lines
 terms = { "meltdown" = -2.5, "rock solid" = 2.5 }
+competitors = ["Dropbox", "Google Photos"]  # a sentence about them is not about you
 model = "gpt-4o-mini"   # re-label with an OpenAI-compatible model (needs OPENAI_API_KEY)
 timeout = 5.0           # seconds per batch request; the offline label stays on failure
 batch_size = 20
@@ -15,11 +16,23 @@ config error that names the file and line.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Term = tuple[str, float, str]
+
+
+@dataclass(frozen=True, slots=True)
+class LexiconExtension:
+    """What admins add to the shipped lexicons: terms, and the names of other products
+    (competitors) whose praise or trouble is not about yours."""
+
+    terms: tuple[Term, ...] = ()
+    others: tuple[str, ...] = ()
+
+
 LANGUAGES = ("en", "de", "fr", "es")
 ALL = "*"
 VALENCE_LIMIT = 4.0
@@ -68,6 +81,7 @@ class SentimentConfig(BaseModel):
 
     lexicons: list[Path] = Field(default_factory=list)
     terms: dict[str, float] = Field(default_factory=dict)
+    competitors: list[str] = Field(default_factory=list)
     model: str | None = Field(None, min_length=1)
     timeout: float = Field(5.0, gt=0, le=60, description="seconds per model request")
     batch_size: int = Field(20, ge=1, le=100)
@@ -90,10 +104,11 @@ class SentimentConfig(BaseModel):
                 raise ValueError(f"{term!r}: valence must be between -4 and 4")
         return terms
 
-    def extra_terms(self) -> tuple[Term, ...]:
-        """The admin's terms: files in order, then inline ``terms`` (later ones win)."""
+    def extension(self) -> LexiconExtension:
+        """The admin's terms (files in order, then inline ``terms``; later ones win) and
+        competitors."""
         found: list[Term] = []
         for path in self.lexicons:
             found.extend(read_lexicon_file(path))
         found.extend((term, valence, ALL) for term, valence in self.terms.items())
-        return tuple(found)
+        return LexiconExtension(tuple(found), tuple(self.competitors))

@@ -227,3 +227,18 @@ async def test_a_changed_label_redraws_the_posted_alert(harness: BotHarness) -> 
     assert len(redraws) == 1 and isinstance(redraws[0], StatusCard)
     assert redraws[0].line.startswith("sentiment now positive")
     assert redraws[0].status == "open"
+
+
+def test_trouble_with_a_competitor_is_not_a_complaint_about_us() -> None:
+    text = (
+        "Cloud backup for RAW files in 2026: is Acme Cloud any good?\n\nShooting ~40 GB of RAW "
+        "per wedding. Currently on Dropbox but the previews for CR3 and NEF are awful. Acme "
+        "Cloud claims proper RAW previews. Anyone using it for client work?"
+    )
+    config = load_config_text('[sentiment]\ncompetitors = ["Dropbox", "Google Photos"]\n')
+    ours = SentimentScorer(workers=0, config=config.sentiment)
+    assert SentimentScorer(workers=0).score(text) <= -0.5  # what fired "angry customer"
+    assert label(ours.score(text)) == "neutral"
+    assert label(ours.score("Moved off Google Photos, their search is awful. Acme is great.")) == (
+        "positive"
+    )

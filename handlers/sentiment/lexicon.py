@@ -14,14 +14,21 @@ worker processes that score large batches.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 from vaderSentiment import vaderSentiment as vader
 
-from handlers.config_sentiment import ALL, LANGUAGES, VALENCE_LIMIT, LexiconError, Term, parse_terms
+from handlers.config_sentiment import (
+    ALL,
+    LANGUAGES,
+    VALENCE_LIMIT,
+    LexiconError,
+    LexiconExtension,
+    parse_terms,
+)
 
 CUE_KINDS = frozenset(
     {"negator", "booster", "contrast", "sarcasm", "irony", "complaint_question", "stopword"}
@@ -52,6 +59,7 @@ class Language:
     boosters: dict[str, float] = field(default_factory=dict)
     contrast: frozenset[str] = frozenset()
     cues: PhraseTable = field(default_factory=dict)  # value 1: irony (always), 0: sarcasm
+    others: PhraseTable = field(default_factory=dict)  # competitors' names
     complaint_questions: frozenset[str] = frozenset()
     stopwords: frozenset[str] = frozenset()
 
@@ -130,7 +138,7 @@ def _emoji(vader_words: Mapping[str, float]) -> dict[str, float]:
     return table
 
 
-def build_lexicon(extra: Iterable[Term] = ()) -> Lexicon:
+def build_lexicon(extra: LexiconExtension | None = None) -> Lexicon:
     """The shipped lexicons with ``extra`` (term, valence, lang or ``*``) on top."""
     languages: dict[str, Language] = {}
     english = _vader_english()
@@ -153,7 +161,13 @@ def build_lexicon(extra: Iterable[Term] = ()) -> Lexicon:
         for entries in language.cues.values():
             entries.sort(key=lambda e: -len(e[0]))
         languages[lang] = language
-    for term, valence, lang in extra:
+    extra = extra or LexiconExtension()
+    for term, valence, lang in extra.terms:
         for name in LANGUAGES if lang == ALL else (lang,):
             languages[name].add(term, valence)
+    for name in extra.others:
+        parts = tuple(tokens(name))
+        if parts:
+            for language in languages.values():
+                language.others.setdefault(parts[0], []).append((parts, 1.0))
     return Lexicon(languages)

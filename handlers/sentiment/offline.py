@@ -31,6 +31,7 @@ NORMALIZE_ALPHA = 15.0
 SARCASM_FLIP = -0.6
 QUESTION_KEEPS_BELOW = -1.5  # a question keeps complaint words at least this negative
 COMPLAINT_QUESTION = -1.3  # "why ...?"
+OTHERS_PRAISE = 0.5
 STAR_BANDS = {1: -0.75, 2: -0.5, 3: 0.0, 4: 0.5, 5: 0.75}
 STAR_TEXT_WEIGHT = 0.2
 STAR_LIMIT = 0.04  # a 3-star review stays neutral
@@ -81,7 +82,7 @@ def star_rating(text: str, low: str | None = None) -> int | None:
     return max(1, min(5, round(float(of_ten.replace(",", ".")) / 2)))
 
 
-_END, _CONTRAST, _CUE, _PHRASE = 1, 2, 4, 8
+_END, _CONTRAST, _CUE, _PHRASE, _OTHER = 1, 2, 4, 8, 16
 
 
 def _special_tokens(lang: Language) -> dict[str, int]:
@@ -93,7 +94,14 @@ def _special_tokens(lang: Language) -> dict[str, int]:
         special[word] = special.get(word, 0) | _CUE
     for word in lang.phrases:
         special[word] = special.get(word, 0) | _PHRASE
+    for word in lang.others:
+        special[word] = special.get(word, 0) | _OTHER
     return special
+
+
+def _about_others(values: list[float]) -> list[float]:
+    """A sentence naming a competitor: its trouble is theirs, its praise counts half."""
+    return [v * OTHERS_PRAISE for v in values if v > 0]
 
 
 def normalize(total: float) -> float:
@@ -161,7 +169,7 @@ class OfflineAnalyzer:
         done: list[float] = []  # valences of finished sentences
         sentence: list[float] = []
         weight = 1.0
-        irony = sarcasm = False
+        irony = sarcasm = other = False
         exclaims = 0
         clause_start = sentence_start = 0
         skip_to = 0
@@ -177,8 +185,9 @@ class OfflineAnalyzer:
                         sentence = self._question(sentence, words[sentence_start:i], lang)
                     elif word == "!":
                         exclaims += 1
-                    done.extend(sentence)
+                    done.extend(_about_others(sentence) if other else sentence)
                     sentence = []
+                    other = False
                     clause_start = sentence_start = i + 1
                     continue
                 if kind & _CONTRAST:
@@ -187,6 +196,10 @@ class OfflineAnalyzer:
                     weight = CONTRAST_AFTER
                     clause_start = i + 1
                     continue
+                if kind & _OTHER:
+                    other = other or any(
+                        tuple(words[i : i + len(parts)]) == parts for parts, _ in lang.others[word]
+                    )
                 if kind & _CUE:
                     for parts, strength in cues[word]:
                         if tuple(words[i : i + len(parts)]) == parts:
@@ -218,7 +231,7 @@ class OfflineAnalyzer:
                         valence *= NEGATION_SCALE
                         break
                 sentence.append(valence * weight)
-        done.extend(sentence)
+        done.extend(_about_others(sentence) if other else sentence)
         if irony or (sarcasm and any(v < 0 for v in done)):
             done = [v * SARCASM_FLIP if v > 0 else v for v in done]
         total = sum(done)

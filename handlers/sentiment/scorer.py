@@ -14,7 +14,7 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 
-from handlers.config_sentiment import SentimentConfig, Term
+from handlers.config_sentiment import LexiconExtension, SentimentConfig
 from handlers.sentiment.lexicon import build_lexicon
 from handlers.sentiment.offline import OfflineAnalyzer
 
@@ -22,11 +22,11 @@ log = logging.getLogger(__name__)
 
 PARALLEL_MIN_BATCH = 128
 
-_worker_analyzers: dict[tuple[Term, ...], OfflineAnalyzer] = {}
+_worker_analyzers: dict[LexiconExtension, OfflineAnalyzer] = {}
 
 
 def _score_in_worker(
-    extra: tuple[Term, ...], texts: list[str], langs: list[str | None]
+    extra: LexiconExtension, texts: list[str], langs: list[str | None]
 ) -> list[float]:
     analyzer = _worker_analyzers.get(extra)
     if analyzer is None:
@@ -40,7 +40,7 @@ class SentimentScorer:
 
     def __init__(self, workers: int | None = None, config: SentimentConfig | None = None) -> None:
         self._config = config or SentimentConfig()
-        self._extra = self._config.extra_terms()
+        self._extra = self._config.extension()
         self._analyzer = OfflineAnalyzer(build_lexicon(self._extra))
         cores = os.cpu_count() or 1
         self._workers = max(0, cores - 1) if workers is None else workers
@@ -51,11 +51,11 @@ class SentimentScorer:
         if config is self._config:
             return
         self._config = config
-        extra = config.extra_terms()
+        extra = config.extension()
         if extra != self._extra:
             self._extra = extra
             self._analyzer = OfflineAnalyzer(build_lexicon(extra))
-            log.info("sentiment lexicon reloaded with %d admin terms", len(extra))
+            log.info("sentiment lexicon reloaded with %d admin terms", len(extra.terms))
 
     def score(self, text: str, lang: str | None = None) -> float:
         return self._analyzer.score(text, lang)
