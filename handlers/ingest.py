@@ -27,7 +27,7 @@ from handlers.inhibit import ActiveAlert, inhibitor, muted_timing
 from handlers.routing import RouteDecision, decide
 from handlers.rules import Ruleset, subject_of
 from handlers.sentiment import OFFLINE, SentimentScorer, label
-from handlers.sentiment.cards import card_fields, restate
+from handlers.sentiment.cards import card_fields, restate, sets_mood
 from handlers.spikes import record_counts
 from storage import contacts as contact_store
 from storage import ingest_sql as sql
@@ -333,9 +333,11 @@ class _Batch:
             conv.touched = True
             conv.mention_count += 1
             conv.last_at = self.now
-            # A conversation's sentiment is its customer's latest: replies by others in
-            # the thread do not change it.
-            if conv.new or (isinstance(item.event, Mention) and item.author_id == conv.author_id):
+            if conv.new or (
+                isinstance(item.event, Mention)
+                and item.author_id == conv.author_id
+                and sets_mood(item.sentiment, conv.sentiment)
+            ):
                 conv.sentiment, conv.sentiment_by = item.sentiment, OFFLINE
             item.conv = conv
 

@@ -200,6 +200,8 @@ def test_queue_card_and_show_agree_when_others_reply_in_the_thread(harness: BotH
     )
     # someone else cheers in the same thread: the customer is still unhappy
     h.bot.ingest([mention("@kim great thread, love it!", thread_id="t1", author_handle="fan")])
+    # a neutral nudge from the customer does not clear their mood either
+    h.bot.ingest([mention("hello??", thread_id="t1", author_handle="kim")])
     conv = _conversation(h)
     assert label(conv.sentiment) == "negative"
     queue = h.exec("queue").tables[0].rows

@@ -1,7 +1,8 @@
 """A conversation's sentiment on its alert cards: one label, wherever staff look.
 
-The queue, ``/crm show`` and the alert card all read the conversation's stored score and
-labeller. When they change after the alert was queued (the customer wrote again, or the
+A conversation's sentiment is its customer's: the latest of their messages that is not
+neutral (see :func:`sets_mood`). The queue, ``/crm show`` and the alert card all read the
+conversation's stored score and labeller. When they change after the alert was queued (the customer wrote again, or the
 model re-labelled), the alert's stored payload is updated and posted alerts are redrawn.
 """
 
@@ -14,6 +15,13 @@ from sqlalchemy import Connection
 from handlers.cards import StatusCard
 from handlers.sentiment.labels import OFFLINE, label
 from storage import sentiment as store
+
+
+def sets_mood(new: float, current: float) -> bool:
+    """Whether a further message from the customer changes the conversation's sentiment:
+    replies by others never do, and a neutral one ("hello??", "any update?") does not
+    clear a mood that was negative or positive."""
+    return label(new) != "neutral" or label(current) == "neutral"
 
 
 def card_fields(score: float, by: str = OFFLINE) -> dict[str, Any]:

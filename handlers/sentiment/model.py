@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field, ValidationError
 
 from handlers.context import BotContext
-from handlers.sentiment.cards import restate
+from handlers.sentiment.cards import restate, sets_mood
 from handlers.sentiment.labels import LABELS, label
 from handlers.suggest.redact import redact
 from prompts import load_prompt
@@ -203,7 +203,11 @@ class Relabeller:
             store.relabel_mentions(conn, [(i, s, model) for i, s in scores.items()])
             leads = store.conversations_led_by(conn, list(scores))
             shown = store.conversation_sentiments(conn, list(leads.values()))
-            values = [(conv, scores[m], model) for m, conv in leads.items()]
+            values = [
+                (conv, scores[m], model)
+                for m, conv in leads.items()
+                if sets_mood(scores[m], shown.get(conv, 0.0))
+            ]
             store.set_conversation_sentiment(conn, values)
             changed = {
                 conv: (score, by)
