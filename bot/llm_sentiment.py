@@ -17,6 +17,7 @@ from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletionMessageParam
 from openai.types.shared_params import ResponseFormatJSONSchema
 
+from bot.llm import failure_reason
 from bot.settings import Settings
 from handlers.sentiment.model import ModelUnavailable
 
@@ -67,14 +68,8 @@ class OpenAISentimentModel:
                 response_format=RESPONSE_FORMAT,
                 temperature=0,
             )
-        except openai.APITimeoutError:
-            raise ModelUnavailable("the model timed out") from None
-        except openai.APIStatusError as exc:
-            raise ModelUnavailable(f"the model answered HTTP {exc.status_code}") from None
-        except openai.APIConnectionError:
-            raise ModelUnavailable("the model could not be reached") from None
         except openai.OpenAIError as exc:
-            raise ModelUnavailable(f"the model failed ({type(exc).__name__})") from None
+            raise ModelUnavailable(failure_reason(exc)) from None
         message = response.choices[0].message if response.choices else None
         if message is None or not message.content:
             raise ModelUnavailable("the model answered nothing")

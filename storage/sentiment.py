@@ -51,14 +51,18 @@ def pending(conn: Connection, after_id: int, since: datetime, limit: int) -> lis
 
 def relabel_mentions(conn: Connection, labels: Sequence[tuple[int, float, str]]) -> None:
     """Store (mention id, score, labeller)."""
-    if not labels:
+    _set_sentiment(conn, MentionRow, labels)
+
+
+def _set_sentiment(conn: Connection, model: Any, values: Sequence[tuple[int, float, str]]) -> None:
+    if not values:
         return
-    t = table(MentionRow)
+    t = table(model)
     conn.execute(
         update(t)
         .where(t.c.id == bindparam("b_id"))
         .values(sentiment=bindparam("b_score"), sentiment_by=bindparam("b_by")),
-        [{"b_id": i, "b_score": s, "b_by": by} for i, s, by in labels],
+        [{"b_id": i, "b_score": s, "b_by": by} for i, s, by in values],
     )
 
 
@@ -101,15 +105,7 @@ def conversation_sentiments(conn: Connection, ids: Sequence[int]) -> dict[int, f
 
 def set_conversation_sentiment(conn: Connection, values: Sequence[tuple[int, float, str]]) -> None:
     """Store (conversation id, score, labeller)."""
-    if not values:
-        return
-    c = table(Conversation)
-    conn.execute(
-        update(c)
-        .where(c.c.id == bindparam("b_id"))
-        .values(sentiment=bindparam("b_score"), sentiment_by=bindparam("b_by")),
-        [{"b_id": i, "b_score": s, "b_by": by} for i, s, by in values],
-    )
+    _set_sentiment(conn, Conversation, values)
 
 
 def restate_alerts(conn: Connection, fields: dict[int, dict[str, Any]]) -> list[Redraw]:

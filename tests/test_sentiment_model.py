@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 from openai import AsyncOpenAI
@@ -31,40 +32,34 @@ batch_size = 2
 """
 
 
-@pytest.fixture
-async def fake_openai() -> AsyncIterator[FakeOpenAI]:
-    fake = FakeOpenAI()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-async def _harness(
+@asynccontextmanager
+async def _bot(
     database_url: str, clock: FakeClock, fake: FakeOpenAI, config: str
-) -> tuple[BotHarness, AsyncOpenAI]:
+) -> AsyncIterator[BotHarness]:
     client = AsyncOpenAI(api_key="sk-test-secret", base_url=fake.url)
+    adapter = RecordingAdapter()
     bot = CrmBot(
         database_url,
         make_config(TEST_CONFIG + config),
-        [RecordingAdapter()],
+        [adapter],
         clock=clock,
         sentiment_model=OpenAISentimentModel(client),
     )
-    adapter = bot.adapters["console"]
-    assert isinstance(adapter, RecordingAdapter)
-    return BotHarness(bot, adapter, clock), client
+    try:
+        yield BotHarness(bot, adapter, clock)
+    finally:
+        await bot.relabeller.idle()
+        await client.close()
+        bot.ingestor.close()
+        bot.db.dispose()
 
 
 @pytest.fixture
 async def model_harness(
     database_url: str, clock: FakeClock, fake_openai: FakeOpenAI
 ) -> AsyncIterator[BotHarness]:
-    h, client = await _harness(database_url, clock, fake_openai, MODEL_CONFIG)
-    yield h
-    await h.bot.relabeller.idle()
-    await client.close()
-    h.bot.ingestor.close()
-    h.bot.db.dispose()
+    async with _bot(database_url, clock, fake_openai, MODEL_CONFIG) as h:
+        yield h
 
 
 def _labels(*items: tuple[int, str, float]) -> str:
@@ -161,8 +156,7 @@ async def test_a_malformed_answer_keeps_the_offline_label(
 async def test_a_model_label_that_changes_the_conversation_redraws_its_alert(
     database_url: str, clock: FakeClock, fake_openai: FakeOpenAI
 ) -> None:
-    h, client = await _harness(database_url, clock, fake_openai, "")
-    try:
+    async with _bot(database_url, clock, fake_openai, "") as h:
         h.bot.ingest([mention("Interesting choice to hide the export button", author_handle="kim")])
         await h.deliver()
         assert _alert(h).sentiment_label != "negative"
@@ -178,25 +172,17 @@ async def test_a_model_label_that_changes_the_conversation_redraws_its_alert(
         assert len(edits) == 1 and isinstance(edits[0], StatusCard)
         assert edits[0].line == "sentiment now negative (-0.60, test-sentiment)"
         assert h.exec("queue").tables[0].rows[0][3] == "negative"
-    finally:
-        await client.close()
-        h.bot.ingestor.close()
-        h.bot.db.dispose()
 
 
 async def test_without_a_model_in_config_nothing_is_sent(
     database_url: str, clock: FakeClock, fake_openai: FakeOpenAI
 ) -> None:
-    h, client = await _harness(database_url, clock, fake_openai, "")
-    try:
+    async with _bot(database_url, clock, fake_openai, "") as h:
         h.bot.ingest([mention("@acme the app is down", author_handle="kim")])
+        assert not h.bot.relabeller.request()
         await h.bot.relabeller.idle()
         assert fake_openai.requests == []
         assert [r.sentiment_by for r in _mentions(h)] == ["offline"]
-    finally:
-        await client.close()
-        h.bot.ingestor.close()
-        h.bot.db.dispose()
 
 
 def test_parse_labels_accepts_fenced_json_and_bands_the_score() -> None:
