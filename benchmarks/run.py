@@ -14,6 +14,7 @@ BENCHMARKS = (
     "benchmarks.latency",
     "benchmarks.metrics",
     "benchmarks.suggest_intent",
+    "benchmarks.sentiment",
 )
 
 
