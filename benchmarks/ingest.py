@@ -1,6 +1,6 @@
 """ingest_mentions_per_s and ingest_ceiling_ratio (BENCHMARKS.md).
 
-The full ingest path (dedupe, VADER sentiment, influence, threading, 1,000 keyword rules,
+The full ingest path (dedupe, offline sentiment, influence, threading, 1,000 keyword rules,
 conversation + cycle + mention + outbox rows, one transaction per batch) into an SQLite
 file, against a ceiling measured in the same run on the same rows: VADER alone plus a
 raw sqlite3 executemany of the mention rows.
@@ -14,6 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
 from benchmarks.common import emit, keyword_rules_toml, mentions
 from bot.config_loader import load_config_text
 from handlers.clock import SystemClock
@@ -21,7 +23,6 @@ from handlers.delivery import Destination
 from handlers.events import Mention
 from handlers.ingest import Ingestor
 from handlers.rules import compile_rules
-from handlers.sentiment import SentimentScorer
 from storage import migrate
 from storage.db import Database
 
@@ -46,7 +47,7 @@ def full_path(events: list[Mention], workdir: Path, rules: int) -> float:
 
 
 def ceiling(events: list[Mention], workdir: Path) -> float:
-    scorer = SentimentScorer()
+    vader = SentimentIntensityAnalyzer()
     conn = sqlite3.connect(workdir / "ceiling.db")
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
@@ -64,7 +65,7 @@ def ceiling(events: list[Mention], workdir: Path) -> float:
                 e.author_handle,
                 e.text,
                 e.url,
-                scorer.score(e.text),
+                vader.polarity_scores(e.text)["compound"],
                 e.posted_at.isoformat(),
             )
             for e in events[start : start + BATCH]
@@ -91,7 +92,7 @@ def main(quick: bool = False) -> None:
     ceiling_rate = n / ceiling_s
     emit("ingest_mentions_per_s", rate, "1/s", ">= 5000", mentions=n, rules=1000, batch=BATCH)
     emit("ingest_ceiling_mentions_per_s", ceiling_rate, "1/s", "baseline", mentions=n)
-    emit("ingest_ceiling_ratio", rate / ceiling_rate, "ratio", ">= 0.4")
+    emit("ingest_ceiling_ratio", rate / ceiling_rate, "ratio", ">= 0.6")
 
 
 if __name__ == "__main__":

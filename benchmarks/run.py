@@ -15,6 +15,7 @@ BENCHMARKS = (
     "benchmarks.latency_discord",
     "benchmarks.metrics",
     "benchmarks.suggest_intent",
+    "benchmarks.sentiment",
 )
 
 

@@ -22,6 +22,7 @@ from handlers.inbound import InboundHandlers
 from handlers.ingest import Ingestor, IngestResult
 from handlers.replies import Reply
 from handlers.rules import Ruleset, compile_rules
+from handlers.sentiment.model import LabelModel, Relabeller
 from handlers.suggest.service import Drafter, SuggestionService
 from storage import migrate
 from storage import sources as source_store
@@ -82,6 +83,7 @@ class CrmBot:
         clock: Clock | None = None,
         migrate_db: bool = True,
         drafter: Drafter | None = None,
+        sentiment_model: LabelModel | None = None,
     ) -> None:
         self.clock = clock or SystemClock()
         self.db = Database(database_url)
@@ -109,6 +111,7 @@ class CrmBot:
         self.dispatcher.after_alert.append(self.suggestions.after_alert)
         self.ctx.request_suggestion = self.suggestions.request
         self.inbound = InboundHandlers(self.ctx)
+        self.relabeller = Relabeller(self.ctx, sentiment_model)
         for adapter in self.adapters.values():
             adapter.bind(self.inbound)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -222,7 +225,10 @@ class CrmBot:
 
     def ingest(self, events: Sequence[InboundEvent]) -> IngestResult:
         """Store a batch of events (one transaction) and queue its alerts."""
-        return self.ingestor.ingest(events)
+        result = self.ingestor.ingest(events)
+        if result.stored:
+            self.relabeller.request()  # in the background: never delays the alerts
+        return result
 
     def command(self, actor: Actor, text: str, channel: str | None = None) -> Reply:
         """Run ``/crm <text>`` as ``actor``."""
@@ -231,11 +237,13 @@ class CrmBot:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.suggestions.bind_loop(self._loop)
+        self.relabeller.bind_loop(self._loop)
         for adapter in self.adapters.values():
             await adapter.start()
 
     async def stop(self) -> None:
         await self.suggestions.idle()
+        await self.relabeller.idle()
         for adapter in self.adapters.values():
             await adapter.stop()
         self.ingestor.close()

@@ -16,6 +16,7 @@ from bot.chat.base import ChatSetupError
 from bot.chat.console import ConsoleAdapter
 from bot.config_loader import ConfigError, load_config
 from bot.llm import drafter_from_settings
+from bot.llm_sentiment import sentiment_model_from_settings
 from bot.reload import ConfigReloader
 from bot.settings import Settings
 from handlers.config import CrmbotConfig
@@ -84,7 +85,14 @@ def demo(
             Path(database.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
     clock = DemoClock()
     console = ConsoleAdapter(Console(highlight=False))
-    bot = CrmBot(database, config, [console], clock=clock, drafter=drafter_from_settings(settings))
+    bot = CrmBot(
+        database,
+        config,
+        [console],
+        clock=clock,
+        drafter=drafter_from_settings(settings),
+        sentiment_model=sentiment_model_from_settings(settings),
+    )
     if settings.config_path.exists():
         bot.ctx.reload_config = ConfigReloader(bot, settings.config_path).reload
     user = settings.console_user or config.console.user
@@ -113,7 +121,13 @@ def run(
     except ChatSetupError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
-    bot = CrmBot(settings.database_url, config, adapters, drafter=drafter_from_settings(settings))
+    bot = CrmBot(
+        settings.database_url,
+        config,
+        adapters,
+        drafter=drafter_from_settings(settings),
+        sentiment_model=sentiment_model_from_settings(settings),
+    )
     bot.ingestor.warm_up()
     reloader = None
     if settings.config_path.exists():

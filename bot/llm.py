@@ -29,6 +29,19 @@ RESPONSE_FORMAT: ResponseFormatJSONSchema = {
 }
 
 
+def failure_reason(exc: openai.OpenAIError) -> str:
+    """Why a model request failed, short and safe to show ("the model timed out")."""
+    if isinstance(exc, openai.APITimeoutError):
+        return "the model timed out"
+    if isinstance(exc, openai.RateLimitError):
+        return "the model is rate-limited"
+    if isinstance(exc, openai.APIStatusError):
+        return f"the model answered HTTP {exc.status_code}"
+    if isinstance(exc, openai.APIConnectionError):
+        return "the model could not be reached"
+    return f"the model failed ({type(exc).__name__})"
+
+
 class OpenAIDrafter:
     """Drafts with ``chat.completions`` and a JSON-schema response format."""
 
@@ -51,16 +64,8 @@ class OpenAIDrafter:
                 response_format=RESPONSE_FORMAT,
                 temperature=0.3,
             )
-        except openai.APITimeoutError:
-            raise DraftError("the model timed out") from None
-        except openai.RateLimitError:
-            raise DraftError("the model is rate-limited") from None
-        except openai.APIStatusError as exc:
-            raise DraftError(f"the model answered HTTP {exc.status_code}") from None
-        except openai.APIConnectionError:
-            raise DraftError("the model could not be reached") from None
         except openai.OpenAIError as exc:
-            raise DraftError(f"the model failed ({type(exc).__name__})") from None
+            raise DraftError(failure_reason(exc)) from None
         usage = response.usage
         choice = response.choices[0] if response.choices else None
         message = choice.message if choice is not None else None

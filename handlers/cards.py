@@ -66,6 +66,7 @@ class AlertCard(Card):
     influence: float = 0.0
     sentiment: float = 0.0
     sentiment_label: str = "neutral"
+    sentiment_by: str = "offline"  # the labeller that decided: offline, or a model's name
     severity: str = "normal"
     rule: str | None = None
     channel: str = ""

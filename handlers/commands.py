@@ -21,6 +21,7 @@ from handlers.metrics import metrics_reply
 from handlers.replies import Reply, Table
 from handlers.roles import effective_role, require
 from handlers.sentiment import label
+from handlers.sentiment.cards import describe
 from handlers.suggest import staff as suggest_staff
 from storage import conversations, handling
 from storage import staff as staff_store
@@ -129,8 +130,13 @@ def _show(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
         for e in history
     )
     owner = f"@{names[conv.assignee_id]}" if conv.assignee_id in names else "unclaimed"
+    mood = (
+        f"\nsentiment: {describe(conv.sentiment, conv.sentiment_by)}"
+        if conv.kind == "mention"
+        else ""
+    )
     return Reply(
-        text=f"#{conv.id} [{conv.status}, {owner}, {conv.severity}] {conv.title}",
+        text=f"#{conv.id} [{conv.status}, {owner}, {conv.severity}] {conv.title}{mood}",
         tables=(Table(title="History", columns=("when (UTC)", "what", "who", "note"), rows=rows),),
     )
 

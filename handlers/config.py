@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from handlers.config_metrics import BusinessHoursConfig, ReportsConfig, SlaConfig
+from handlers.config_sentiment import SentimentConfig
 from handlers.config_sources import SourcesConfig
 from handlers.config_suggestions import SuggestionsConfig
 from handlers.durations import parse_duration
@@ -350,6 +351,7 @@ class CrmbotConfig(_Strict):
     business_hours: BusinessHoursConfig = Field(default_factory=BusinessHoursConfig)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
     suggestions: SuggestionsConfig = Field(default_factory=SuggestionsConfig)
+    sentiment: SentimentConfig = Field(default_factory=SentimentConfig)
 
     @model_validator(mode="after")
     def _check_references(self) -> CrmbotConfig:

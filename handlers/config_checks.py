@@ -77,14 +77,14 @@ def channels_for(
 ) -> tuple[str, ...]:
     """The channels a new conversation started by ``event`` would be posted to."""
     if sentiment is None:
-        sentiment = scorer.score(event.text) if isinstance(event, Mention) else 0.0
+        sentiment = scorer.score(event.text, event.lang) if isinstance(event, Mention) else 0.0
     decision = decide(ruleset, subject_of(event, sentiment))
     return decision.channels if decision else ()
 
 
 def run_config_tests(ruleset: Ruleset, scorer: SentimentScorer | None = None) -> list[TestOutcome]:
     """Run every ``[[tests]]`` table of the config."""
-    scorer = scorer or SentimentScorer(workers=0)
+    scorer = scorer or SentimentScorer(workers=0, config=ruleset.config.sentiment)
     outcomes = []
     for index, test in enumerate(ruleset.config.tests):
         name = test.name or f"tests[{index}]"

@@ -26,7 +26,8 @@ from handlers.influence import influence
 from handlers.inhibit import ActiveAlert, inhibitor, muted_timing
 from handlers.routing import RouteDecision, decide
 from handlers.rules import Ruleset, subject_of
-from handlers.sentiment import SentimentScorer, label
+from handlers.sentiment import OFFLINE, SentimentScorer, label
+from handlers.sentiment.cards import card_fields, restate, sets_mood
 from handlers.spikes import record_counts
 from storage import contacts as contact_store
 from storage import ingest_sql as sql
@@ -82,6 +83,9 @@ class _Conv:
     new: bool = False
     last_at: datetime | None = None
     sentiment: float = 0.0
+    sentiment_by: str = OFFLINE
+    author_id: int | None = None
+    shown: str | None = None  # the sentiment label its posted cards show (existing only)
 
 
 @dataclass(slots=True)
@@ -118,6 +122,7 @@ class Ingestor:
         """Store ``events`` in one transaction; returns what happened."""
         now = self._clock.now()
         ruleset = self._ruleset()
+        self._scorer.configure(ruleset.config.sentiment)
         with self.db.transaction() as conn:
             result = _Batch(conn, ruleset, self._destinations, self._scorer, now).run(events)
         if result.outbox_rows and self._on_queued is not None:
@@ -157,7 +162,9 @@ class _Batch:
         # Sentiment of large batches starts on the other core(s) right away, while this
         # process deduplicates and resolves authors; it takes the larger share to balance.
         incoming = [e for e in events if isinstance(e, Mention)]
-        pending = self.scorer.begin([m.text for m in incoming], worker_share=0.6)
+        pending = self.scorer.begin(
+            [m.text for m in incoming], worker_share=0.6, langs=[m.lang for m in incoming]
+        )
         items = self._dedupe(events)
         self.result.stored = len(items)
         self.result.duplicates = len(events) - len(items)
@@ -289,6 +296,10 @@ class _Batch:
                 severity=row["severity"],
                 team=row["team"],
                 status=row["status"],
+                sentiment=row["sentiment"],
+                sentiment_by=row["sentiment_by"],
+                author_id=row["author_id"],
+                shown=label(row["sentiment"]),
             )
             for key, row in found.items()
         }
@@ -315,13 +326,19 @@ class _Batch:
                     team=decision.team,
                     status="open",
                     new=True,
+                    author_id=item.author_id,
                 )
                 convs[key] = conv
                 item.opens = decision
             conv.touched = True
             conv.mention_count += 1
             conv.last_at = self.now
-            conv.sentiment = item.sentiment
+            if conv.new or (
+                isinstance(item.event, Mention)
+                and item.author_id == conv.author_id
+                and sets_mood(item.sentiment, conv.sentiment)
+            ):
+                conv.sentiment, conv.sentiment_by = item.sentiment, OFFLINE
             item.conv = conv
 
     def _write(self, items: list[_Item]) -> None:
@@ -344,13 +361,27 @@ class _Batch:
                     "b_count": c.mention_count,
                     "b_at": c.last_at,
                     "b_sentiment": c.sentiment,
+                    "b_sentiment_by": c.sentiment_by,
                 }
                 for c in {id(i.conv): i.conv for i in items if i.conv is not None}.values()
                 if c.touched and not c.new
             ],
         )
+        self._restate_sentiment(items)
         self._queue_cards(items)
         sql.insert_many(self.conn, Outbox, self.outbox)
+
+    def _restate_sentiment(self, items: list[_Item]) -> None:
+        """Redraw the alerts of conversations whose sentiment label changed."""
+        convs = {id(i.conv): i.conv for i in items if i.conv is not None and not i.conv.new}
+        changed = {
+            c.id: (c.sentiment, c.sentiment_by)
+            for c in convs.values()
+            if c.id is not None and c.shown is not None and label(c.sentiment) != c.shown
+        }
+        for card, channels in restate(self.conn, changed) if changed else []:
+            for channel in channels:
+                self._queue(card, channel)
 
     def _insert_conversations(self, opening: list[_Item]) -> None:
         rows: list[dict[str, Any]] = []
@@ -585,8 +616,7 @@ def _alert_card(
             author_name=event.author_name,
             followers=event.author_followers,
             influence=influence(event.author_followers),
-            sentiment=item.sentiment,
-            sentiment_label=label(item.sentiment),
+            **card_fields(item.conv.sentiment if item.conv else item.sentiment),
             posted_at=event.posted_at.isoformat(),
             **common,
         )

@@ -144,6 +144,9 @@ def latest_conversations(
                 t.c.severity,
                 t.c.team,
                 t.c.resolved_at,
+                t.c.author_id,
+                t.c.sentiment,
+                t.c.sentiment_by,
             )
             .where(t.c.key.in_(chunk))
             .where((t.c.status != "resolved") | (t.c.resolved_at >= resolved_since))
@@ -165,7 +168,8 @@ def _prefer(candidate: dict[str, Any], current: dict[str, Any]) -> bool:
 
 
 def bump_conversations(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Apply new mention counts and activity times (keys: b_id, b_count, b_at, b_sentiment)."""
+    """Apply new mention counts, activity times and sentiment (keys: b_id, b_count, b_at,
+    b_sentiment, b_sentiment_by)."""
     if not rows:
         return
     t = table(Conversation)
@@ -176,6 +180,7 @@ def bump_conversations(conn: Connection, rows: list[dict[str, Any]]) -> None:
             mention_count=bindparam("b_count"),
             last_activity_at=bindparam("b_at"),
             sentiment=bindparam("b_sentiment"),
+            sentiment_by=bindparam("b_sentiment_by"),
         ),
         rows,
     )

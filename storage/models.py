@@ -117,6 +117,7 @@ class Conversation(SQLModel, table=True):
     cycle: int = 1
     mention_count: int = 0
     sentiment: float = 0.0
+    sentiment_by: str = "offline"  # the labeller that decided: offline, or a model's name
     title: str = ""
     created_at: datetime = _utc(index=True)
     last_activity_at: datetime = _utc()
@@ -169,6 +170,7 @@ class Mention(SQLModel, table=True):
     url: str | None = None
     lang: str | None = None
     sentiment: float = 0.0
+    sentiment_by: str = "offline"  # the labeller that decided: offline, or a model's name
     posted_at: datetime = _utc()
     received_at: datetime = _utc(index=True)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +22,7 @@ from handlers.clock import FakeClock
 from handlers.config import CrmbotConfig
 from handlers.events import Actor, CrmEvent, Mention
 from handlers.replies import Reply
+from tests.fakes.openai_api import FakeOpenAI
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -178,6 +179,15 @@ def suggestion_cards(h: BotHarness) -> list[SuggestionCard]:
 
 def make_config(text_: str = TEST_CONFIG) -> CrmbotConfig:
     return load_config_text(text_, "test config")
+
+
+@pytest.fixture
+async def fake_openai() -> AsyncIterator[FakeOpenAI]:
+    """A loopback OpenAI-compatible server (tests/fakes/openai_api.py)."""
+    fake = FakeOpenAI()
+    await fake.start()
+    yield fake
+    await fake.stop()
 
 
 @pytest.fixture

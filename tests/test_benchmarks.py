@@ -25,3 +25,18 @@ def test_ingest_paths_run(tmp_path: Path) -> None:
 def test_burst_accounts_for_every_mention(tmp_path: Path) -> None:
     over, unaccounted, posts = asyncio.run(burst.run(mentions(600, authors=200), tmp_path))
     assert (over, unaccounted) == (0, 0) and posts > 0
+
+
+def test_the_sentiment_evaluation_set_is_well_formed() -> None:
+    from benchmarks import sentiment
+
+    rows = sentiment.load()
+    assert len(rows) >= 320
+    assert len({r["id"] for r in rows}) == len(rows)
+    assert {r["label"] for r in rows} == {"negative", "neutral", "positive"}
+    kinds = {"complaint", "praise", "sarcasm", "question", "buying", "review", "outage"}
+    assert kinds | {"crm_ticket", "other"} >= {r["kind"] for r in rows} >= kinds
+    assert {"en", "de", "fr", "es"} <= {r["lang"] for r in rows}
+    holdout = sentiment.load("holdout")
+    assert 0.3 <= len(holdout) / len(rows) <= 0.4
+    assert 0 <= sentiment.agreement(holdout, lambda text, lang: 0.0) <= 1

@@ -40,14 +40,6 @@ max_retries = 0
 
 
 @pytest.fixture
-async def fake_openai() -> AsyncIterator[FakeOpenAI]:
-    fake = FakeOpenAI()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 async def llm_harness(
     database_url: str, clock: FakeClock, fake_openai: FakeOpenAI
 ) -> AsyncIterator[BotHarness]:

@@ -107,7 +107,7 @@ def render_alert(channel: str, card: AlertCard) -> Panel:
         )
         body.append("sentiment: ")
         body.append(
-            f"{card.sentiment_label} ({card.sentiment:+.2f})",
+            f"{card.sentiment_label} ({card.sentiment:+.2f}, {card.sentiment_by})",
             style=SENTIMENT_STYLE.get(card.sentiment_label, "white"),
         )
         body.append("\n")

@@ -108,14 +108,15 @@ def author_block(card: AlertCard) -> SectionBlock:
             f"*Author*\n{clip(who, 300)}",
             f"*Audience*\n{followers_text(card.followers)} followers · influence "
             f"{card.influence:.0f} ({tier(card.influence)})",
-            f"*Sentiment*\n{sentiment_text(card.sentiment_label, card.sentiment)}",
+            f"*Sentiment*\n{sentiment_text(card.sentiment_label, card.sentiment, card.sentiment_by)}",
         ]
     return SectionBlock(fields=[_mrkdwn(text) for text in fields])
 
 
-def sentiment_text(label: str, score: float) -> str:
-    """``:disappointed: negative (-0.62)``."""
-    return f"{SENTIMENT_EMOJI.get(label, ':neutral_face:')} {escape(label)} ({score:+.2f})"
+def sentiment_text(label: str, score: float, by: str = "offline") -> str:
+    """``:disappointed: negative (-0.62)``; ``· by gpt-4o-mini`` when a model decided."""
+    text = f"{SENTIMENT_EMOJI.get(label, ':neutral_face:')} {escape(label)} ({score:+.2f})"
+    return text if by == "offline" else f"{text} · by {escape(clip(by, 60))}"
 
 
 def text_block(card: AlertCard) -> SectionBlock:
