@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from handlers.cards import AlertCard, Ping
+from handlers.cards import AlertCard, NoticeCard, Ping
 from handlers.config import CrmbotConfig, EscalationConfig
 from handlers.context import BotContext
 from handlers.delivery import AlertTiming
@@ -101,7 +101,14 @@ def escalate(ctx: BotContext, conversation_id: int, cycle: int, route_index: int
         note = f"Unclaimed for {format_duration(rule.after.total_seconds())}"
         pings = tuple(p.to_payload() for p in pings_for(config, rule.mention))
         detail = {"to": rule.to, "after_s": rule.after.total_seconds(), "mention": rule.mention}
+        earlier = [c for c in conversation.channels if c != rule.to]
         done = _repost(ctx, session, conversation, [rule.to], note, detail, pings)
+        if done and earlier:
+            # and a note in the alert's own thread, so whoever looks there sees where it went
+            notice = NoticeCard(
+                conversation_id=conversation.id, text=f"{note}: escalated to #{rule.to}."
+            )
+            ctx.queue(session, notice, earlier)
     if done:
         ctx.on_queued()
     return done

@@ -54,8 +54,11 @@ async def test_unclaimed_alert_escalates_after_the_delay(esc) -> None:
     h.clock.advance(minutes=15)
     jobs.run_escalation(*job.args)  # the scheduler would call this at next_run_time
     await h.deliver()
-    repost = h.adapter.posts[-1]
-    assert repost.destination == "leads" and isinstance(repost.card, AlertCard)
+    (repost,) = [p for p in h.adapter.posts if p.destination == "leads"]
+    assert isinstance(repost.card, AlertCard)
+    (note,) = [p for p in h.adapter.posts if p.card.kind == "notice"]
+    assert note.destination == "support" and note.thread_ref == h.adapter.posts[0].ref
+    assert note.card.text == "Unclaimed for 15m: escalated to #leads."  # type: ignore[attr-defined]
     assert repost.card.escalation == "Unclaimed for 15m"
     assert [(p.name, p.kind, p.ids) for p in repost.card.ping_list()] == [
         ("ana", "user", {"console": "ana"}),
