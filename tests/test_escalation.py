@@ -58,7 +58,7 @@ async def test_unclaimed_alert_escalates_after_the_delay(esc) -> None:
     assert isinstance(repost.card, AlertCard)
     (note,) = [p for p in h.adapter.posts if p.card.kind == "notice"]
     assert note.destination == "support" and note.thread_ref == h.adapter.posts[0].ref
-    assert note.card.text == "Unclaimed for 15m: escalated to #leads."  # type: ignore[attr-defined]
+    assert note.card.text == "Unclaimed for 15m: escalated to #leads."
     assert repost.card.escalation == "Unclaimed for 15m"
     assert [(p.name, p.kind, p.ids) for p in repost.card.ping_list()] == [
         ("ana", "user", {"console": "ana"}),
