@@ -47,6 +47,7 @@ class AlertCard(Card):
     contact: str | None = None
     posted_at: str = ""
     escalation: str | None = None
+    why: str | None = None  # which rule and route sent it to this channel
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,20 +19,38 @@ def _verdict(done: float | None, waited: float, target: float) -> str:
     return "breached" if waited > target else "pending"
 
 
-def sla_table(rows: list[CycleRow], sla: SlaConfig, now: datetime) -> Table | None:
-    """Per severity and target: cycles measured, % met, breaches."""
+# (measure = SlaTarget attribute, duration, who is credited when done, when it was done)
+_SLA_MEASURES = (
+    ("first_response", "first_response_s", "first_response_by", "first_response_at"),
+    ("resolution", "resolution_s", "resolved_by", "resolved_at"),
+)
+
+
+def _credited(row: CycleRow, by_attr: str, at_attr: str, staff_id: int) -> bool:
+    """The step is the person's: they did it, or it is not done and they hold the claim."""
+    if getattr(row, at_attr) is not None:
+        return bool(getattr(row, by_attr) == staff_id)
+    return row.claimed_by == staff_id
+
+
+def sla_table(
+    rows: list[CycleRow], sla: SlaConfig, now: datetime, staff_id: int | None = None
+) -> Table | None:
+    """Per severity and target: cycles measured, % met, breaches (calendar time).
+
+    With ``staff_id``, only the steps credited to that person count (see :func:`_credited`).
+    """
     targets = sla.targets()
     if not targets:
         return None
     out: list[tuple[str, ...]] = []
     for severity, target in targets.items():
-        mine = [r for r in rows if r.severity == severity]
-        for name, limit, attr in (
-            ("first response", target.first_response, "first_response_s"),
-            ("resolution", target.resolution, "resolution_s"),
-        ):
+        same = [r for r in rows if r.severity == severity]
+        for measure, attr, by_attr, at_attr in _SLA_MEASURES:
+            limit = getattr(target, measure)
             if limit is None:
                 continue
+            mine = [r for r in same if staff_id is None or _credited(r, by_attr, at_attr, staff_id)]
             verdicts = [
                 _verdict(
                     getattr(r, attr), (now - r.received_at).total_seconds(), limit.total_seconds()
@@ -45,7 +63,7 @@ def sla_table(rows: list[CycleRow], sla: SlaConfig, now: datetime) -> Table | No
             out.append(
                 (
                     severity,
-                    name,
+                    measure.replace("_", " "),
                     format_duration(limit.total_seconds()),
                     str(decided),
                     pct,
@@ -66,20 +84,24 @@ def nearest_rank(values: list[float], p: float) -> float | None:
     return ordered[max(1, math.ceil(p * len(ordered) - 1e-9)) - 1]
 
 
-def business_table(rows: list[CycleRow], hours: BusinessHoursConfig) -> Table:
-    """Claim, first response and resolution counted in business hours only."""
+def business_table(
+    rows: list[CycleRow], hours: BusinessHoursConfig, staff_id: int | None = None
+) -> Table:
+    """Claim, first response and resolution counted in business hours only; with
+    ``staff_id``, only the claims, first replies and resolutions that person made."""
     measures = (
-        ("time to claim", "alerted_at", "claimed_at"),
-        ("first response", "received_at", "first_response_at"),
-        ("resolution", "received_at", "resolved_at"),
+        ("time to claim", "alerted_at", "claimed_at", "claimed_by"),
+        ("first response", "received_at", "first_response_at", "first_response_by"),
+        ("resolution", "received_at", "resolved_at", "resolved_by"),
     )
     out: list[tuple[str, ...]] = []
-    for name, start_attr, end_attr in measures:
+    for name, start_attr, end_attr, by_attr in measures:
         values = [
             business_seconds(getattr(r, start_attr) or r.received_at, end, hours)
             for r in rows
             if (end := getattr(r, end_attr)) is not None
             and (end_attr != "claimed_at" or r.claimed_by is not None)
+            and (staff_id is None or getattr(r, by_attr) == staff_id)
         ]
         average = sum(values) / len(values) if values else None
         out.append(
@@ -92,7 +114,7 @@ def business_table(rows: list[CycleRow], hours: BusinessHoursConfig) -> Table:
             )
         )
     return Table(
-        title=f"Business hours ({hours.timezone}, {hours.start}-{hours.end})",
+        title=f"Business hours ({hours.describe()})",
         columns=("measure", "count", "median", "p90", "average"),
         rows=tuple(out),
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import TextClause, bindparam, text
 
@@ -127,7 +128,12 @@ def chart_reply(
     label, since = _since(ctx, period)
     with ctx.db.engine.connect() as conn:
         rows = cycles_since(conn, since, team=team, source=source)
-    png = overview_png(rows, _names(ctx), f"Last {label}")
+    hours = ctx.config.business_hours
+    tz = ZoneInfo(hours.timezone)
+    first, last = since.astimezone(tz).date(), ctx.clock.now().astimezone(tz).date()
+    scope = f", team {team}" if team else (f", from {source}" if source else "")
+    title = f"Last {label}{scope}: {first:%d %b} to {last:%d %b %Y} ({hours.timezone})"
+    png = overview_png(rows, _names(ctx), title, first, last, ctx.config.sla, tz)
     return Reply(
         text=f"Charts for the last {label}: {len(rows)} conversation cycles.",
         attachments=(Attachment(f"crmbot-{label}.png", png, "image/png"),),

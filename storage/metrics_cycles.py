@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
@@ -89,9 +89,9 @@ def cycles_since(
     return found
 
 
-def per_day(rows: list[CycleRow]) -> dict[date, list[CycleRow]]:
-    """Rows grouped by the UTC day they were received."""
+def per_day(rows: list[CycleRow], tz: tzinfo = UTC) -> dict[date, list[CycleRow]]:
+    """Rows grouped by the day (in ``tz``) they were received."""
     days: dict[date, list[CycleRow]] = defaultdict(list)
     for row in rows:
-        days[row.received_at.date()].append(row)
+        days[row.received_at.astimezone(tz).date()].append(row)
     return dict(sorted(days.items()))
