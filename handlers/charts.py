@@ -1,9 +1,10 @@
 """PNG charts for managers (matplotlib, Agg backend, no pyplot state).
 
-One figure, three titled panels: conversations per day with the mean sentiment line, the
-median first response and resolution per day against the SLA targets, and the load per
-staff member. The two time panels share one date axis and both show the dates.
-:func:`overview_figure` builds the figure (tests read it); :func:`overview_png` renders it.
+One figure, four titled panels: conversations per day with the mean sentiment line, the
+first response and the resolution times per day (median and p90) against their SLA
+targets, and the load per staff member. The time panels share one date axis and each
+shows the dates.
+:func:`overview_figure` builds the figure (tests read it); :func:`render_png` renders it.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ class SlaLine:
 
     @property
     def label(self) -> str:
-        return f"SLA {self.measure} ({self.severity}): {format_duration(self.seconds)}"
+        return f"SLA for {self.severity}: {format_duration(self.seconds)}"
 
 
 def sla_lines(rows: Sequence[CycleRow], sla: SlaConfig) -> list[SlaLine]:
@@ -140,46 +141,40 @@ def _volume_panel(ax: Axes, days: list[date], by_day: dict[date, list[CycleRow]]
         color=SENTIMENT,
         label="mean sentiment (line, right axis)",
     )
-    twin.axhline(0, color=SENTIMENT, alpha=0.25, linewidth=0.8)
+    twin.axhline(0, color=SENTIMENT, alpha=0.3, linewidth=0.8, linestyle=":")
     twin.set_ylabel("mean sentiment (-1 to +1)")
     twin.set_ylim(-1.05, 1.05)
     _legend_above(twin, [bars, line])
 
 
 def _times_panel(
-    ax: Axes, days: list[date], by_day: dict[date, list[CycleRow]], lines: list[SlaLine]
+    ax: Axes,
+    days: list[date],
+    by_day: dict[date, list[CycleRow]],
+    measure: tuple[str, str, str, str],
+    sla: SlaLine | None,
 ) -> None:
-    medians: dict[str, list[float | None]] = {}
-    for name, attr, _target, _colour in MEASURES:
-        medians[name] = [
-            nearest_rank([v for r in by_day.get(d, []) if (v := getattr(r, attr)) is not None], 0.5)
-            for d in days
-        ]
-    seen = [v for values in medians.values() for v in values if v is not None]
-    unit = unit_for(max([*seen, *(s.seconds for s in lines), 0.0]))
-    colours = {name: colour for name, _a, _t, colour in MEASURES}
-    for name, values in medians.items():
-        ax.plot(
-            days,  # type: ignore[arg-type]
-            [v / unit.seconds if v is not None else math.nan for v in values],
-            "o-",
-            color=colours[name],
-            label=f"{name}, median",
-        )
-    for sla in lines:
-        ax.axhline(
-            sla.seconds / unit.seconds,
-            color=colours[sla.measure],
-            linestyle="--",
-            linewidth=1.2,
-            label=sla.label,
-        )
+    """One duration per day received: median and p90, the SLA target as a dashed line."""
+    name, attr, _target, colour = measure
+    values = [[v for r in by_day.get(d, []) if (v := getattr(r, attr)) is not None] for d in days]
+    medians = [nearest_rank(v, 0.5) for v in values]
+    p90s = [nearest_rank(v, 0.9) for v in values]
+    seen = [m for m in p90s if m is not None]
+    unit = unit_for(max([*seen, sla.seconds if sla else 0.0]))
+
+    def scaled(series: list[float | None]) -> list[float]:
+        return [v / unit.seconds if v is not None else math.nan for v in series]
+
+    ax.plot(days, scaled(p90s), ".:", color=colour, alpha=0.6, label="p90")  # type: ignore[arg-type]
+    ax.plot(days, scaled(medians), "o-", color=colour, label="median")  # type: ignore[arg-type]
+    if sla is not None:
+        ax.axhline(sla.seconds / unit.seconds, color="#d62728", linestyle="--", label=sla.label)
     ax.set_ylim(bottom=0)
     ax.set_ylabel(unit.name)
-    ax.set_title(f"Median response times per day ({unit.name})", loc="left")
+    ax.set_title(f"{name.capitalize()} time by day received ({unit.name})", loc="left")
     if not seen:
-        ax.text(0.5, 0.5, "no responses in this period", transform=ax.transAxes, ha="center")
-    _legend_above(ax)
+        ax.text(0.5, 0.5, f"no {name}s in this period", transform=ax.transAxes, ha="center")
+    _legend_above(ax, ncols=3)
 
 
 def staff_load(rows: Sequence[CycleRow], names: dict[int, str]) -> list[tuple[str, int, int]]:
@@ -227,20 +222,22 @@ def overview_figure(
     sla: SlaConfig,
     tz: tzinfo,
 ) -> Figure:
-    """The three panels for cycles received from day ``first`` to ``last`` (in ``tz``)."""
+    """The four panels for cycles received from day ``first`` to ``last`` (in ``tz``)."""
     days = _days(first, last)
     by_day = per_day(list(rows), tz)
     load = staff_load(rows, names)
     staff_height = 0.6 + 0.32 * max(1, min(len(load), MAX_STAFF))
-    fig = Figure(figsize=(10, 6.5 + staff_height), dpi=100, layout="constrained")
-    grid = fig.add_gridspec(3, 1, height_ratios=(3, 3, staff_height))
+    fig = Figure(figsize=(10, 9.5 + staff_height), dpi=100, layout="constrained")
+    grid = fig.add_gridspec(4, 1, height_ratios=(3, 3, 3, staff_height))
     volume = fig.add_subplot(grid[0])
-    times = fig.add_subplot(grid[1], sharex=volume)
     _volume_panel(volume, days, by_day)
-    _times_panel(times, days, by_day, sla_lines(rows, sla))
-    for ax in (volume, times):
+    _date_axis(volume, days)
+    targets = {line.measure: line for line in sla_lines(rows, sla)}
+    for i, measure in enumerate(MEASURES, start=1):
+        ax = fig.add_subplot(grid[i], sharex=volume)
+        _times_panel(ax, days, by_day, measure, targets.get(measure[0]))
         _date_axis(ax, days)
-    _load_panel(fig.add_subplot(grid[2]), load)
+    _load_panel(fig.add_subplot(grid[3]), load)
     fig.suptitle(title, fontsize="x-large", fontweight="bold")
     return fig
 
@@ -250,16 +247,3 @@ def render_png(fig: Figure) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()
-
-
-def overview_png(
-    rows: Sequence[CycleRow],
-    names: dict[int, str],
-    title: str,
-    first: date,
-    last: date,
-    sla: SlaConfig,
-    tz: tzinfo,
-) -> bytes:
-    """:func:`overview_figure` as a PNG."""
-    return render_png(overview_figure(rows, names, title, first, last, sla, tz))

@@ -118,9 +118,8 @@ def person_summary(rows: list[CycleRow], label: str, scope: str, name: str) -> s
     conversations = len({r.conversation_id for r in rows})
     return (
         f"Metrics for the last {label}{scope} for @{name}: worked on {conversations}"
-        f" conversations ({len(rows)} cycles), {resolved} of them resolved,"
-        f" {len(rows) - resolved} still open. Times are the ones credited to @{name}:"
-        " claims they made, first replies they sent, resolutions they closed."
+        f" conversations ({len(rows)} cycles), {resolved} resolved, {len(rows) - resolved}"
+        f" still open. Times are @{name}'s own claims, first replies and resolutions."
     )
 
 

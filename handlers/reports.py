@@ -8,9 +8,10 @@ import io
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from matplotlib.figure import Figure
 from sqlalchemy import TextClause, bindparam, text
 
-from handlers.charts import overview_png
+from handlers.charts import overview_figure, render_png
 from handlers.context import BotContext
 from handlers.durations import format_duration
 from handlers.metrics_hours import business_seconds
@@ -122,9 +123,11 @@ def export_reply(ctx: BotContext, period: str | None) -> Reply:
     )
 
 
-def chart_reply(
+def chart_figure(
     ctx: BotContext, period: str | None, team: str | None = None, source: str | None = None
-) -> Reply:
+) -> tuple[Figure, str, int]:
+    """The overview chart (days in the business-hours time zone, SLA lines from ``[sla]``),
+    its period label and how many cycles it covers."""
     label, since = _since(ctx, period)
     with ctx.db.engine.connect() as conn:
         rows = cycles_since(conn, since, team=team, source=source)
@@ -133,10 +136,17 @@ def chart_reply(
     first, last = since.astimezone(tz).date(), ctx.clock.now().astimezone(tz).date()
     scope = f", team {team}" if team else (f", from {source}" if source else "")
     title = f"Last {label}{scope}: {first:%d %b} to {last:%d %b %Y} ({hours.timezone})"
-    png = overview_png(rows, _names(ctx), title, first, last, ctx.config.sla, tz)
+    fig = overview_figure(rows, _names(ctx), title, first, last, ctx.config.sla, tz)
+    return fig, label, len(rows)
+
+
+def chart_reply(
+    ctx: BotContext, period: str | None, team: str | None = None, source: str | None = None
+) -> Reply:
+    fig, label, cycles = chart_figure(ctx, period, team, source)
     return Reply(
-        text=f"Charts for the last {label}: {len(rows)} conversation cycles.",
-        attachments=(Attachment(f"crmbot-{label}.png", png, "image/png"),),
+        text=f"Charts for the last {label}: {cycles} conversation cycles.",
+        attachments=(Attachment(f"crmbot-{label}.png", render_png(fig), "image/png"),),
     )
 
 
