@@ -102,7 +102,7 @@ def metrics_reply(
         )
     elif not is_manager:
         text += " You have no handled conversations in this period."
-    attachments = chart_reply(ctx, period_text, team, source).attachments if chart else ()
+    attachments = chart_reply(ctx, period_text, team, source, user).attachments if chart else ()
     return Reply(text=text, tables=tuple(tables), attachments=attachments)
 
 

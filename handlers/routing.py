@@ -167,18 +167,20 @@ def explain(config: CrmbotConfig, decision: RouteDecision, channel: str) -> str:
     at = decision.channels.index(channel)
     rule = decision.via[at] if at < len(decision.via) else decision.rule
     index = decision.routes[at] if at < len(decision.routes) else -1
-    if 0 <= index < len(config.routes):
-        candidate = config.routes[index]
-        matchers = [f"{k}={v}" for k, v in candidate.match.items()]
-        matchers += [f"{k}~{v}" for k, v in candidate.match_re.items()]
-        where = f"route `{candidate.label(index)}`"
-        if matchers:
-            where += f" ({', '.join(matchers)})"
-    else:
-        where = "the default route"
     head = f"rule `{rule}`" if rule else "no rule matched"
-    text = f"{head} → {where} → #{channel}"
+    text = f"{head} → {describe_route(config, index)} → #{channel}"
     others = [name for name in decision.rules if name != rule]
     if others:
         text += f"; also matched: {', '.join(others)}"
     return text
+
+
+def describe_route(config: CrmbotConfig, index: int) -> str:
+    """``route `name` (team=support, severity~high|critical)``, or the default route."""
+    if not 0 <= index < len(config.routes):
+        return "the default route"
+    candidate = config.routes[index]
+    matchers = [f"{k}={v}" for k, v in candidate.match.items()]
+    matchers += [f"{k}~{v}" for k, v in candidate.match_re.items()]
+    where = f"route `{candidate.label(index)}`"
+    return f"{where} ({', '.join(matchers)})" if matchers else where

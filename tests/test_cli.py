@@ -69,7 +69,8 @@ def test_demo_runs_the_bundled_stream(tmp_path: Path) -> None:
     stream = ROOT / "examples" / "demo_stream.jsonl"
     script = tmp_path / "script.txt"
     script.write_text("/crm queue\n/crm metrics 7d\n/crm metrics 30d bh\n")
-    out = crmbot("demo", "--script", str(script), "--database", f"sqlite:///{tmp_path / 'd.db'}")
+    database = f"sqlite:///{tmp_path / 'd.db'}"
+    out = crmbot("demo", "--script", str(script), "--database", database, timeout=300)
     assert out.returncode == 0, out.stderr
     # one alert per conversation, each saying why it went where it did
     panels = re.findall(r"╭─ #(\d+) · \S+ · \S+ → #(\S+) ─.*?╰", out.stdout, re.S)

@@ -13,10 +13,12 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
+from sqlmodel import select
 
 from bot.app import CrmBot
 from handlers.clock import FakeClock
 from handlers.reports import chart_figure
+from storage.models import Staff
 from tests.conftest import TEST_CONFIG, BotHarness, RecordingAdapter, make_config, mention
 from tests.test_metrics import _work
 
@@ -153,3 +155,21 @@ def test_chart_and_report_png(sla_harness: BotHarness) -> None:
     (png,) = reply.attachments
     assert reply.text == "Charts for the last 7d: 3 conversation cycles."
     assert png.mime == "image/png" and png.data.startswith(PNG) and len(png.data) > 20_000
+
+
+def test_a_persons_chart_covers_what_they_worked_on(sla_harness: BotHarness) -> None:
+    _two_days(sla_harness)
+    reply = sla_harness.exec("metrics 7d @ben chart")
+    (png,) = reply.attachments
+    assert png.data.startswith(PNG)
+    ben = next(s for s in _staff(sla_harness) if s.name == "ben")
+    fig, _label, cycles = chart_figure(sla_harness.bot.ctx, "7d", staff=ben)
+    assert cycles == 1
+    assert fig.get_suptitle() == "Last 7d, worked on by @ben: 25 Feb to 04 Mar 2026 (UTC)"
+    load = _panels(fig)["Load per staff: conversation cycles handled"]
+    assert [t.get_text() for t in load.get_yticklabels()] == ["@ben"]
+
+
+def _staff(h: BotHarness) -> list[Staff]:
+    with h.bot.db.session() as session:
+        return list(session.exec(select(Staff)))
