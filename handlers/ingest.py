@@ -500,7 +500,7 @@ class _Batch:
                 decision = item.opens
                 muter = inhibitor(self.ruleset.config, decision.labels, self._active_alerts())
                 for channel, route_index in zip(decision.channels, decision.routes, strict=True):
-                    why = explain(self.ruleset.config, decision, channel)
+                    why = explain(self.ruleset, decision, channel)
                     contact = contacts.get(item.contact_id or 0)
                     card = _alert_card(item, conv.id, channel, contact, why)
                     if muter is not None:

@@ -161,9 +161,20 @@ def _first_hits(
     return chosen
 
 
-def explain(config: CrmbotConfig, decision: RouteDecision, channel: str) -> str:
+def explain(ruleset: Ruleset, decision: RouteDecision, channel: str) -> str:
     """Why the alert went to ``channel``, for the card: e.g. ``rule `billing complaint` →
-    route `support queue` (team=support) → #support; also matched: outage``."""
+    route `support queue` (team=support) → #support; also matched: outage`` (remembered
+    per ruleset: the same few decisions recur all day)."""
+    key = (decision.rules, decision.via, decision.routes, channel)
+    why = ruleset.why_cache.get(key)
+    if why is None:
+        if len(ruleset.why_cache) >= ROUTE_CACHE_SIZE:
+            ruleset.why_cache.clear()
+        why = ruleset.why_cache[key] = _explain(ruleset.config, decision, channel)
+    return why
+
+
+def _explain(config: CrmbotConfig, decision: RouteDecision, channel: str) -> str:
     at = decision.channels.index(channel)
     rule = decision.via[at] if at < len(decision.via) else decision.rule
     index = decision.routes[at] if at < len(decision.routes) else -1
