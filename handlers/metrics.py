@@ -5,7 +5,7 @@ from __future__ import annotations
 from handlers.context import BotContext
 from handlers.durations import format_duration
 from handlers.errors import UserError
-from handlers.metrics_sla import business_table, sla_table
+from handlers.metrics_sla import business_table, sla_table, sla_targets
 from handlers.periods import parse_period
 from handlers.replies import Reply, Table
 from handlers.reports import chart_reply
@@ -13,6 +13,7 @@ from storage import metrics as metrics_sql
 from storage import staff as staff_store
 from storage.metrics import Distribution, MetricsReport, StaffFigures
 from storage.metrics_cycles import CycleRow, cycles_since
+from storage.metrics_sla import sla_counts
 from storage.models import Staff
 
 MANAGER_ROLES = ("manager", "admin")
@@ -58,9 +59,11 @@ def metrics_reply(
     now = ctx.clock.now()
     since = now - length
     person = user.id if user is not None else None
+    targets = sla_targets(ctx.config.sla)
     with ctx.db.engine.connect() as conn:
         report = metrics_sql.compute(conn, since, team=team, source=source)
-        needs_rows = business_hours or bool(ctx.config.sla.targets()) or person is not None
+        counts = sla_counts(conn, since, now, targets, team, source, person)
+        needs_rows = business_hours or person is not None
         rows = (
             cycles_since(conn, since, team=team, source=source, staff_id=person)
             if needs_rows
@@ -76,7 +79,7 @@ def metrics_reply(
     else:
         text = summary_text(report, label, scope)
         tables = [_times_table(report)]
-    sla = sla_table(rows, ctx.config.sla, now, staff_id=person)
+    sla = sla_table(targets, counts)
     if sla is not None:
         tables.append(sla)
     if business_hours:

@@ -1,75 +1,53 @@
-"""SLA (% met, breaches per severity) and business-hours tables, from cycle rows."""
+"""SLA (% met, breaches per severity, counted in SQL) and business-hours tables."""
 
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import timedelta
 
 from handlers.config_metrics import BusinessHoursConfig, SlaConfig
 from handlers.durations import format_duration
 from handlers.metrics_hours import business_seconds
 from handlers.replies import Table
 from storage.metrics_cycles import CycleRow
+from storage.metrics_sla import SlaCount
 
 
-def _verdict(done: float | None, waited: float, target: float) -> str:
-    """met | breached | pending (not done yet, still inside the target)."""
-    if done is not None:
-        return "met" if done <= target else "breached"
-    return "breached" if waited > target else "pending"
-
-
-# (measure = SlaTarget attribute, duration, who is credited when done, when it was done)
-_SLA_MEASURES = (
-    ("first_response", "first_response_s", "first_response_by", "first_response_at"),
-    ("resolution", "resolution_s", "resolved_by", "resolved_at"),
-)
-
-
-def _credited(row: CycleRow, by_attr: str, at_attr: str, staff_id: int) -> bool:
-    """The step is the person's: they did it, or it is not done and they hold the claim."""
-    if getattr(row, at_attr) is not None:
-        return bool(getattr(row, by_attr) == staff_id)
-    return row.claimed_by == staff_id
+def sla_targets(sla: SlaConfig) -> dict[tuple[str, str], timedelta]:
+    """``(severity, measure) -> target`` for every target configured in ``[sla]``."""
+    return {
+        (severity, measure): limit
+        for severity, target in sla.targets().items()
+        for measure in ("first_response", "resolution")
+        if (limit := getattr(target, measure)) is not None
+    }
 
 
 def sla_table(
-    rows: list[CycleRow], sla: SlaConfig, now: datetime, staff_id: int | None = None
+    targets: dict[tuple[str, str], timedelta], counts: dict[tuple[str, str], SlaCount]
 ) -> Table | None:
-    """Per severity and target: cycles measured, % met, breaches (calendar time).
+    """Per severity and target: cycles measured (met or breached), % met, breaches.
 
-    With ``staff_id``, only the steps credited to that person count (see :func:`_credited`).
+    Calendar time; a cycle not done yet counts once it is past its target (see
+    :func:`storage.metrics_sla.sla_counts`, which also says how ``@name`` is credited).
     """
-    targets = sla.targets()
     if not targets:
         return None
     out: list[tuple[str, ...]] = []
-    for severity, target in targets.items():
-        same = [r for r in rows if r.severity == severity]
-        for measure, attr, by_attr, at_attr in _SLA_MEASURES:
-            limit = getattr(target, measure)
-            if limit is None:
-                continue
-            mine = [r for r in same if staff_id is None or _credited(r, by_attr, at_attr, staff_id)]
-            verdicts = [
-                _verdict(
-                    getattr(r, attr), (now - r.received_at).total_seconds(), limit.total_seconds()
-                )
-                for r in mine
-            ]
-            met, breached = verdicts.count("met"), verdicts.count("breached")
-            decided = met + breached
-            pct = f"{100 * met / decided:.0f}%" if decided else "-"
-            out.append(
-                (
-                    severity,
-                    measure.replace("_", " "),
-                    format_duration(limit.total_seconds()),
-                    str(decided),
-                    pct,
-                    str(breached),
-                )
+    for (severity, measure), limit in targets.items():
+        count = counts.get((severity, measure), SlaCount())
+        decided = count.met + count.breached
+        pct = f"{100 * count.met / decided:.0f}%" if decided else "-"
+        out.append(
+            (
+                severity,
+                measure.replace("_", " "),
+                format_duration(limit.total_seconds()),
+                str(decided),
+                pct,
+                str(count.breached),
             )
+        )
     return Table(
         title="SLA",
         columns=("severity", "target", "within", "measured", "met", "breaches"),
