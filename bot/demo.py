@@ -1,8 +1,9 @@
 """`crmbot demo`: the whole loop on one machine with no accounts.
 
 The bundled stream (mentions, CRM events and simulated teammates' actions) is replayed
-time-compressed on a virtual clock that ends at the moment the demo started, so
-metrics over "the last 7d" cover it; afterwards the clock is the wall clock. The
+time-compressed on a virtual clock, shifted by whole days so that it ends within the day
+before the demo started (each event keeps its time of day), so metrics over "the last 7d"
+cover it; afterwards the clock is the wall clock. The
 person at the keyboard types ``/crm ...`` commands while it runs (or gives a script).
 """
 
@@ -69,6 +70,13 @@ class ReplayStats:
     skipped: list[BadLine] = field(default_factory=list)
 
 
+def whole_days_shift(last: datetime, now: datetime) -> timedelta:
+    """The shift that moves the stream's last event to the latest time at or before ``now``
+    that has the same time of day: whole days, so each event keeps its time of day and
+    business-hours figures do not depend on the hour the demo is run."""
+    return timedelta(days=(now - last) // timedelta(days=1))
+
+
 def _shift(data: dict[str, Any], delta: timedelta) -> dict[str, Any]:
     shifted = dict(data)
     for key in ("posted_at", "occurred_at", "at"):
@@ -126,8 +134,7 @@ class DemoRunner:
         timed = self.load(path)
         if not timed:
             return self.stats
-        start_real = datetime.now(UTC)
-        delta = start_real - timed[-1][0]
+        delta = whole_days_shift(timed[-1][0], datetime.now(UTC))
         began = time.monotonic()
         first_virtual = timed[0][0] + delta
         for when, line in timed:

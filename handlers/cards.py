@@ -73,6 +73,7 @@ class AlertCard(Card):
     contact: str | None = None
     posted_at: str = ""
     escalation: str | None = None
+    why: str | None = None  # which rule and route sent it to this channel
     pings: tuple[dict[str, Any], ...] = ()  # Ping payloads to notify with the escalation
 
     def ping_list(self) -> list[Ping]:

@@ -96,6 +96,17 @@ class BusinessHoursConfig(_Strict):
             raise ValueError(f"{value!r} is not a time of day (use HH:MM, e.g. '09:00')")
         return value
 
+    def describe(self) -> str:
+        """E.g. ``Europe/Berlin, Mon-Fri 09:00-17:00`` or ``UTC, every day 08:00-20:00``."""
+        idx = sorted(DAYS.index(d) for d in self.weekdays)
+        if len(idx) == 7:
+            days = "every day"
+        elif idx and idx == list(range(idx[0], idx[-1] + 1)):
+            days = f"{DAYS[idx[0]][:3].title()}-{DAYS[idx[-1]][:3].title()}"
+        else:
+            days = ", ".join(DAYS[i][:3].title() for i in idx) or "no days"
+        return f"{self.timezone}, {days} {self.start}-{self.end}"
+
     def minutes(self) -> tuple[int, int]:
         (sh, sm), (eh, em) = (map(int, t.split(":")) for t in (self.start, self.end))
         return sh * 60 + sm, eh * 60 + em

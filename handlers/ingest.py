@@ -24,7 +24,7 @@ from handlers.delivery import AlertTiming, DestinationResolver, alert_timing, ou
 from handlers.events import CrmEvent, InboundEvent, Mention
 from handlers.influence import influence
 from handlers.inhibit import ActiveAlert, inhibitor, muted_timing
-from handlers.routing import RouteDecision, decide
+from handlers.routing import RouteDecision, decide, explain
 from handlers.rules import Ruleset, subject_of
 from handlers.sentiment import OFFLINE, SentimentScorer, label
 from handlers.sentiment.cards import card_fields, restate, sets_mood
@@ -531,7 +531,9 @@ class _Batch:
                 decision = item.opens
                 muter = inhibitor(self.ruleset.config, decision.labels, self._active_alerts())
                 for channel, route_index in zip(decision.channels, decision.routes, strict=True):
-                    card = _alert_card(item, conv.id, channel, contacts.get(item.contact_id or 0))
+                    why = explain(self.ruleset, decision, channel)
+                    contact = contacts.get(item.contact_id or 0)
+                    card = _alert_card(item, conv.id, channel, contact, why)
                     if muter is not None:
                         timing = muted_timing(muter, self.now, self._group_state)
                     else:
@@ -594,7 +596,7 @@ def _title(event: InboundEvent) -> str:
 
 
 def _alert_card(
-    item: _Item, conv_id: int, channel: str, contact: dict[str, Any] | None
+    item: _Item, conv_id: int, channel: str, contact: dict[str, Any] | None, why: str
 ) -> AlertCard:
     assert item.opens is not None
     event = item.event
@@ -606,6 +608,7 @@ def _alert_card(
         "channel": channel,
         "contact": contact_line(contact),
         "title": _title(event),
+        "why": why,
     }
     if isinstance(event, Mention):
         return AlertCard(

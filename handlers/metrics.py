@@ -5,14 +5,15 @@ from __future__ import annotations
 from handlers.context import BotContext
 from handlers.durations import format_duration
 from handlers.errors import UserError
-from handlers.metrics_sla import business_table, sla_table
+from handlers.metrics_sla import business_table, sla_table, sla_targets
 from handlers.periods import parse_period
 from handlers.replies import Reply, Table
 from handlers.reports import chart_reply
 from storage import metrics as metrics_sql
 from storage import staff as staff_store
-from storage.metrics import Distribution, MetricsReport
-from storage.metrics_cycles import cycles_since
+from storage.metrics import Distribution, MetricsReport, StaffFigures
+from storage.metrics_cycles import CycleRow, cycles_since
+from storage.metrics_sla import sla_counts
 from storage.models import Staff
 
 MANAGER_ROLES = ("manager", "admin")
@@ -57,23 +58,33 @@ def metrics_reply(
     label, length = parse_period(period_text)
     now = ctx.clock.now()
     since = now - length
+    person = user.id if user is not None else None
+    targets = sla_targets(ctx.config.sla)
     with ctx.db.engine.connect() as conn:
         report = metrics_sql.compute(conn, since, team=team, source=source)
-        needs_rows = business_hours or bool(ctx.config.sla.targets())
-        rows = cycles_since(conn, since, team=team, source=source) if needs_rows else []
+        counts = sla_counts(conn, since, now, targets, team, source, person)
+        needs_rows = business_hours or person is not None
+        rows = (
+            cycles_since(conn, since, team=team, source=source, staff_id=person)
+            if needs_rows
+            else []
+        )
     with ctx.db.session() as session:
         names = staff_store.names_by_id(session)
     scope = f" for team {team}" if team else (f" from {source}" if source else "")
-    if user is not None:
-        scope += f" (@{user.name})"
-    text = summary_text(report, label, scope)
-    tables = [_times_table(report)]
-    sla = sla_table(rows, ctx.config.sla, now)
+    if person is not None and user is not None:
+        text = person_summary(rows, label, scope, user.name)
+        mine = report.staff.get(person, StaffFigures(person))
+        tables = [_times_table(_person_report(report, mine), f"Times (@{user.name})")]
+    else:
+        text = summary_text(report, label, scope)
+        tables = [_times_table(report)]
+    sla = sla_table(targets, counts)
     if sla is not None:
         tables.append(sla)
     if business_hours:
-        tables.append(business_table(rows, ctx.config.business_hours))
-    only = user.id if user is not None else (None if is_manager else asker.id)
+        tables.append(business_table(rows, ctx.config.business_hours, staff_id=person))
+    only = person if person is not None else (None if is_manager else asker.id)
     staff_rows = _staff_rows(report, names, only)
     if staff_rows:
         tables.append(
@@ -94,7 +105,7 @@ def metrics_reply(
         )
     elif not is_manager:
         text += " You have no handled conversations in this period."
-    attachments = chart_reply(ctx, period_text, team, source).attachments if chart else ()
+    attachments = chart_reply(ctx, period_text, team, source, user).attachments if chart else ()
     return Reply(text=text, tables=tuple(tables), attachments=attachments)
 
 
@@ -104,9 +115,29 @@ def _staff_title(is_manager: bool, user: Staff | None) -> str:
     return f"@{user.name}" if user is not None else "By staff"
 
 
-def _times_table(report: MetricsReport) -> Table:
+def person_summary(rows: list[CycleRow], label: str, scope: str, name: str) -> str:
+    """The summary line for one person: the conversation cycles they acted on."""
+    resolved = sum(1 for r in rows if r.resolved_at is not None)
+    conversations = len({r.conversation_id for r in rows})
+    return (
+        f"Metrics for the last {label}{scope} for @{name}: worked on {conversations}"
+        f" conversations ({len(rows)} cycles), {resolved} resolved, {len(rows) - resolved}"
+        f" still open. Times are @{name}'s own claims, first replies and resolutions."
+    )
+
+
+def _person_report(report: MetricsReport, mine: StaffFigures) -> MetricsReport:
+    return MetricsReport(
+        since=report.since,
+        time_to_claim=mine.claims,
+        first_response=mine.first_responses,
+        resolution=mine.resolutions,
+    )
+
+
+def _times_table(report: MetricsReport, title: str = "Times") -> Table:
     return Table(
-        title="Times",
+        title=title,
         columns=("measure", "count", "median", "p90", "average"),
         rows=(
             _dist_row("time to claim", report.time_to_claim),

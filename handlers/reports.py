@@ -6,10 +6,12 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from matplotlib.figure import Figure
 from sqlalchemy import TextClause, bindparam, text
 
-from handlers.charts import overview_png
+from handlers.charts import overview_figure, render_png
 from handlers.context import BotContext
 from handlers.durations import format_duration
 from handlers.metrics_hours import business_seconds
@@ -18,6 +20,7 @@ from handlers.replies import Attachment, Reply, Table
 from storage import metrics as metrics_sql
 from storage import staff as staff_store
 from storage.metrics_cycles import CycleRow, cycles_since
+from storage.models import Staff
 from storage.types import UTCDateTime
 
 EXPORT_COLUMNS = (
@@ -121,16 +124,43 @@ def export_reply(ctx: BotContext, period: str | None) -> Reply:
     )
 
 
-def chart_reply(
-    ctx: BotContext, period: str | None, team: str | None = None, source: str | None = None
-) -> Reply:
+def chart_figure(
+    ctx: BotContext,
+    period: str | None,
+    team: str | None = None,
+    source: str | None = None,
+    staff: Staff | None = None,
+) -> tuple[Figure, str, int]:
+    """The overview chart (days in the business-hours time zone, SLA lines from ``[sla]``),
+    its period label and how many cycles it covers; with ``staff``, only the cycles that
+    person worked on."""
     label, since = _since(ctx, period)
     with ctx.db.engine.connect() as conn:
-        rows = cycles_since(conn, since, team=team, source=source)
-    png = overview_png(rows, _names(ctx), f"Last {label}")
+        rows = cycles_since(
+            conn, since, team=team, source=source, staff_id=staff.id if staff else None
+        )
+    hours = ctx.config.business_hours
+    tz = ZoneInfo(hours.timezone)
+    first, last = since.astimezone(tz).date(), ctx.clock.now().astimezone(tz).date()
+    scope = f", team {team}" if team else (f", from {source}" if source else "")
+    if staff is not None:
+        scope += f", worked on by @{staff.name}"
+    title = f"Last {label}{scope}: {first:%d %b} to {last:%d %b %Y} ({hours.timezone})"
+    fig = overview_figure(rows, _names(ctx), title, first, last, ctx.config.sla, tz)
+    return fig, label, len(rows)
+
+
+def chart_reply(
+    ctx: BotContext,
+    period: str | None,
+    team: str | None = None,
+    source: str | None = None,
+    staff: Staff | None = None,
+) -> Reply:
+    fig, label, cycles = chart_figure(ctx, period, team, source, staff)
     return Reply(
-        text=f"Charts for the last {label}: {len(rows)} conversation cycles.",
-        attachments=(Attachment(f"crmbot-{label}.png", png, "image/png"),),
+        text=f"Charts for the last {label}: {cycles} conversation cycles.",
+        attachments=(Attachment(f"crmbot-{label}.png", render_png(fig), "image/png"),),
     )
 
 

@@ -71,6 +71,7 @@ class RouteDecision:
     labels: dict[str, str] = field(default_factory=dict)
     rules: tuple[str, ...] = ()
     routes: tuple[int, ...] = ()  # per channel: the index of the route that chose it (-1: default)
+    via: tuple[str | None, ...] = ()  # per channel: the rule whose alert the route took
 
 
 ROUTE_CACHE_SIZE = 4096
@@ -102,7 +103,7 @@ def decide(ruleset: Ruleset, subject: Subject) -> RouteDecision | None:
         path = cached_route(ruleset, labels)
         if not path.channels:
             return None
-        by_channel = _first_hits(path.hits, {})
+        by_channel = _first_hits(path.hits, {}, {}, None)
         return RouteDecision(
             tuple(by_channel),
             "normal",
@@ -111,12 +112,14 @@ def decide(ruleset: Ruleset, subject: Subject) -> RouteDecision | None:
             labels,
             (),
             tuple(by_channel.values()),
+            (None,) * len(by_channel),
         )
     # A route looks only at the label names its matchers name, so a rule's route depends
     # on the rule and on just those built-in labels: cache it under that small key.
     cache = ruleset.rule_route_cache
     relevant = tuple(base.get(name) for name in ruleset.routed_builtin_labels)
     chosen: dict[str, int] = {}
+    via: dict[str, str | None] = {}
     for rule in matched:
         key = (rule.name, relevant)
         hits: tuple[RouteHit, ...] | None = cache.get(key)
@@ -125,7 +128,7 @@ def decide(ruleset: Ruleset, subject: Subject) -> RouteDecision | None:
             if len(cache) >= ROUTE_CACHE_SIZE:
                 cache.clear()
             hits = cache[key] = cached_route(ruleset, labels).hits
-        _first_hits(hits, chosen)
+        _first_hits(hits, chosen, via, rule.name)
     if not chosen:
         return None
     first = matched[0]
@@ -141,10 +144,54 @@ def decide(ruleset: Ruleset, subject: Subject) -> RouteDecision | None:
         labels,
         tuple(r.name for r in matched),
         tuple(chosen.values()),
+        tuple(via.values()),
     )
 
 
-def _first_hits(hits: tuple[RouteHit, ...], chosen: dict[str, int]) -> dict[str, int]:
+def _first_hits(
+    hits: tuple[RouteHit, ...],
+    chosen: dict[str, int],
+    via: dict[str, str | None],
+    rule: str | None,
+) -> dict[str, int]:
     for hit in hits:
-        chosen.setdefault(hit.channel, hit.index)
+        if hit.channel not in chosen:
+            chosen[hit.channel] = hit.index
+            via[hit.channel] = rule
     return chosen
+
+
+def explain(ruleset: Ruleset, decision: RouteDecision, channel: str) -> str:
+    """Why the alert went to ``channel``, for the card: e.g. ``rule `billing complaint` →
+    route `support queue` (team=support) → #support; also matched: outage`` (remembered
+    per ruleset: the same few decisions recur all day)."""
+    key = (decision.rules, decision.via, decision.routes, channel)
+    why = ruleset.why_cache.get(key)
+    if why is None:
+        if len(ruleset.why_cache) >= ROUTE_CACHE_SIZE:
+            ruleset.why_cache.clear()
+        why = ruleset.why_cache[key] = _explain(ruleset.config, decision, channel)
+    return why
+
+
+def _explain(config: CrmbotConfig, decision: RouteDecision, channel: str) -> str:
+    at = decision.channels.index(channel)
+    rule = decision.via[at] if at < len(decision.via) else decision.rule
+    index = decision.routes[at] if at < len(decision.routes) else -1
+    head = f"rule `{rule}`" if rule else "no rule matched"
+    text = f"{head} → {describe_route(config, index)} → #{channel}"
+    others = [name for name in decision.rules if name != rule]
+    if others:
+        text += f"; also matched: {', '.join(others)}"
+    return text
+
+
+def describe_route(config: CrmbotConfig, index: int) -> str:
+    """``route `name` (team=support, severity~high|critical)``, or the default route."""
+    if not 0 <= index < len(config.routes):
+        return "the default route"
+    candidate = config.routes[index]
+    matchers = [f"{k}={v}" for k, v in candidate.match.items()]
+    matchers += [f"{k}~{v}" for k, v in candidate.match_re.items()]
+    where = f"route `{candidate.label(index)}`"
+    return f"{where} ({', '.join(matchers)})" if matchers else where

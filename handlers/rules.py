@@ -192,6 +192,8 @@ class Ruleset:
         self.route_cache: dict[frozenset[tuple[str, str]], Any] = {}
         # (rule name, values of the built-in labels routes look at) -> route hits
         self.rule_route_cache: dict[tuple[str, tuple[str | None, ...]], Any] = {}
+        # filled by handlers.routing.explain: (rules, via, routes, channel) -> the card's why
+        self.why_cache: dict[tuple[Any, ...], str] = {}
         named = {name for route in config.routes for name in (*route.match, *route.match_re)}
         self.routed_builtin_labels: tuple[str, ...] = tuple(sorted(named & BUILTIN_LABELS))
 

@@ -15,7 +15,7 @@ from handlers.cards import AlertCard
 from handlers.config import SpikeConfig
 from handlers.context import BotContext
 from handlers.delivery import alert_timing
-from handlers.routing import route
+from handlers.routing import describe_route, route
 from handlers.rules import Ruleset, Subject
 from storage import rollups
 from storage import spikes as spike_store
@@ -174,6 +174,8 @@ def check_spikes(ctx: BotContext) -> list[int]:
                     rule=spike.name,
                     channel=hit.channel,
                     posted_at=now.isoformat(),
+                    why=f"spike rule `{spike.name}` → {describe_route(config, hit.index)}"
+                    f" → #{hit.channel}",
                 )
                 timing = alert_timing(config, hit.index, labels, now, lambda key: (None, None))
                 ctx.queue(session, card, [hit.channel], timing)

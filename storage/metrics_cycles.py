@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
@@ -52,7 +52,8 @@ def cycles_since(
     source: str | None = None,
     staff_id: int | None = None,
 ) -> list[CycleRow]:
-    """Cycles received since ``since``, oldest first, with everyone who acted on each."""
+    """Cycles received since ``since``, oldest first, with everyone who acted on each;
+    with ``staff_id``, only the cycles that person acted on (filtered in SQL)."""
     clauses = ["c.received_at >= :since"]
     params: dict[str, Any] = {"since": since}
     if team is not None:
@@ -61,6 +62,12 @@ def cycles_since(
     if source is not None:
         clauses.append("c.source = :source")
         params["source"] = source
+    if staff_id is not None:
+        clauses.append(
+            "EXISTS (SELECT 1 FROM handling_event s WHERE s.conversation_id = c.conversation_id"
+            " AND s.cycle = c.n AND s.actor_id = :staff)"
+        )
+        params["staff"] = staff_id
     where = " AND ".join(clauses)
     time_type = UTCDateTime()
     stmt = text(
@@ -83,15 +90,12 @@ def cycles_since(
     for conv, n, actor in conn.execute(handled, params):
         if (conv, n) in rows:
             rows[(conv, n)].handled_by.add(int(actor))
-    found = list(rows.values())
-    if staff_id is not None:
-        found = [r for r in found if staff_id in r.handled_by]
-    return found
+    return list(rows.values())
 
 
-def per_day(rows: list[CycleRow]) -> dict[date, list[CycleRow]]:
-    """Rows grouped by the UTC day they were received."""
+def per_day(rows: list[CycleRow], tz: tzinfo = UTC) -> dict[date, list[CycleRow]]:
+    """Rows grouped by the day (in ``tz``) they were received."""
     days: dict[date, list[CycleRow]] = defaultdict(list)
     for row in rows:
-        days[row.received_at.date()].append(row)
+        days[row.received_at.astimezone(tz).date()].append(row)
     return dict(sorted(days.items()))

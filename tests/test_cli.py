@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -67,9 +68,24 @@ def test_demo_script_runs_the_whole_loop(tmp_path: Path) -> None:
 def test_demo_runs_the_bundled_stream(tmp_path: Path) -> None:
     stream = ROOT / "examples" / "demo_stream.jsonl"
     script = tmp_path / "script.txt"
-    script.write_text("/crm queue\n/crm metrics 7d\n")
-    out = crmbot("demo", "--script", str(script), "--database", f"sqlite:///{tmp_path / 'd.db'}")
+    script.write_text("/crm queue\n/crm metrics 7d\n/crm metrics 30d bh\n")
+    database = f"sqlite:///{tmp_path / 'd.db'}"
+    out = crmbot("demo", "--script", str(script), "--database", database, timeout=300)
     assert out.returncode == 0, out.stderr
+    # one alert per conversation, each saying why it went where it did
+    panels = re.findall(r"╭─ #(\d+) · \S+ · \S+ → #(\S+) ─.*?╰", out.stdout, re.S)
+    alerted = [conv for conv, _channel in panels]
+    assert len(alerted) > 50 and len(set(alerted)) == len(alerted)
+    cards = re.findall(r"╭─.*?╰", out.stdout, re.S)
+    (billing,) = [card for card in cards if "still billed me" in card]
+    assert "→ #support" in billing and "why here: rule `billing complaint`" in billing
+    (ticket,) = [card for card in cards if "Login loop on iPad" in card]
+    assert "→ #support" in ticket and "why here: rule `crm ticket`" in ticket
+    # the demo config's SLA and business hours show in the metrics
+    assert "SLA" in out.stdout
+    bh = out.stdout.split("Business hours (Europe/London, every day 08:00-20:00)")[1]
+    first_response = next(line for line in bh.splitlines() if "first response" in line)
+    assert "│ 0s " not in first_response
     lines = [line for line in stream.read_text().splitlines() if line.strip()]
     assert (
         len([line for line in lines if '"type": "mention"' in line or '"type":"mention"' in line])

@@ -71,6 +71,10 @@ async def test_burst_fires_once_within_cooldown(spiky: BotHarness) -> None:
     assert isinstance(spike.card, AlertCard)
     assert spike.destination == "support" and spike.card.severity == "critical"
     assert spike.card.title.startswith("Spike: 8 mentions in 10m (usually")
+    assert (
+        spike.card.why
+        == "spike rule `negative burst` → route `routes[0]` (team=support) → #support"
+    )
     h.clock.advance(minutes=5)
     h.bot.ingest([mention(ANGRY, author_handle=f"more{i}") for i in range(8)])
     assert check_spikes(h.bot.ctx) == []  # cooldown

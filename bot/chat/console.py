@@ -117,6 +117,8 @@ def render_alert(channel: str, card: AlertCard) -> Panel:
     if card.contact:
         body.append(f"contact: {card.contact}\n", style="magenta")
     body.append(f"rule: {card.rule or 'default route'}", style="dim")
+    if card.why:
+        body.append(f"\nwhy here: {card.why}", style="dim")
     title = f"#{card.conversation_id} · {card.platform} · {card.severity.upper()} → #{channel}"
     return Panel(
         body,

@@ -124,6 +124,8 @@ def alert_embed(card: AlertCard, status: StatusCard | None = None) -> discord.Em
         _field(embed, "CRM", clip_escaped(one_line(card.contact), LONG_FIELD), inline=False)
     _field(embed, "Rule", clip_escaped(card.rule or "default route", SHORT_FIELD))
     _field(embed, "Severity", clip_escaped(card.severity, SHORT_FIELD))
+    if card.why:
+        _field(embed, "Why here", clip_escaped(one_line(card.why), SHORT_FIELD), inline=False)
     if status is not None:
         _field(embed, "Status", status_value(status), inline=False)
     embed.set_footer(text=clip(f"/crm claim {card.conversation_id} · {card.source}", 200))

@@ -141,9 +141,12 @@ def crm_block(card: AlertCard) -> ContextBlock | None:
 def rule_block(card: AlertCard) -> ContextBlock:
     """Which rule raised the alert, and the command to claim it by hand."""
     rule = clip(card.rule or "default route", 200)
-    return _context(
+    text = (
         f"rule: *{rule}* · severity {escape(card.severity)} · `/crm claim {card.conversation_id}`"
     )
+    if card.why:
+        text += f"\nwhy here: {clip(card.why, 600)}"
+    return _context(text)
 
 
 def status_block(card: StatusCard) -> ContextBlock:
