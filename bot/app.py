@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 from bot.chat.base import ChatAdapter
 from bot.dispatcher import Dispatcher
+from bot.observability import BotMetrics
 from handlers.cards import NoticeCard, card_from_outbox
 from handlers.clock import Clock, SystemClock
 from handlers.commands import handle_command
@@ -88,6 +89,8 @@ class CrmBot:
         self.dispatcher = Dispatcher(
             self.db, self.adapters, self.clock, config=lambda: self.rules.get().config
         )
+        self.metrics = BotMetrics(self.db, self.clock.now)
+        self.dispatcher.metrics = self.metrics
         self.ctx = BotContext(
             db=self.db,
             clock=self.clock,
@@ -156,7 +159,9 @@ class CrmBot:
 
     def ingest(self, events: Sequence[InboundEvent]) -> IngestResult:
         """Store a batch of events (one transaction) and queue its alerts."""
-        return self.ingestor.ingest(events)
+        result = self.ingestor.ingest(events)
+        self.metrics.stored(result.stored)
+        return result
 
     def command(self, actor: Actor, text: str, channel: str | None = None) -> Reply:
         """Run ``/crm <text>`` as ``actor``."""
@@ -167,9 +172,16 @@ class CrmBot:
         for adapter in self.adapters.values():
             await adapter.start()
 
-    async def stop(self) -> None:
-        await self.suggestions.idle()
-        for adapter in self.adapters.values():
-            await adapter.stop()
+    async def stop(self, grace: float | None = None) -> None:
+        """Finish background drafts and disconnect the adapters (each step bounded by
+        ``grace`` seconds when given), then release the workers and the database."""
+        steps = [self.suggestions.idle(), *(a.stop() for a in self.adapters.values())]
+        for step in steps:
+            try:
+                await asyncio.wait_for(step, grace)
+            except TimeoutError:
+                log.warning("a shutdown step took over %.0fs and was cancelled", grace)
+            except Exception:
+                log.exception("a shutdown step failed")
         self.ingestor.close()
         self.db.dispose()

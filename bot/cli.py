@@ -16,6 +16,7 @@ from bot.chat.base import ChatSetupError
 from bot.chat.console import ConsoleAdapter
 from bot.config_loader import ConfigError, load_config
 from bot.llm import drafter_from_settings
+from bot.logs import setup_logging
 from bot.reload import ConfigReloader
 from bot.settings import Settings
 from handlers.config import CrmbotConfig
@@ -34,10 +35,7 @@ DEFAULT_DEMO_DB = "sqlite:///.demo/crmbot-demo.db"
 
 
 def _setup_logging(settings: Settings, quiet: bool = False) -> None:
-    level = logging.WARNING if quiet else getattr(logging, settings.log_level.upper(), logging.INFO)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("alembic", "httpx"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    setup_logging(settings.log_level, settings.log_format, settings.log_libraries, quiet)
 
 
 def _config(settings: Settings, path: Path | None = None) -> tuple[CrmbotConfig, str]:

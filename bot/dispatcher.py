@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +21,7 @@ from sqlmodel import Session
 
 from bot.budget import PostBudget
 from bot.chat.base import ChatAdapter, DeliveryError
+from bot.observability import BotMetrics
 from handlers.cards import (
     AlertCard,
     Card,
@@ -108,6 +110,7 @@ class Dispatcher:
         # more after-alert hooks (e.g. suggested replies), called after on_alerted
         self.after_alert: list[Callable[[int, int, datetime], None]] = []
         self.on_repeated_failure: Callable[[Outbox, str], None] | None = None
+        self.metrics: BotMetrics | None = None  # set by the bot: latency, errors
 
     def wake(self) -> None:
         """Ask the running loop to look at the outbox now (safe from any thread)."""
@@ -266,6 +269,7 @@ class Dispatcher:
             for row in rows:
                 self._fail(row, f"no running adapter for platform {first.platform!r}", None)
             return 0, len(rows)
+        started = time.monotonic()
         try:
             ref = await adapter.post(first.destination, digest, None)
         except DeliveryError as exc:
@@ -278,6 +282,8 @@ class Dispatcher:
                 self._fail(row, type(exc).__name__, None)
             return 0, len(rows)
         self.budget.record((first.platform, first.destination), self.clock.now())
+        if self.metrics is not None:
+            self.metrics.delivered(first.platform, time.monotonic() - started)
         for row, card in zip(rows, cards, strict=True):
             self._sent(row, card, ref, digest=True)
         return 1, len(rows)
@@ -309,6 +315,7 @@ class Dispatcher:
             with self.db.session() as session:
                 outbox_store.reschedule(session, [row.id], self.budget.next_slot(key, now))
             return "waiting"
+        started = time.monotonic()
         try:
             if edit:
                 assert isinstance(card, StatusCard) and thread_ref is not None
@@ -324,6 +331,8 @@ class Dispatcher:
             log.exception("posting outbox row %s to %s failed", row.id, row.platform)
             self._fail(row, f"{type(exc).__name__}", None)
             return "failed"
+        if self.metrics is not None:
+            self.metrics.delivered(row.platform, time.monotonic() - started)
         self._sent(row, card, ref)
         return "sent"
 
@@ -380,6 +389,8 @@ class Dispatcher:
 
     def _fail(self, row: Outbox, reason: str, retry_after: float | None) -> None:
         now = self.clock.now()
+        if self.metrics is not None:
+            self.metrics.failed(reason, retry_after)
         with self.db.session() as session:
             stored = session.get(Outbox, row.id)
             assert stored is not None

@@ -42,6 +42,10 @@ class ChatAdapter(ABC):
         """Receive the bot's context before anything can arrive (commands, buttons)."""
         return None
 
+    async def healthy(self) -> bool:
+        """Whether the platform is reachable now, for ``/healthz`` (default: yes)."""
+        return True
+
     def http_routes(self) -> list[BaseRoute]:
         """HTTP endpoints this adapter serves under `crmbot run --port` (e.g. Slack events)."""
         return []

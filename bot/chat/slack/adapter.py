@@ -27,7 +27,7 @@ from bot.chat.base import ChatAdapter, DeliveryError
 from bot.chat.slack import blocks as kit
 from bot.chat.slack.app import SlackListeners, build_app
 from bot.chat.slack.connection import RetryPolicy, SlackConnection, SlackSetupError, make_client
-from bot.chat.slack.errors import CALL_ERRORS, delivery_error
+from bot.chat.slack.errors import CALL_ERRORS, delivery_error, is_outage
 from bot.chat.slack.identity import SlackIdentities
 from handlers.cards import (
     AlertCard,
@@ -77,6 +77,7 @@ class SlackAdapter(ChatAdapter):
         self._ctx: BotContext | None = None
         self._limiters: dict[str, AsyncLimiter] = {}
         self._socket: AsyncSocketModeHandler | None = None
+        self._api_reachable = True  # the last post reached Slack (even if Slack refused it)
 
     # -- wiring ---------------------------------------------------------------------------
 
@@ -130,6 +131,14 @@ class SlackAdapter(ChatAdapter):
             return
         log.info("Slack: signed in as %s in %s", auth.get("user"), auth.get("team"))
 
+    async def healthy(self) -> bool:
+        """Socket Mode connected (in that mode) and the last post reached Slack's Web API."""
+        if self.connection.mode == "socket" and (
+            self._socket is None or not await self._socket.client.is_connected()
+        ):
+            return False
+        return self._api_reachable
+
     async def stop(self) -> None:
         """Close the Socket Mode connection."""
         if self._socket is not None:
@@ -179,7 +188,9 @@ class SlackAdapter(ChatAdapter):
                     channel=destination, text=text, blocks=_dicts(blocks), **extra
                 )
             except CALL_ERRORS as exc:
+                self._api_reachable = not is_outage(exc)
                 raise delivery_error("chat.postMessage", exc) from None
+        self._api_reachable = True
         ts = response.get("ts")
         if not isinstance(ts, str):
             raise DeliveryError("Slack chat.postMessage: no ts in the answer")
