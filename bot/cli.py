@@ -270,6 +270,36 @@ def replay(
     out.print(channels_table)
 
 
+@app.command()
+def forget(
+    handle: Annotated[str, typer.Argument(help="The author's handle, e.g. @jroe.")],
+    platform: Annotated[
+        str | None, typer.Option(help="Only this platform's author (default: every platform).")
+    ] = None,
+) -> None:
+    """Erase an author's personal data everywhere, keeping anonymous counts; audited."""
+    import getpass
+
+    from handlers.clock import SystemClock
+    from handlers.errors import UserError
+    from handlers.privacy import forget as forget_author
+
+    settings = Settings()
+    _setup_logging(settings, quiet=True)
+    db = Database(settings.database_url)
+    migrate.upgrade(db)
+    try:
+        result = forget_author(db, SystemClock(), handle, platform, f"cli:{getpass.getuser()}")
+    except UserError as exc:
+        err.print(f"[red]{exc.reason}[/red]")
+        raise typer.Exit(2) from None
+    finally:
+        db.dispose()
+    typer.echo(result.summary())
+    if not result.erasure.found:
+        raise typer.Exit(1)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply database migrations (also applied automatically at start)."""
