@@ -4,12 +4,14 @@ It records every call (method, params, headers) and checks what the real Slack w
 ``xoxb-``/``xapp-`` tokens, ``channel`` and ``text`` on posts, and every ``blocks`` through
 slack_sdk's own models plus the 50-blocks cap. Anything it would reject lands in
 ``violations`` (tests assert it stays empty) and gets the error Slack would send.
-Fault switches: a 429 with Retry-After, 500/503, ``ok: false`` errors.
+Fault switches: a 429 with Retry-After, 500/503, ``ok: false`` errors, and a hang (the call
+is held without an answer until released or stopped).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import itertools
 import json
@@ -135,6 +137,8 @@ class FakeSlack:
         self._sockets: list[web.WebSocketResponse] = []
         self._runner: web.AppRunner | None = None
         self._changed = asyncio.Event()  # set whenever something is recorded
+        self._hangs: dict[str, float] = {}  # method -> seconds a call is held unanswered
+        self._release = asyncio.Event()
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -151,6 +155,7 @@ class FakeSlack:
         self.url = f"http://{host}:{port}"
 
     async def stop(self) -> None:
+        self._release.set()
         for ws in list(self._sockets):
             await ws.close()
         if self._runner is not None:
@@ -168,6 +173,16 @@ class FakeSlack:
     def fail(self, method: str, fault: Fault, times: int = 1) -> None:
         """Make the next ``times`` calls to ``method`` fail with ``fault``."""
         self._faults.setdefault(method, []).extend([fault] * times)
+
+    def hang(self, method: str, seconds: float) -> None:
+        """Hold every call to ``method`` unanswered for ``seconds`` (until :meth:`release`)."""
+        self._release.clear()
+        self._hangs[method] = seconds
+
+    def release(self) -> None:
+        """Answer held calls now, and hold no more."""
+        self._hangs.clear()
+        self._release.set()
 
     def clear_faults(self) -> None:
         self._faults.clear()
@@ -266,6 +281,12 @@ class FakeSlack:
         params = await self._params(request)
         headers = dict(request.headers)
         self.calls.append(Call(method, params, headers))
+        if method in self._hangs:
+            self._changed.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._release.wait(), self._hangs[method])
+            if request.transport is None or request.transport.is_closing():
+                return web.Response(status=499)  # the caller gave up: nothing was done
         faults = self._faults.get(method)
         if faults:
             fault = faults.pop(0)
