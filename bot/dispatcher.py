@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 MAX_ERROR_LENGTH = 300
 DEFAULT_PER_MINUTE = 50
 FALLBACK_AFTER = 5  # failed attempts before an alert also goes to the fallback channel
+POST_LOOKUP_MARGIN = timedelta(minutes=2)  # clock skew allowed between us and the platform
 
 
 def _has_posted_alert(session: Session, row: Outbox) -> bool:
@@ -322,7 +323,7 @@ class Dispatcher:
                 await adapter.update(row.destination, thread_ref, card)
                 ref = thread_ref
             else:
-                ref = await adapter.post(row.destination, card, thread_ref)
+                ref = await self._post_once(adapter, row, card, thread_ref)
                 self.budget.record(key, now)
         except DeliveryError as exc:
             self._fail(row, exc.reason, exc.retry_after)
@@ -335,6 +336,24 @@ class Dispatcher:
             self.metrics.delivered(row.platform, time.monotonic() - started)
         self._sent(row, card, ref)
         return "sent"
+
+    async def _post_once(
+        self, adapter: ChatAdapter, row: Outbox, card: Card, thread_ref: str | None
+    ) -> str:
+        """Post ``row`` at most once across crashes: when an earlier attempt never finished
+        (e.g. kill -9 between the platform's answer and marking the row sent), the
+        platform is asked first whether the message is already there."""
+        assert row.id is not None
+        key = f"crmbot-outbox-{row.id}"
+        if row.post_started_at is not None:
+            since = row.post_started_at - POST_LOOKUP_MARGIN
+            found = await adapter.find_post(row.destination, key, thread_ref, since)
+            if found is not None:
+                log.info("outbox row %s was already posted before a restart", row.id)
+                return found
+        with self.db.session() as session:
+            outbox_store.mark_post_started(session, [row.id], self.clock.now())
+        return await adapter.post_once(row.destination, card, thread_ref, key)
 
     def _sent(self, row: Outbox, card: Card, ref: str, digest: bool = False) -> None:
         now = self.clock.now()

@@ -230,6 +230,9 @@ class Outbox(SQLModel, table=True):
     next_attempt_at: datetime = _utc()
     sent_at: datetime | None = _utc(nullable=True)
     message_ref: str | None = None
+    # set before each post: a row still pending with it set may have been posted just
+    # before a crash, so the dispatcher asks the platform first (bot/dispatcher.py)
+    post_started_at: datetime | None = _utc(nullable=True)
 
 
 class PostedAlert(SQLModel, table=True):

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, text
 
+from benchmarks.crash import crash_run
 from tests.fakes import crmbot_process as run
 from tests.fakes.slack_api import FakeSlack
 
@@ -65,3 +66,14 @@ async def test_sigterm_exits_quickly_while_slack_hangs_and_keeps_the_alert(
         await slack.stop()
     assert "HANG-1" in slack.posts()[0].text
     assert _outbox_statuses(database_url) == ["sent"]
+
+
+async def test_kill_9_mid_stream_loses_nothing_and_doubles_nothing(
+    database_url: str, tmp_path: Path
+) -> None:
+    outcome = await crash_run(database_url, tmp_path, events=120, rate=40, kill_at=0.5)
+    assert outcome.resent > 0  # the kill did cut requests off
+    assert outcome.lost == []  # every accepted mention was alerted...
+    assert outcome.duplicates == {}  # ...exactly once
+    assert outcome.doubled_conversations == 0
+    assert outcome.workers >= 1 and outcome.orphans == []  # workers died with their parent

@@ -4,6 +4,7 @@ opsdroid's connectors): start/stop, post a card, edit a posted alert."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from datetime import datetime
 
 from starlette.routing import BaseRoute
 
@@ -60,6 +61,20 @@ class ChatAdapter(ABC):
 
         Raises DeliveryError on failure, and TypeError for a card type it cannot render.
         """
+
+    async def post_once(
+        self, destination: str, card: Card, thread_ref: str | None, key: str
+    ) -> str:
+        """Like :meth:`post`, tagging the message with ``key`` where the platform can store
+        it, so :meth:`find_post` can tell later whether it went out. Default: ``post``."""
+        return await self.post(destination, card, thread_ref)
+
+    async def find_post(
+        self, destination: str, key: str, thread_ref: str | None, since: datetime
+    ) -> str | None:
+        """The ref of a message posted since ``since`` with ``key`` (see :meth:`post_once`),
+        or None when there is none or the platform cannot tell (then it is posted again)."""
+        return None
 
     @abstractmethod
     async def update(self, destination: str, message_ref: str, card: StatusCard) -> None:

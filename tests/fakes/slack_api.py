@@ -15,6 +15,7 @@ import contextlib
 import html
 import itertools
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,6 +79,7 @@ class Message:
     blocks: list[dict[str, Any]]
     thread_ts: str | None = None
     edits: int = 0
+    metadata: dict[str, Any] | None = None  # chat.postMessage's ``metadata``
 
     @property
     def mrkdwn(self) -> str:
@@ -348,6 +350,8 @@ class FakeSlack:
             return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
         if method in POSTS:
             return self._post(method, params)
+        if method in {"conversations.history", "conversations.replies"}:
+            return self._history(method, params)
         self.violations.append(f"{method}: not a method crmbot should need")
         return {"ok": False, "error": "unknown_method"}
 
@@ -374,13 +378,37 @@ class FakeSlack:
             message.edits += 1
             return {"ok": True, "channel": channel, "ts": message.ts, "text": text}
         ts = self._next_ts()
+        metadata = params.get("metadata")
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
         self.messages[(channel, ts)] = Message(
-            channel, ts, text, blocks or [], thread_ts=params.get("thread_ts")
+            channel, ts, text, blocks or [], thread_ts=params.get("thread_ts"), metadata=metadata
         )
         return {"ok": True, "channel": channel, "ts": ts, "message": {"text": text, "ts": ts}}
 
+    def _history(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """conversations.history (top-level messages) and .replies (a thread), newest first,
+        from ``oldest``; metadata only with ``include_all_metadata``."""
+        channel, oldest = params.get("channel"), float(params.get("oldest") or 0)
+        thread = params.get("ts") if method == "conversations.replies" else None
+        if method == "conversations.replies" and not thread:
+            return {"ok": False, "error": "thread_not_found"}
+        found = []
+        for m in sorted(self.messages.values(), key=lambda m: float(m.ts), reverse=True):
+            in_scope = m.thread_ts == thread or (thread is not None and m.ts == thread)
+            if m.channel != channel or not in_scope or float(m.ts) < oldest:
+                continue
+            item: dict[str, Any] = {"type": "message", "ts": m.ts, "text": m.text}
+            if m.metadata is not None and str(params.get("include_all_metadata")).lower() in {
+                "1",
+                "true",
+            }:
+                item["metadata"] = m.metadata
+            found.append(item)
+        return {"ok": True, "messages": found[: int(params.get("limit") or 100)]}
+
     def _next_ts(self) -> str:
-        return f"1772441000.{next(self._ts):06d}"
+        return f"{int(time.time())}.{next(self._ts):06d}"
 
     async def _upload(self, request: web.Request) -> web.Response:
         self.uploads[request.match_info["file_id"]] = await request.read()

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from aiolimiter import AsyncLimiter
@@ -45,6 +46,7 @@ from storage import outbox as outbox_store
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+METADATA_EVENT = "crmbot_outbox"  # message metadata naming the outbox row a post is for
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,23 +163,61 @@ class SlackAdapter(ChatAdapter):
 
     async def post(self, destination: str, card: Card, thread_ref: str | None) -> str:
         """Post ``card`` (into the alert's thread when ``thread_ref`` is given); returns its ts."""
-        extra: dict[str, Any] = {}
+        return await self._post(destination, card, thread_ref, {})
+
+    async def post_once(
+        self, destination: str, card: Card, thread_ref: str | None, key: str
+    ) -> str:
+        """Post with ``key`` in the message metadata, for :meth:`find_post`."""
+        metadata = {"event_type": METADATA_EVENT, "event_payload": {"key": key}}
+        return await self._post(destination, card, thread_ref, {"metadata": metadata})
+
+    async def find_post(
+        self, destination: str, key: str, thread_ref: str | None, since: datetime
+    ) -> str | None:
+        """The ts of the message posted with ``key`` since ``since`` (history or thread)."""
+        args: dict[str, Any] = {
+            "channel": destination,
+            "oldest": f"{since.timestamp():.6f}",
+            "include_all_metadata": True,
+            "limit": 200,
+        }
+        try:
+            if thread_ref is not None:
+                answer = await self.client.conversations_replies(ts=thread_ref, **args)
+            else:
+                answer = await self.client.conversations_history(**args)
+        except CALL_ERRORS as exc:
+            raise delivery_error("conversations.history", exc) from None
+        for message in answer.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            if (
+                metadata.get("event_type") == METADATA_EVENT
+                and (metadata.get("event_payload") or {}).get("key") == key
+            ):
+                return str(message["ts"])
+        return None
+
+    async def _post(
+        self, destination: str, card: Card, thread_ref: str | None, extra: dict[str, Any]
+    ) -> str:
+        extra = dict(extra)
         if isinstance(card, AlertCard):
             text, blocks = kit.alert_text(card), kit.alert_blocks(card)
-            extra = {"unfurl_links": False, "unfurl_media": False}
+            extra.update(unfurl_links=False, unfurl_media=False)
         elif isinstance(card, FollowUpCard):
             text, blocks = kit.followup_text(card), kit.followup_blocks(card)
-            extra = {"unfurl_links": False, "reply_broadcast": card.reopened and bool(thread_ref)}
+            extra.update(unfurl_links=False, reply_broadcast=card.reopened and bool(thread_ref))
         elif isinstance(card, StatusCard):
             text, blocks = kit.status_text(card), kit.status_blocks(card)
         elif isinstance(card, NoticeCard):
             text, blocks = kit.notice_text(card), kit.notice_blocks(card)
         elif isinstance(card, DigestCard):
             text, blocks = kit.digest_text(card), kit.digest_blocks(card)
-            extra = {"unfurl_links": False, "unfurl_media": False}
+            extra.update(unfurl_links=False, unfurl_media=False)
         elif isinstance(card, SuggestionCard):
             text, blocks = kit.suggestion_text(card), kit.suggestion_blocks(card)
-            extra = {"unfurl_links": False, "unfurl_media": False}
+            extra.update(unfurl_links=False, unfurl_media=False)
         else:
             raise TypeError(f"the Slack adapter cannot post a {type(card).__name__}")
         if thread_ref is not None:

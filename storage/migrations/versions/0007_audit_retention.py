@@ -1,4 +1,4 @@
-"""audit log (forget requests, retention runs)
+"""audit log (forget requests, retention runs); outbox.post_started_at (posted-once checks)
 
 Revision ID: 0007
 Revises: 0004
@@ -30,8 +30,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index(op.f("ix_audit_log_at"), "audit_log", ["at"], unique=False)
+    op.add_column(
+        "outbox", sa.Column("post_started_at", storage.types.UTCDateTime(), nullable=True)
+    )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("post_started_at")
     op.drop_index(op.f("ix_audit_log_at"), table_name="audit_log")
     op.drop_table("audit_log")
