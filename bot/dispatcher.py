@@ -344,6 +344,8 @@ class Dispatcher:
         (e.g. kill -9 between the platform's answer and marking the row sent), the
         platform is asked first whether the message is already there."""
         assert row.id is not None
+        if not adapter.finds_posts:
+            return await adapter.post(row.destination, card, thread_ref)
         key = f"crmbot-outbox-{row.id}"
         if row.post_started_at is not None:
             since = row.post_started_at - POST_LOOKUP_MARGIN

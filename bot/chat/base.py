@@ -30,6 +30,7 @@ class ChatAdapter(ABC):
     """One chat platform."""
 
     platform: str = ""
+    finds_posts: bool = False  # implements find_post (posts are looked up after a crash)
 
     async def start(self) -> None:
         """Connect; called once before anything is posted."""

@@ -62,6 +62,7 @@ class SlackAdapter(ChatAdapter):
     """Slack through slack-bolt (AsyncApp) and slack_sdk's AsyncWebClient."""
 
     platform = "slack"
+    finds_posts = True
 
     def __init__(
         self,
