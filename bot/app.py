@@ -173,14 +173,18 @@ class CrmBot:
             await adapter.start()
 
     async def stop(self, grace: float | None = None) -> None:
-        """Finish background drafts and disconnect the adapters (each step bounded by
-        ``grace`` seconds when given), then release the workers and the database."""
+        """Finish background drafts and disconnect the adapters (all within ``grace``
+        seconds when given; what runs over is cancelled), then release the workers and
+        the database."""
+        loop = asyncio.get_running_loop()
+        deadline = None if grace is None else loop.time() + grace
         steps = [self.suggestions.idle(), *(a.stop() for a in self.adapters.values())]
         for step in steps:
+            left = None if deadline is None else max(0.1, deadline - loop.time())
             try:
-                await asyncio.wait_for(step, grace)
+                await asyncio.wait_for(step, left)
             except TimeoutError:
-                log.warning("a shutdown step took over %.0fs and was cancelled", grace)
+                log.warning("a shutdown step ran over the %.0fs allowed: cancelled", grace)
             except Exception:
                 log.exception("a shutdown step failed")
         self.ingestor.close()

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 # SIGTERM to exit stays under 10 s even when a chat API hangs: the dispatcher gets
 # DRAIN_GRACE to finish what it is posting, then in-flight posts are cancelled (their rows
 # stay pending for the next start); HTTP and the adapters get STOP_GRACE each.
-DRAIN_GRACE = 4.0
+DRAIN_GRACE = 3.0
 STOP_GRACE = 2.0
 
 
