@@ -16,6 +16,7 @@ BENCHMARKS = (
     "benchmarks.metrics",
     "benchmarks.suggest_intent",
     "benchmarks.sentiment",
+    "benchmarks.crash",
 )
 
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from bot.chat.base import ChatAdapter
 from bot.chat.registry import channel_destination
 from bot.dispatcher import Dispatcher
+from bot.observability import BotMetrics
 from handlers.cards import NoticeCard, card_from_outbox
 from handlers.clock import Clock, SystemClock
 from handlers.commands import handle_command
@@ -95,6 +96,8 @@ class CrmBot:
         self.dispatcher = Dispatcher(
             self.db, self.adapters, self.clock, config=lambda: self.rules.get().config
         )
+        self.metrics = BotMetrics(self.db, self.clock.now)
+        self.dispatcher.metrics = self.metrics
         self.ctx = BotContext(
             db=self.db,
             clock=self.clock,
@@ -226,6 +229,7 @@ class CrmBot:
     def ingest(self, events: Sequence[InboundEvent]) -> IngestResult:
         """Store a batch of events (one transaction) and queue its alerts."""
         result = self.ingestor.ingest(events)
+        self.metrics.stored(result.stored)
         if result.stored:
             self.relabeller.request()  # in the background: never delays the alerts
         return result
@@ -241,10 +245,24 @@ class CrmBot:
         for adapter in self.adapters.values():
             await adapter.start()
 
-    async def stop(self) -> None:
-        await self.suggestions.idle()
-        await self.relabeller.idle()
-        for adapter in self.adapters.values():
-            await adapter.stop()
+    async def stop(self, grace: float | None = None) -> None:
+        """Finish background drafts and relabels and disconnect the adapters (all within
+        ``grace`` seconds when given; what runs over is cancelled), then release the
+        workers and the database."""
+        loop = asyncio.get_running_loop()
+        deadline = None if grace is None else loop.time() + grace
+        steps = [
+            self.suggestions.idle(),
+            self.relabeller.idle(),
+            *(a.stop() for a in self.adapters.values()),
+        ]
+        for step in steps:
+            left = None if deadline is None else max(0.1, deadline - loop.time())
+            try:
+                await asyncio.wait_for(step, left)
+            except TimeoutError:
+                log.warning("a shutdown step ran over the %.0fs allowed: cancelled", grace)
+            except Exception:
+                log.exception("a shutdown step failed")
         self.ingestor.close()
         self.db.dispose()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from starlette.routing import BaseRoute
 
 from bot.app import CrmBot
@@ -40,3 +41,10 @@ def schedule_jobs(bot: CrmBot, scheduler: AsyncIOScheduler, settings: Settings) 
     """Register the recurring jobs (pollers, escalations, digests, reports)."""
     schedule_pollers(bot, scheduler)
     schedule_weekly_report(bot, scheduler)
+    # daily; the job reads the live [retention] (a reload needs no re-scheduling)
+    scheduler.add_job(
+        "bot.jobs:run_retention",
+        CronTrigger(hour=3, minute=17, timezone="UTC"),
+        id="retention",
+        replace_existing=True,
+    )

@@ -17,6 +17,7 @@ from bot.chat.console import ConsoleAdapter
 from bot.config_loader import ConfigError, load_config
 from bot.llm import drafter_from_settings
 from bot.llm_sentiment import sentiment_model_from_settings
+from bot.logs import setup_logging
 from bot.reload import ConfigReloader
 from bot.settings import Settings
 from handlers.config import CrmbotConfig
@@ -35,10 +36,7 @@ DEFAULT_DEMO_DB = "sqlite:///.demo/crmbot-demo.db"
 
 
 def _setup_logging(settings: Settings, quiet: bool = False) -> None:
-    level = logging.WARNING if quiet else getattr(logging, settings.log_level.upper(), logging.INFO)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("alembic", "httpx"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    setup_logging(settings.log_level, settings.log_format, settings.log_libraries, quiet)
 
 
 def _config(settings: Settings, path: Path | None = None) -> tuple[CrmbotConfig, str]:
@@ -286,6 +284,36 @@ def replay(
     for channel, count in report.by_channel.most_common():
         channels_table.add_row(channel, str(count))
     out.print(channels_table)
+
+
+@app.command()
+def forget(
+    handle: Annotated[str, typer.Argument(help="The author's handle, e.g. @jroe.")],
+    platform: Annotated[
+        str | None, typer.Option(help="Only this platform's author (default: every platform).")
+    ] = None,
+) -> None:
+    """Erase an author's personal data everywhere, keeping anonymous counts; audited."""
+    import getpass
+
+    from handlers.clock import SystemClock
+    from handlers.errors import UserError
+    from handlers.privacy import forget as forget_author
+
+    settings = Settings()
+    _setup_logging(settings, quiet=True)
+    db = Database(settings.database_url)
+    migrate.upgrade(db)
+    try:
+        result = forget_author(db, SystemClock(), handle, platform, f"cli:{getpass.getuser()}")
+    except UserError as exc:
+        err.print(f"[red]{exc.reason}[/red]")
+        raise typer.Exit(2) from None
+    finally:
+        db.dispose()
+    typer.echo(result.summary())
+    if not result.erasure.found:
+        raise typer.Exit(1)
 
 
 @db_app.command("upgrade")

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +21,7 @@ from sqlmodel import Session
 
 from bot.budget import PostBudget
 from bot.chat.base import ChatAdapter, DeliveryError, PostedRef
+from bot.observability import BotMetrics
 from handlers.cards import (
     AlertCard,
     Card,
@@ -42,6 +44,7 @@ log = logging.getLogger(__name__)
 MAX_ERROR_LENGTH = 300
 DEFAULT_PER_MINUTE = 50
 FALLBACK_AFTER = 5  # failed attempts before an alert also goes to the fallback channel
+POST_LOOKUP_MARGIN = timedelta(minutes=2)  # clock skew allowed between us and the platform
 
 
 def _posted_ref(posted: PostedAlert) -> PostedRef:
@@ -112,6 +115,7 @@ class Dispatcher:
         # more after-alert hooks (e.g. suggested replies), called after on_alerted
         self.after_alert: list[Callable[[int, int, datetime], None]] = []
         self.on_repeated_failure: Callable[[Outbox, str, bool], None] | None = None
+        self.metrics: BotMetrics | None = None  # set by the bot: latency, errors
 
     def wake(self) -> None:
         """Ask the running loop to look at the outbox now (safe from any thread)."""
@@ -272,6 +276,7 @@ class Dispatcher:
             for row in rows:
                 self._fail(row, f"no running adapter for platform {first.platform!r}", None)
             return 0, len(rows)
+        started = time.monotonic()
         try:
             ref = await adapter.post(first.destination, digest, None)
         except DeliveryError as exc:
@@ -284,6 +289,8 @@ class Dispatcher:
                 self._fail(row, type(exc).__name__, None)
             return 0, len(rows)
         self.budget.record((first.platform, first.destination), self.clock.now())
+        if self.metrics is not None:
+            self.metrics.delivered(first.platform, time.monotonic() - started)
         for row, card in zip(rows, cards, strict=True):
             self._sent(row, card, ref, digest=True)
         return 1, len(rows)
@@ -331,13 +338,14 @@ class Dispatcher:
             with self.db.session() as session:
                 outbox_store.reschedule(session, [row.id], self.budget.next_slot(key, now))
             return "waiting"
+        started = time.monotonic()
         try:
             if edit:
                 assert isinstance(card, StatusCard) and thread is not None
                 await adapter.update(row.destination, thread, alert, card)
                 ref = thread
             else:
-                ref = await adapter.post(row.destination, card, thread)
+                ref = await self._post_once(adapter, row, card, thread)
                 self.budget.record(key, now)
         except DeliveryError as exc:
             self._fail(row, exc.reason, exc.retry_after, exc.permanent)
@@ -346,8 +354,30 @@ class Dispatcher:
             log.exception("posting outbox row %s to %s failed", row.id, row.platform)
             self._fail(row, f"{type(exc).__name__}", None)
             return "failed"
+        if self.metrics is not None:
+            self.metrics.delivered(row.platform, time.monotonic() - started)
         self._sent(row, card, ref)
         return "sent"
+
+    async def _post_once(
+        self, adapter: ChatAdapter, row: Outbox, card: Card, thread: PostedRef | None
+    ) -> PostedRef:
+        """Post ``row`` at most once across crashes: when an earlier attempt never finished
+        (e.g. kill -9 between the platform's answer and marking the row sent), the
+        platform is asked first whether the message is already there."""
+        assert row.id is not None
+        if not adapter.finds_posts:
+            return await adapter.post(row.destination, card, thread)
+        key = f"crmbot-outbox-{row.id}"
+        if row.post_started_at is not None:
+            since = row.post_started_at - POST_LOOKUP_MARGIN
+            found = await adapter.find_post(row.destination, key, thread, since)
+            if found is not None:
+                log.info("outbox row %s was already posted before a restart", row.id)
+                return found
+        with self.db.session() as session:
+            outbox_store.mark_post_started(session, [row.id], self.clock.now())
+        return await adapter.post_once(row.destination, card, thread, key)
 
     def _sent(self, row: Outbox, card: Card, ref: PostedRef, digest: bool = False) -> None:
         now = self.clock.now()
@@ -409,6 +439,8 @@ class Dispatcher:
         Either way the admins hear of it (after FALLBACK_AFTER attempts, or now)."""
         now = self.clock.now()
         reason = reason[:MAX_ERROR_LENGTH]
+        if self.metrics is not None:
+            self.metrics.failed(reason, retry_after)
         with self.db.session() as session:
             stored = session.get(Outbox, row.id)
             assert stored is not None

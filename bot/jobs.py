@@ -56,3 +56,11 @@ def run_unclaimed_checks() -> None:
     repeated = check_repeats(current().ctx)
     if repeated:
         log.info("re-posted %d unclaimed alerts (repeat_interval)", len(repeated))
+
+
+def run_retention() -> None:
+    """Apply ``[retention]``: erase or delete what is older than the configured ages."""
+    from handlers.retention import apply_retention
+
+    bot = current()
+    apply_retention(bot.db, bot.config.retention, bot.clock.now())

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from typing import Any
 
 import uvicorn
 
@@ -19,6 +20,12 @@ from bot.server import build_http_app
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# SIGTERM to exit stays under 10 s even when a chat API hangs: the dispatcher gets
+# DRAIN_GRACE to finish what it is posting, then in-flight posts are cancelled (their rows
+# stay pending for the next start); HTTP and the adapters get STOP_GRACE each.
+DRAIN_GRACE = 3.0
+STOP_GRACE = 2.0
 
 
 async def serve(
@@ -42,7 +49,14 @@ async def serve(
         tasks.append(asyncio.create_task(reloader.watch(stop)))
     app = build_http_app(bot, http_routes(bot, settings))
     server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            timeout_graceful_shutdown=int(STOP_GRACE),
+        )
     )
     scheduler = make_scheduler(bot.db.engine)
     jobs.bind(bot)
@@ -57,8 +71,24 @@ async def serve(
     try:
         await stop.wait()
     finally:
+        log.info("crmbot stopping")
         server.should_exit = True
         scheduler.shutdown(wait=False)
-        await asyncio.gather(http, dispatcher, *tasks, return_exceptions=True)
-        await bot.stop()
+        await _finish(dispatcher, DRAIN_GRACE, "the dispatcher")
+        await _finish(asyncio.gather(http, *tasks, return_exceptions=True), STOP_GRACE, "HTTP")
+        await bot.stop(grace=STOP_GRACE)
         jobs.bind(None)
+        log.info("crmbot stopped")
+
+
+async def _finish(work: asyncio.Future[Any], grace: float, what: str) -> None:
+    """Let ``work`` end within ``grace`` seconds, else cancel it (and never raise)."""
+    done, _ = await asyncio.wait({work}, timeout=grace)
+    if done:
+        with contextlib.suppress(BaseException):
+            work.result()
+        return
+    log.warning("%s did not stop within %.0fs: cancelled (unsent rows stay queued)", what, grace)
+    work.cancel()
+    with contextlib.suppress(BaseException):
+        await asyncio.wait_for(work, timeout=1.0)

@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     config_path: Path = Field(Path("crmbot.toml"), alias="CRMBOT_CONFIG")
     console_user: str | None = Field(None, alias="CRMBOT_CONSOLE_USER")
     log_level: str = Field("INFO", alias="CRMBOT_LOG_LEVEL")
+    log_format: str = Field("text", alias="CRMBOT_LOG_FORMAT")  # text | json
+    log_libraries: str | None = Field(None, alias="CRMBOT_LOG_LIBRARIES")  # debug: verbose libs
     # webhooks (bot/sources/webhooks.py); an endpoint whose secret is unset answers 503
     hubspot_client_secret: SecretStr | None = Field(None, alias="HUBSPOT_CLIENT_SECRET")
     webhook_secret: SecretStr | None = Field(None, alias="CRMBOT_WEBHOOK_SECRET")

@@ -12,7 +12,7 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from handlers import actions, reports
+from handlers import actions, privacy, reports
 from handlers.context import BotContext
 from handlers.durations import format_duration
 from handlers.errors import GENERIC_FAILURE, UserError
@@ -228,8 +228,10 @@ def _chart(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
 
 
 def _admin(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
+    if args[:1] == ["forget"]:
+        return _admin_forget(ctx, cmd, args[1:])
     if args[:1] != ["reload"]:
-        raise UserError("Usage: `/crm admin reload`")
+        raise UserError("Usage: `/crm admin reload` or `/crm admin forget HANDLE [PLATFORM]`")
     with ctx.db.session() as session:
         asker = actions.identify(session, ctx, cmd.actor)
     require(ctx.config, asker, cmd.actor, "admin", "reload the config")
@@ -237,6 +239,17 @@ def _admin(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
         raise UserError("This bot was started without a config file to reload.")
     ok, message = ctx.reload_config(f"/crm admin reload by @{asker.name}")
     return Reply(text=message, ephemeral=not ok)
+
+
+def _admin_forget(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
+    if not 1 <= len(args) <= 2:
+        raise UserError("Usage: `/crm admin forget HANDLE [PLATFORM]`")
+    with ctx.db.session() as session:
+        asker = actions.identify(session, ctx, cmd.actor)
+    require(ctx.config, asker, cmd.actor, "admin", "erase an author's data")
+    who = f"{cmd.actor.platform}:{cmd.actor.user_id} (@{asker.name})"
+    result = privacy.forget(ctx.db, ctx.clock, args[0], args[1] if len(args) > 1 else None, who)
+    return Reply(text=result.summary(), ephemeral=True)
 
 
 def _suggest(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
@@ -273,7 +286,11 @@ COMMANDS: dict[str, _Spec] = {
     "leaderboard": _Spec("leaderboard [period]", "staff ranked by resolutions", _leaderboard),
     "export": _Spec("export [period]", "CSV of every conversation cycle (managers)", _export),
     "chart": _Spec("chart [period] [team:NAME]", "volume, sentiment, response times", _chart),
-    "admin": _Spec("admin reload", "re-read the config file (admins)", _admin),
+    "admin": _Spec(
+        "admin reload|forget HANDLE",
+        "re-read the config; erase an author's personal data (admins)",
+        _admin,
+    ),
     "suggest": _Spec("suggest <id>", "draft a new suggested reply", _suggest),
     "use": _Spec(
         "use s<n> | use kb<n> <id>",

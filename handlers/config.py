@@ -321,6 +321,25 @@ class VipConfig(_Strict):
     handles: list[str] = Field(default_factory=list)
 
 
+class RetentionConfig(_Strict):
+    """How long personal data is kept (``[retention]``); unset keeps it. A daily job erases
+    mention texts and conversation titles (``mentions``), CRM event details
+    (``crm_events``) and suggestion texts (``suggestions``) past their age, and deletes
+    posted outbox rows (``outbox``; never one still waiting). Counts and metrics stay."""
+
+    mentions: Duration | None = None
+    crm_events: Duration | None = None
+    outbox: Duration | None = None
+    suggestions: Duration | None = None
+
+    @field_validator("mentions", "crm_events", "outbox", "suggestions")
+    @classmethod
+    def _at_least_a_day(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value < timedelta(days=1):
+            raise ValueError("keep data at least 1d (a shorter value is most likely a typo)")
+        return value
+
+
 class ConfigTest(_Strict):
     """A check run by ``crmbot check-config``: this event must reach exactly ``expect``."""
 
@@ -352,6 +371,7 @@ class CrmbotConfig(_Strict):
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
     suggestions: SuggestionsConfig = Field(default_factory=SuggestionsConfig)
     sentiment: SentimentConfig = Field(default_factory=SentimentConfig)
+    retention: RetentionConfig = RetentionConfig()
 
     @model_validator(mode="after")
     def _check_references(self) -> CrmbotConfig:

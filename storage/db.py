@@ -26,15 +26,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    """Create an engine for ``url``; SQLite files get WAL, a busy timeout and foreign keys."""
+    """Create an engine for ``url``; SQLite files get WAL, a busy timeout and foreign keys.
+
+    ``hide_parameters``: a failed statement's error never carries the values it was given
+    (an author's email or text would otherwise reach the logs with the traceback)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def redact_url(url: str) -> str:

@@ -232,6 +232,9 @@ class Outbox(SQLModel, table=True):
     next_attempt_at: datetime = _utc()
     sent_at: datetime | None = _utc(nullable=True)
     message_ref: str | None = None
+    # set before each post: a row still pending with it set may have been posted just
+    # before a crash, so the dispatcher asks the platform first (bot/dispatcher.py)
+    post_started_at: datetime | None = _utc(nullable=True)
 
 
 class PostedAlert(SQLModel, table=True):
@@ -275,5 +278,6 @@ class SpikeState(SQLModel, table=True):
 
 
 from storage import rollups as _rollups  # noqa: E402, F401  (registers metric_rollup)
+from storage.audit import AuditEntry as AuditEntry  # noqa: E402  (registers audit_log)
 from storage.sources import SourceCursor as SourceCursor  # noqa: E402  (registers source_cursor)
 from storage.suggestions import KnowledgeEntry as KnowledgeEntry  # noqa: E402  (registers kb_entry, suggestion)

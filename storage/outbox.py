@@ -212,3 +212,8 @@ def last_alert_at(session: Session, conversation_id: int, channel: str) -> datet
             Outbox.kind == "alert",
         )
     ).one()
+
+
+def mark_post_started(session: Session, ids: list[int], now: datetime) -> None:
+    """Note that posting these rows starts now (see ``Outbox.post_started_at``)."""
+    session.execute(update(Outbox).where(col(Outbox.id).in_(ids)).values(post_started_at=now))

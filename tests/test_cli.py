@@ -265,7 +265,12 @@ def test_run_serves_health_and_stops_cleanly(tmp_path: Path) -> None:
                     )
                 time.sleep(0.1)
         assert response.status_code == 200
-        assert response.json() == {"ok": True, "outbox_pending": 0}
+        assert response.json() == {
+            "ok": True,
+            "database": "ok",
+            "chat": {"console": "ok"},
+            "outbox_pending": 0,
+        }
     finally:
         proc.terminate()
         assert proc.wait(timeout=30) == 0

@@ -84,7 +84,9 @@ def test_admin_reload_command_is_for_admins(harness: BotHarness, reloader) -> No
         == "Only admins can reload the config. Ask an admin to add you to [roles] in the config."
     )
     assert harness.say("admin reload", "boss").startswith("Config reloaded from")
-    assert harness.say("admin frobnicate", "boss") == "Usage: `/crm admin reload`"
+    assert harness.say("admin frobnicate", "boss") == (
+        "Usage: `/crm admin reload` or `/crm admin forget HANDLE [PLATFORM]`"
+    )
 
 
 def test_roles_table_grants_manager_view(harness: BotHarness, reloader, config_file) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from datetime import datetime
 
 from starlette.routing import BaseRoute
 
@@ -82,6 +83,7 @@ class ChatAdapter(ABC):
 
     platform: str = ""
     capabilities: Capabilities = Capabilities()
+    finds_posts: bool = False  # implements find_post (posts are looked up after a crash)
 
     async def start(self) -> None:
         """Connect; called once before anything is posted."""
@@ -95,13 +97,13 @@ class ChatAdapter(ABC):
         """Receive the port inbound events go to, before anything can arrive."""
         return None
 
+    async def healthy(self) -> bool:
+        """Whether the platform is reachable now, for ``/healthz`` (default: yes)."""
+        return True
+
     def http_routes(self) -> list[BaseRoute]:
         """HTTP endpoints this adapter serves under `crmbot run --port` (e.g. Slack events)."""
         return []
-
-    def healthy(self) -> bool:
-        """Whether the connection to the platform is up (for ``/healthz``)."""
-        return True
 
     def mention(self, ping: Ping) -> str:
         """How to notify ``ping`` on this platform (``<@U1>`` on Slack); ``@name`` when the
@@ -114,6 +116,20 @@ class ChatAdapter(ABC):
 
         Raises DeliveryError on failure, and TypeError for a card type it cannot render.
         """
+
+    async def post_once(
+        self, destination: str, card: Card, thread: PostedRef | None, key: str
+    ) -> PostedRef:
+        """Like :meth:`post`, tagging the message with ``key`` where the platform can store
+        it, so :meth:`find_post` can tell later whether it went out. Default: ``post``."""
+        return await self.post(destination, card, thread)
+
+    async def find_post(
+        self, destination: str, key: str, thread: PostedRef | None, since: datetime
+    ) -> PostedRef | None:
+        """The ref of a message posted since ``since`` with ``key`` (see :meth:`post_once`),
+        or None when there is none or the platform cannot tell (then it is posted again)."""
+        return None
 
     @abstractmethod
     async def update(

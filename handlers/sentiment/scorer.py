@@ -11,6 +11,9 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 
@@ -23,6 +26,19 @@ log = logging.getLogger(__name__)
 PARALLEL_MIN_BATCH = 128
 
 _worker_analyzers: dict[LexiconExtension, OfflineAnalyzer] = {}
+
+
+def _worker_init(parent: int) -> None:
+    """In each worker: leave Ctrl-C to the parent, and exit when the parent is gone (even
+    after a kill -9, which gives the pool no chance to stop its workers)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _score_in_worker(
@@ -107,7 +123,12 @@ class SentimentScorer:
         if self._pool is None:
             # spawn: the parent may already run threads (asyncio, uvicorn), which fork dislikes.
             context = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(max_workers=self._workers, mp_context=context)
+            self._pool = ProcessPoolExecutor(
+                max_workers=self._workers,
+                mp_context=context,
+                initializer=_worker_init,
+                initargs=(os.getpid(),),
+            )
             log.info("scoring sentiment of large batches on %d extra processes", self._workers)
         return self._pool
 

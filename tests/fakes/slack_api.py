@@ -4,15 +4,18 @@ It records every call (method, params, headers) and checks what the real Slack w
 ``xoxb-``/``xapp-`` tokens, ``channel`` and ``text`` on posts, and every ``blocks`` through
 slack_sdk's own models plus the 50-blocks cap. Anything it would reject lands in
 ``violations`` (tests assert it stays empty) and gets the error Slack would send.
-Fault switches: a 429 with Retry-After, 500/503, ``ok: false`` errors.
+Fault switches: a 429 with Retry-After, 500/503, ``ok: false`` errors, and a hang (the call
+is held without an answer until released or stopped).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import itertools
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,6 +79,7 @@ class Message:
     blocks: list[dict[str, Any]]
     thread_ts: str | None = None
     edits: int = 0
+    metadata: dict[str, Any] | None = None  # chat.postMessage's ``metadata``
 
     @property
     def mrkdwn(self) -> str:
@@ -135,6 +139,8 @@ class FakeSlack:
         self._sockets: list[web.WebSocketResponse] = []
         self._runner: web.AppRunner | None = None
         self._changed = asyncio.Event()  # set whenever something is recorded
+        self._hangs: dict[str, float] = {}  # method -> seconds a call is held unanswered
+        self._release = asyncio.Event()
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -151,6 +157,7 @@ class FakeSlack:
         self.url = f"http://{host}:{port}"
 
     async def stop(self) -> None:
+        self._release.set()
         for ws in list(self._sockets):
             await ws.close()
         if self._runner is not None:
@@ -168,6 +175,16 @@ class FakeSlack:
     def fail(self, method: str, fault: Fault, times: int = 1) -> None:
         """Make the next ``times`` calls to ``method`` fail with ``fault``."""
         self._faults.setdefault(method, []).extend([fault] * times)
+
+    def hang(self, method: str, seconds: float) -> None:
+        """Hold every call to ``method`` unanswered for ``seconds`` (until :meth:`release`)."""
+        self._release.clear()
+        self._hangs[method] = seconds
+
+    def release(self) -> None:
+        """Answer held calls now, and hold no more."""
+        self._hangs.clear()
+        self._release.set()
 
     def clear_faults(self) -> None:
         self._faults.clear()
@@ -266,6 +283,12 @@ class FakeSlack:
         params = await self._params(request)
         headers = dict(request.headers)
         self.calls.append(Call(method, params, headers))
+        if method in self._hangs:
+            self._changed.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._release.wait(), self._hangs[method])
+            if request.transport is None or request.transport.is_closing():
+                return web.Response(status=499)  # the caller gave up: nothing was done
         faults = self._faults.get(method)
         if faults:
             fault = faults.pop(0)
@@ -327,6 +350,8 @@ class FakeSlack:
             return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
         if method in POSTS:
             return self._post(method, params)
+        if method in {"conversations.history", "conversations.replies"}:
+            return self._history(method, params)
         self.violations.append(f"{method}: not a method crmbot should need")
         return {"ok": False, "error": "unknown_method"}
 
@@ -353,13 +378,37 @@ class FakeSlack:
             message.edits += 1
             return {"ok": True, "channel": channel, "ts": message.ts, "text": text}
         ts = self._next_ts()
+        metadata = params.get("metadata")
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
         self.messages[(channel, ts)] = Message(
-            channel, ts, text, blocks or [], thread_ts=params.get("thread_ts")
+            channel, ts, text, blocks or [], thread_ts=params.get("thread_ts"), metadata=metadata
         )
         return {"ok": True, "channel": channel, "ts": ts, "message": {"text": text, "ts": ts}}
 
+    def _history(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """conversations.history (top-level messages) and .replies (a thread), newest first,
+        from ``oldest``; metadata only with ``include_all_metadata``."""
+        channel, oldest = params.get("channel"), float(params.get("oldest") or 0)
+        thread = params.get("ts") if method == "conversations.replies" else None
+        if method == "conversations.replies" and not thread:
+            return {"ok": False, "error": "thread_not_found"}
+        found = []
+        for m in sorted(self.messages.values(), key=lambda m: float(m.ts), reverse=True):
+            in_scope = m.thread_ts == thread or (thread is not None and m.ts == thread)
+            if m.channel != channel or not in_scope or float(m.ts) < oldest:
+                continue
+            item: dict[str, Any] = {"type": "message", "ts": m.ts, "text": m.text}
+            if m.metadata is not None and str(params.get("include_all_metadata")).lower() in {
+                "1",
+                "true",
+            }:
+                item["metadata"] = m.metadata
+            found.append(item)
+        return {"ok": True, "messages": found[: int(params.get("limit") or 100)]}
+
     def _next_ts(self) -> str:
-        return f"1772441000.{next(self._ts):06d}"
+        return f"{int(time.time())}.{next(self._ts):06d}"
 
     async def _upload(self, request: web.Request) -> web.Response:
         self.uploads[request.match_info["file_id"]] = await request.read()

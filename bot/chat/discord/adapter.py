@@ -246,7 +246,7 @@ class DiscordAdapter(ChatAdapter):
         while self._opening:
             await asyncio.gather(*self._opening.values(), return_exceptions=True)
 
-    def healthy(self) -> bool:
+    async def healthy(self) -> bool:
         """Logged in with the gateway connected."""
         return self.client.is_ready() and not self.client.is_closed()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from aiolimiter import AsyncLimiter
@@ -26,7 +27,7 @@ from bot.chat.base import Capabilities, ChatAdapter, DeliveryError, PostedRef
 from bot.chat.slack import blocks as kit
 from bot.chat.slack.app import SlackListeners, build_app
 from bot.chat.slack.connection import RetryPolicy, SlackConnection, SlackSetupError, make_client
-from bot.chat.slack.errors import CALL_ERRORS, delivery_error
+from bot.chat.slack.errors import CALL_ERRORS, delivery_error, is_outage
 from bot.chat.slack.identity import SlackIdentities
 from handlers.cards import (
     AlertCard,
@@ -43,6 +44,7 @@ from handlers.inbound_port import ChatInbound
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+METADATA_EVENT = "crmbot_outbox"  # message metadata naming the outbox row a post is for
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,7 @@ class SlackAdapter(ChatAdapter):
 
     platform = "slack"
     capabilities = Capabilities(posts_per_minute=50)
+    finds_posts = True
 
     def __init__(
         self,
@@ -76,6 +79,7 @@ class SlackAdapter(ChatAdapter):
         self._inbound: ChatInbound | None = None
         self._limiters: dict[str, AsyncLimiter] = {}
         self._socket: AsyncSocketModeHandler | None = None
+        self._api_reachable = True  # the last post reached Slack (even if Slack refused it)
 
     # -- wiring ---------------------------------------------------------------------------
 
@@ -129,6 +133,14 @@ class SlackAdapter(ChatAdapter):
             return
         log.info("Slack: signed in as %s in %s", auth.get("user"), auth.get("team"))
 
+    async def healthy(self) -> bool:
+        """Socket Mode connected (in that mode) and the last post reached Slack's Web API."""
+        if self.connection.mode == "socket" and (
+            self._socket is None or not await self._socket.client.is_connected()
+        ):
+            return False
+        return self._api_reachable
+
     async def stop(self) -> None:
         """Close the Socket Mode connection."""
         if self._socket is not None:
@@ -153,26 +165,66 @@ class SlackAdapter(ChatAdapter):
 
     async def post(self, destination: str, card: Card, thread: PostedRef | None) -> PostedRef:
         """Post ``card`` (into the alert's thread when ``thread`` is given); returns its ts."""
+        return await self._post(destination, card, thread, {})
+
+    async def post_once(
+        self, destination: str, card: Card, thread: PostedRef | None, key: str
+    ) -> PostedRef:
+        """Post with ``key`` in the message metadata, for :meth:`find_post`."""
+        metadata = {"event_type": METADATA_EVENT, "event_payload": {"key": key}}
+        return await self._post(destination, card, thread, {"metadata": metadata})
+
+    async def find_post(
+        self, destination: str, key: str, thread: PostedRef | None, since: datetime
+    ) -> PostedRef | None:
+        """The message posted with ``key`` since ``since`` (history or thread)."""
         thread_ref = thread.thread_ref if thread is not None else None
-        extra: dict[str, Any] = {}
+        args: dict[str, Any] = {
+            "channel": destination,
+            "oldest": f"{since.timestamp():.6f}",
+            "include_all_metadata": True,
+            "limit": 200,
+        }
+        try:
+            if thread_ref is not None:
+                answer = await self.client.conversations_replies(ts=thread_ref, **args)
+            else:
+                answer = await self.client.conversations_history(**args)
+        except CALL_ERRORS as exc:
+            raise delivery_error("conversations.history", exc) from None
+        for message in answer.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            if (
+                metadata.get("event_type") == METADATA_EVENT
+                and (metadata.get("event_payload") or {}).get("key") == key
+            ):
+                ts = str(message["ts"])
+                return PostedRef(message_ref=ts, thread_ref=thread_ref or ts)
+        return None
+
+    async def _post(
+        self, destination: str, card: Card, thread: PostedRef | None, extra: dict[str, Any]
+    ) -> PostedRef:
+        thread_ref = thread.thread_ref if thread is not None else None
+        extra = dict(extra)
         if isinstance(card, AlertCard):
             pings = " ".join(self.mention(p) for p in card.ping_list())
             text = f"{kit.alert_text(card)} {pings}".rstrip()
             blocks = kit.alert_blocks(card, pings=pings)
-            extra = {"unfurl_links": False, "unfurl_media": False}
+            extra.update(unfurl_links=False, unfurl_media=False)
         elif isinstance(card, FollowUpCard):
             text, blocks = kit.followup_text(card), kit.followup_blocks(card)
-            extra = {"unfurl_links": False, "reply_broadcast": card.reopened and bool(thread_ref)}
+            extra.update(unfurl_links=False, reply_broadcast=card.reopened and bool(thread_ref))
         elif isinstance(card, StatusCard):
             text, blocks = kit.status_text(card), kit.status_blocks(card)
         elif isinstance(card, NoticeCard):
             text, blocks = kit.notice_text(card), kit.notice_blocks(card)
         elif isinstance(card, DigestCard):
             text, blocks = kit.digest_text(card), kit.digest_blocks(card)
-            extra = {"unfurl_links": False, "unfurl_media": False}
+            extra.update(unfurl_links=False, unfurl_media=False)
         elif isinstance(card, SuggestionCard):
             text, blocks = kit.suggestion_text(card), kit.suggestion_blocks(card)
-            extra = {"unfurl_links": False, "unfurl_media": False}
+            extra.update(unfurl_links=False, unfurl_media=False)
         else:
             raise TypeError(f"the Slack adapter cannot post a {type(card).__name__}")
         if thread_ref is not None:
@@ -183,7 +235,9 @@ class SlackAdapter(ChatAdapter):
                     channel=destination, text=text, blocks=_dicts(blocks), **extra
                 )
             except CALL_ERRORS as exc:
+                self._api_reachable = not is_outage(exc)
                 raise delivery_error("chat.postMessage", exc) from None
+        self._api_reachable = True
         ts = response.get("ts")
         if not isinstance(ts, str):
             raise DeliveryError("Slack chat.postMessage: no ts in the answer")

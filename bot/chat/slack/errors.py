@@ -87,3 +87,10 @@ def delivery_error(method: str, exc: Exception) -> DeliveryError:
             )
         return DeliveryError(f"Slack {method}: {code or 'error'}", permanent=permanent, status=200)
     return DeliveryError(f"Slack {method}: unreachable ({type(exc).__name__})")
+
+
+def is_outage(exc: Exception) -> bool:
+    """Slack could not be reached or failed on its side (no answer, or HTTP 5xx)."""
+    if isinstance(exc, SlackApiError):
+        return int(getattr(exc.response, "status_code", 0) or 0) >= 500
+    return True

@@ -1,0 +1,64 @@
+"""`[retention]`: the daily job erases and deletes by age, never a waiting message."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.chat.base import DeliveryError
+from bot.config_loader import ConfigError, load_config_text
+from handlers.config import RetentionConfig
+from handlers.retention import apply_retention
+from storage.audit import AuditEntry
+from storage.models import Mention, Outbox
+from tests.conftest import TEST_CONFIG, BotHarness, mention
+
+POLICY = RetentionConfig.model_validate({"mentions": "180d", "outbox": "30d"})
+
+
+def _rows(h: BotHarness, *columns: object) -> list[tuple[object, ...]]:
+    with h.bot.db.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(select(*columns).order_by(columns[0]))]  # type: ignore[call-overload]
+
+
+async def test_old_data_goes_and_counts_stay(harness: BotHarness) -> None:
+    h = harness
+    h.bot.ingest([mention("the app is down, my card 4242 was charged", author_handle="old")])
+    await h.deliver()
+    h.clock.advance(days=100)
+    h.adapter.failures.extend([DeliveryError("Slack: unreachable")] * 10)
+    h.bot.ingest([mention("still down for me", author_handle="waiting")])
+    await h.deliver()  # fails: this alert stays pending
+    h.clock.advance(days=85)
+    h.bot.ingest([mention("down here too, fresh", author_handle="fresh")])
+    before = h.say("metrics 365d")
+
+    changed = apply_retention(h.bot.db, POLICY, h.clock.now())
+
+    assert changed == {"mentions": 1, "conversation_titles": 1, "outbox": 1}
+    assert _rows(h, Mention.id, Mention.text) == [
+        (1, "[erased]"),
+        (2, "still down for me"),
+        (3, "down here too, fresh"),
+    ]
+    statuses = _rows(h, Outbox.id, Outbox.status)
+    assert [s for _, s in statuses] == ["pending", "pending"]  # the 100-day-old one is kept
+    assert h.say("metrics 365d") == before
+    assert h.say("show 1").startswith("#1 [open, unclaimed, high] [erased]")
+    with h.bot.db.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(AuditEntry)).scalar_one() == 1
+    # a second run finds nothing more to do and audits nothing
+    assert not any(apply_retention(h.bot.db, POLICY, h.clock.now()).values())
+
+
+def test_retention_config_is_validated() -> None:
+    config = load_config_text(
+        TEST_CONFIG + '\n[retention]\nmentions = "180d"\noutbox = "30d"\n', "t"
+    )
+    assert config.retention.mentions is not None and config.retention.mentions.days == 180
+    with pytest.raises(ConfigError) as typo:
+        load_config_text(TEST_CONFIG + '\n[retention]\nmention = "180d"\n', "t")
+    assert any("retention.mention" in p for p in typo.value.problems)
+    with pytest.raises(ConfigError) as short:
+        load_config_text(TEST_CONFIG + '\n[retention]\noutbox = "30m"\n', "t")
+    assert any("at least 1d" in p for p in short.value.problems)
