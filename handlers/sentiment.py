@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 from collections.abc import Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 
@@ -22,6 +23,11 @@ POSITIVE_ABOVE = 0.05
 PARALLEL_MIN_BATCH = 128
 
 _worker_analyzer: SentimentIntensityAnalyzer | None = None
+
+
+def _ignore_sigint() -> None:
+    """Worker initializer: Ctrl-C reaches the whole process group; only the parent stops."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _score_in_worker(texts: list[str]) -> list[float]:
@@ -70,7 +76,9 @@ class SentimentScorer:
         if self._pool is None:
             # spawn: the parent may already run threads (asyncio, uvicorn), which fork dislikes.
             context = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(max_workers=self._workers, mp_context=context)
+            self._pool = ProcessPoolExecutor(
+                max_workers=self._workers, mp_context=context, initializer=_ignore_sigint
+            )
             log.info("scoring sentiment of large batches on %d extra processes", self._workers)
         return self._pool
 

@@ -15,6 +15,7 @@ import pytest
 from storage import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
+INSTALLED = Path(sys.executable).parent / "crmbot"  # the console script `make` installs
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
@@ -64,12 +65,26 @@ def test_demo_script_runs_the_whole_loop(tmp_path: Path) -> None:
     assert "@ana" in text and "@lead" in text
 
 
-def test_demo_runs_the_bundled_stream(tmp_path: Path) -> None:
-    stream = ROOT / "examples" / "demo_stream.jsonl"
+def test_installed_demo_runs_the_bundled_stream_from_any_directory(tmp_path: Path) -> None:
+    stream = ROOT / "bot" / "data" / "demo_stream.jsonl"
     script = tmp_path / "script.txt"
-    script.write_text("/crm queue\n/crm metrics 7d\n")
-    out = crmbot("demo", "--script", str(script), "--database", f"sqlite:///{tmp_path / 'd.db'}")
+    script.write_text("/crm queue\n/CRM Metrics 7d\n/crm kb refund\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    data_home = tmp_path / "data"
+    out = subprocess.run(
+        [str(INSTALLED), "demo", "--script", str(script)],
+        cwd=elsewhere,
+        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "XDG_DATA_HOME": str(data_home)},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert out.returncode == 0, out.stderr
+    demo_db = data_home / "crmbot" / "demo" / "crmbot-demo.db"
+    assert demo_db.exists() and f"database: sqlite:///{demo_db}" in out.stdout
+    assert list(elsewhere.iterdir()) == []  # nothing left in the working directory
+    assert "approved replies for 'refund'" in out.stdout
     lines = [line for line in stream.read_text().splitlines() if line.strip()]
     assert (
         len([line for line in lines if '"type": "mention"' in line or '"type":"mention"' in line])
@@ -92,7 +107,8 @@ def test_import_reports_bad_lines_and_keeps_the_rest(tmp_path: Path) -> None:
         "CRMBOT_CONFIG": str(tmp_path / "none.toml"),
     }
     out = crmbot("import", str(file), env=env)
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 1, out.stderr  # scripts notice the skipped lines
+    assert "2 lines of" in out.stderr and "were skipped" in out.stderr
     assert "line 2: id: Field required" in out.stderr
     assert "line 3: expected a JSON object" in out.stderr
     assert (
@@ -101,6 +117,9 @@ def test_import_reports_bad_lines_and_keeps_the_rest(tmp_path: Path) -> None:
     )
     again = crmbot("import", str(file), env=env)
     assert "stored 0 events (3 duplicates ignored)" in again.stdout
+    clean = tmp_path / "clean.jsonl"
+    clean.write_text(good[0] + "\n")
+    assert crmbot("import", str(clean), env=env).returncode == 0
 
 
 CHECKED = """
@@ -167,7 +186,8 @@ def test_replay_dry_run_counts_rules_over_stored_mentions(tmp_path: Path) -> Non
         "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}",
         "CRMBOT_CONFIG": str(tmp_path / "x"),
     }
-    assert crmbot("import", str(FIXTURES / "small_stream.jsonl"), env=db_env).returncode == 0
+    imported = crmbot("import", str(FIXTURES / "small_stream.jsonl"), env=db_env)
+    assert imported.returncode == 1  # the fixture has one bad line on purpose
     config = tmp_path / "c.toml"
     config.write_text(
         CHECKED.replace(
@@ -178,6 +198,41 @@ def test_replay_dry_run_counts_rules_over_stored_mentions(tmp_path: Path) -> Non
     assert out.returncode == 0, out.stderr
     assert "3 mentions in the last 3650d; 2 match a rule" in out.stdout
     assert "│ outage │ 2 " in out.stdout
+    assert f"database: sqlite:///{tmp_path / 'r.db'}" in out.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("replay", "--since", "7d"), ("report", "7d"), ("export", "7d"), ("db", "current")],
+)
+def test_readers_refuse_to_invent_an_empty_database(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    out = crmbot(*command, cwd=tmp_path, env={"CRMBOT_CONFIG": str(tmp_path / "none.toml")})
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert f"no database at {tmp_path / 'crmbot.db'}" in out.stderr
+    assert "Set DATABASE_URL" in out.stderr and "directory" in out.stderr
+    assert list(tmp_path.iterdir()) == []  # no empty crmbot.db left behind
+
+
+def test_export_writes_where_asked_or_to_the_data_folder(tmp_path: Path) -> None:
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'e.db'}",
+        "CRMBOT_CONFIG": str(tmp_path / "none.toml"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+    }
+    crmbot("import", str(FIXTURES / "small_stream.jsonl"), env=env)
+    target = tmp_path / "out" / "cycles.csv"
+    out = crmbot("export", "3650d", "--out", str(target), env=env)
+    assert out.returncode == 0, out.stderr
+    assert f"Written to {target}" in out.stdout
+    header, *rows = target.read_text().splitlines()
+    assert "conversation" in header and len(rows) == 3
+    out = crmbot("export", "3650d", cwd=tmp_path, env=env)
+    assert out.returncode == 0, out.stderr
+    (written,) = (tmp_path / "data" / "crmbot" / "exports").iterdir()
+    assert written.name.endswith("-3650d.csv") and f"Written to {written}" in out.stdout
+    assert not (tmp_path / "crmbot-files").exists()
 
 
 def test_db_upgrade(tmp_path: Path) -> None:
@@ -185,8 +240,10 @@ def test_db_upgrade(tmp_path: Path) -> None:
     out = crmbot("db", "upgrade", env=env)
     assert out.returncode == 0, out.stderr
     head = migrate.head_revision()
-    assert f"is at {head}" in out.stdout
-    assert crmbot("db", "current", env=env).stdout.strip() == head
+    assert f"database at sqlite:///{tmp_path / 'u.db'} is at {head}" in out.stdout
+    current = crmbot("db", "current", env=env)
+    assert current.stdout.strip() == head
+    assert f"database: sqlite:///{tmp_path / 'u.db'}" in current.stderr
 
 
 def _free_port() -> int:

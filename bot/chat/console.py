@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
 from rich.console import Console
@@ -11,6 +12,7 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from bot.chat.base import ChatAdapter
+from bot.paths import exports_dir
 from handlers.cards import (
     AlertCard,
     Card,
@@ -22,7 +24,7 @@ from handlers.cards import (
 )
 from handlers.config import CrmbotConfig
 from handlers.influence import followers_text, tier
-from handlers.replies import Attachment, Reply
+from handlers.replies import Attachment, Reply, Table
 
 SEVERITY_STYLE = {"low": "dim", "normal": "cyan", "high": "bold yellow", "critical": "bold red"}
 SENTIMENT_STYLE = {"negative": "red", "neutral": "white", "positive": "green"}
@@ -62,29 +64,42 @@ class ConsoleAdapter(ChatAdapter):
         self.console.print(render_status(destination, card))
 
     def show_reply(self, reply: Reply) -> None:
-        """Print a command's answer."""
+        """Print a command's answer at the terminal's width: long cells wrap, never cut."""
         self.console.print(Text(reply.text))
         for table in reply.tables:
-            rich_table = RichTable(title=table.title, title_justify="left", expand=False)
-            for column in table.columns:
-                rich_table.add_column(Text(column), overflow="fold")
-            for row in table.rows:
-                rich_table.add_row(*(Text(_clip(cell)) for cell in row))
-            self.console.print(rich_table)
+            self.console.print(render_table(table))
         for attachment in reply.attachments:
             self.console.print(Text(f"attachment: {save_attachment(attachment)}"))
 
 
+# ids, numbers, durations, times and handles: short tokens that must stay on one line
+_ATOM = re.compile(r"^[#@]?[\w.,:%+\-/()$€£~<>=]*$|^\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)?$")
+_ATOM_MAX = 24
+
+
+def render_table(table: Table) -> RichTable:
+    """A reply's table for the terminal: text columns wrap (``fold`` for long words);
+    columns of ids, numbers and times never wrap."""
+    rich_table = RichTable(title=table.title, title_justify="left", expand=False)
+    for index, column in enumerate(table.columns):
+        cells = [row[index] for row in table.rows if index < len(row)]
+        atomic = all(len(cell) <= _ATOM_MAX and _ATOM.match(cell) for cell in cells)
+        if atomic:
+            rich_table.add_column(Text(column), no_wrap=True, overflow="ignore")
+        else:
+            rich_table.add_column(Text(column), overflow="fold")
+    for row in table.rows:
+        rich_table.add_row(*(Text(cell) for cell in row))
+    return rich_table
+
+
 def save_attachment(attachment: Attachment, folder: Path | None = None) -> Path:
-    """Write an answer's file under ``folder`` (default ./crmbot-files) and return its path."""
-    target = (folder or Path("crmbot-files")) / Path(attachment.filename).name
+    """Write an answer's file under ``folder`` (default: the user's exports folder) and
+    return its path."""
+    target = (folder or exports_dir()) / Path(attachment.filename).name
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(attachment.data)
     return target.resolve()
-
-
-def _clip(cell: str, width: int = 48) -> str:
-    return cell if len(cell) <= width else cell[: width - 1] + "…"
 
 
 def render_alert(channel: str, card: AlertCard) -> Panel:
