@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -252,7 +253,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_run_serves_health_and_stops_cleanly(tmp_path: Path) -> None:
+def _start_run(tmp_path: Path) -> tuple[subprocess.Popen[str], int]:
+    """``crmbot run`` in its own process group (as a terminal runs it), once it is healthy."""
     port = _free_port()
     env = {
         **os.environ,
@@ -266,24 +268,57 @@ def test_run_serves_health_and_stops_cleanly(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(
-                        f"crmbot run did not come up: {proc.stderr.read() if proc.stderr else ''}"
-                    )
-                time.sleep(0.1)
-        assert response.status_code == 200
-        assert response.json() == {"ok": True, "outbox_pending": 0}
-    finally:
-        proc.terminate()
-        assert proc.wait(timeout=30) == 0
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            break
+        except httpx.TransportError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"crmbot run did not come up: {proc.communicate()[1]}")
+            time.sleep(0.1)  # polling a starting process, not asserting on time
+    assert response.status_code == 200
+    assert response.json() == {"ok": True, "outbox_pending": 0}
+    return proc, port
+
+
+def test_run_serves_health_and_stops_cleanly(tmp_path: Path) -> None:
+    proc, _ = _start_run(tmp_path)
+    proc.terminate()
+    assert proc.wait(timeout=30) == 0
+
+
+def test_ctrl_c_on_run_stops_quietly(tmp_path: Path) -> None:
+    proc, _ = _start_run(tmp_path)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: every process of the group
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+
+
+def test_ctrl_c_on_the_demo_stops_quietly(tmp_path: Path) -> None:
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "XDG_DATA_HOME": str(tmp_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "demo", "--speed", "1"],  # slow: still replaying
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.PIPE,  # the keyboard: nothing typed
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert proc.stdout is not None
+    while "alerts appear below" not in proc.stdout.readline():
+        assert proc.poll() is None, proc.communicate()[1]
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+    assert stderr.strip().endswith("stopped")
 
 
 def test_the_example_config_is_valid_and_its_tests_pass() -> None:
