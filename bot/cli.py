@@ -12,7 +12,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.app import CrmBot
 from bot.chat.base import ChatSetupError
@@ -31,7 +33,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # paths stay whole
 NO_DATABASE = 2  # exit code: the database to read does not exist
 
 
@@ -97,7 +99,8 @@ def demo(
         bot.ctx.reload_config = ConfigReloader(bot, settings.config_path).reload
     user = settings.console_user or config.console.user
     console.console.print(
-        f"[dim]config: {origin}; database: {_describe(database)}; you are @{user}[/dim]"
+        f"[dim]config: {escape(origin)}; database: {escape(_describe(database))}; "
+        f"you are @{escape(user)}[/dim]"
     )
     runner = DemoRunner(bot, console, clock, user, None if script else speed, teammates)
     with bundled(DEMO_STREAM) as shipped, _quiet_interrupt():
@@ -161,7 +164,7 @@ def import_(
         err.print(f"[red]no file at {file}[/red]")
         raise typer.Exit(1)
     config, _ = _config(settings)
-    err.print(f"[dim]database: {_describe(settings.database_url)}[/dim]")
+    err.print(f"[dim]database: {escape(_describe(settings.database_url))}[/dim]")
     bot = CrmBot(settings.database_url, config, [ConsoleAdapter()])
     report = import_file(file, bot.ingest)
     for bad in report.skipped:
@@ -379,31 +382,39 @@ def export(
     typer.echo(f"{reply.text} Written to {path}")
 
 
+def _sqlite_file(url: str) -> Path | None:
+    """The file of an SQLite URL (None for other databases and in-memory SQLite)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        err.print(f"[red]DATABASE_URL is not a database URL: {escape(url[:40])}…[/red]")
+        raise typer.Exit(NO_DATABASE) from None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(str(parsed.database))
+
+
 def _describe(url: str) -> str:
     """The database URL for people: password hidden, an SQLite file as an absolute path."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        return f"sqlite:///{Path(str(parsed.database)).resolve()}"
-    return redact_url(url)
+    file = _sqlite_file(url)
+    return f"sqlite:///{file.resolve()}" if file is not None else redact_url(url)
 
 
 def _existing_database(settings: Settings) -> str:
     """``DATABASE_URL``, named on stderr; exit 2 when it is an SQLite file that does not
     exist (reading it would create an empty database and report nothing)."""
     url = settings.database_url
-    parsed = make_url(url)
-    described = _describe(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        path = Path(str(parsed.database))
-        if not path.exists():
-            origin = "DATABASE_URL" if "DATABASE_URL" in os.environ else "the default DATABASE_URL"
-            err.print(
-                f"[red]no database at {path.resolve()}[/red] ({origin} is {redact_url(url)}).\n"
-                "Set DATABASE_URL to your bot's database, or run this from the directory "
-                "your bot runs in."
-            )
-            raise typer.Exit(NO_DATABASE)
-    err.print(f"[dim]database: {described}[/dim]")
+    file = _sqlite_file(url)
+    if file is not None and not file.exists():
+        origin = "DATABASE_URL" if "DATABASE_URL" in os.environ else "the default DATABASE_URL"
+        err.print(
+            f"[red]no database at {escape(str(file.resolve()))}[/red] "
+            f"({origin} is {escape(redact_url(url))}).\n"
+            "Set DATABASE_URL to your bot's database, or run this from the directory "
+            "your bot runs in."
+        )
+        raise typer.Exit(NO_DATABASE)
+    err.print(f"[dim]database: {escape(_describe(url))}[/dim]")
     return url
 
 
