@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -161,11 +162,16 @@ def test_check_config_runs_the_files_tests(tmp_path: Path) -> None:
     assert "FAIL  outage to support: expected ['social'], got ['support']" in out.stderr
 
     bad = tmp_path / "bad.toml"
-    bad.write_text(CHECKED.replace('channel = "support"', 'channel = "suport"'))
+    bad.write_text(
+        CHECKED.replace('channel = "support"', 'channel = "suport"').replace(
+            'name = "outage"', 'name = "outage"\nseverity = "urgent"'
+        )
+    )
     out = crmbot("check-config", str(bad))
     assert out.returncode == 1
-    assert (
-        "routes[0].channel: unknown channel 'suport' (did you mean 'support'?) (line 15)"
+    assert "rules[0].severity: Input should be 'low', 'normal', 'high' or 'critical'" in out.stderr
+    assert (  # a per-key error does not hide a cross-key one
+        "routes[0].channel: unknown channel 'suport' (did you mean 'support'?) (line 16)"
         in out.stderr
     )
 
@@ -222,17 +228,22 @@ def test_export_writes_where_asked_or_to_the_data_folder(tmp_path: Path) -> None
         "CRMBOT_CONFIG": str(tmp_path / "none.toml"),
         "XDG_DATA_HOME": str(tmp_path / "data"),
     }
-    crmbot("import", str(FIXTURES / "small_stream.jsonl"), env=env)
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    recent = tmp_path / "recent.jsonl"  # the fixture's events, moved into the last week
+    recent.write_text(
+        (FIXTURES / "small_stream.jsonl").read_text().replace("2026-11-20", yesterday)
+    )
+    crmbot("import", str(recent), env=env)
     target = tmp_path / "out" / "cycles.csv"
-    out = crmbot("export", "3650d", "--out", str(target), env=env)
+    out = crmbot("export", "7d", "--out", str(target), env=env)
     assert out.returncode == 0, out.stderr
     assert f"Written to {target}" in out.stdout
     header, *rows = target.read_text().splitlines()
     assert "conversation" in header and len(rows) == 3
-    out = crmbot("export", "3650d", cwd=tmp_path, env=env)
+    out = crmbot("export", "7d", cwd=tmp_path, env=env)
     assert out.returncode == 0, out.stderr
     (written,) = (tmp_path / "data" / "crmbot" / "exports").iterdir()
-    assert written.name.endswith("-3650d.csv") and f"Written to {written}" in out.stdout
+    assert written.name.endswith("-7d.csv") and f"Written to {written}" in out.stdout
     assert not (tmp_path / "crmbot-files").exists()
 
 
