@@ -10,7 +10,7 @@ from rich.console import Console
 
 from bot.chat.console import ConsoleAdapter
 from bot.demo import seed_knowledge_base
-from handlers.replies import Reply
+from handlers.replies import Reply, Table
 from tests.conftest import BotHarness, mention
 
 _BAR = re.compile(r"[│┃]")
@@ -68,3 +68,15 @@ def test_show_and_kb_text_is_complete(harness: BotHarness, width: int) -> None:
         assert " ".join(text.split()) in replies
     for row in reply.tables[0].rows:
         assert row[2] in shown  # votes like +0/-0 stay on one line
+
+
+def test_a_table_of_numbers_too_wide_for_the_terminal_wraps_instead_of_cutting() -> None:
+    columns = tuple(f"first response p90 {n}" for n in range(8))
+    rows = (tuple(f"{n}h 25m" for n in range(8)), tuple(f"#{n}0234" for n in range(8)))
+    reply = Reply("per staff", tables=(Table("Times", columns, rows),))
+    shown = render(reply, 60)
+    assert all(len(line) <= 60 for line in shown.splitlines())
+    for n in range(8):  # folded to the column's width, every character still there
+        column = column_text(shown, n).replace(" ", "")
+        assert f"{n}h25m" in column and f"#{n}0234" in column
+    assert "12h 25m" in render(Reply("", tables=(Table("T", ("age",), (("12h 25m",),)),)), 60)

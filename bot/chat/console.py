@@ -67,25 +67,41 @@ class ConsoleAdapter(ChatAdapter):
         """Print a command's answer at the terminal's width: long cells wrap, never cut."""
         self.console.print(Text(reply.text))
         for table in reply.tables:
-            self.console.print(render_table(table))
+            self.console.print(render_table(table, self.console.width))
         for attachment in reply.attachments:
             self.console.print(Text(f"attachment: {save_attachment(attachment)}"))
 
 
 # ids, numbers, durations, times and handles: short tokens that must stay on one line
-_ATOM = re.compile(r"^[#@]?[\w.,:%+\-/()$€£~<>=]*$|^\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)?$")
+_ATOM = re.compile(
+    r"^[#@]?[\w.,:%+\-/()$€£~<>=]*$"  # #12, @ana, 87%, +3/-1, 1.2k
+    r"|^\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)?$"  # 2026-03-02 09:00:00
+    r"|^\d+[wdhms]( \d+[wdhms])*$"  # 12h 25m
+)
 _ATOM_MAX = 24
+_MIN_TEXT = 12  # narrowest useful width of a wrapping column
 
 
-def render_table(table: Table) -> RichTable:
-    """A reply's table for the terminal: text columns wrap (``fold`` for long words);
-    columns of ids, numbers and times never wrap."""
+def render_table(table: Table, width: int) -> RichTable:
+    """A reply's table for a terminal ``width`` columns wide: text columns wrap (``fold``
+    breaks words longer than the column); columns of ids, numbers and times stay on one
+    line while they fit, and wrap too when even they do not."""
+    atomic = [
+        all(len(cell) <= _ATOM_MAX and _ATOM.match(cell) for cell in cells)
+        for cells in zip(*table.rows, strict=False)
+    ] or [False] * len(table.columns)
+    atomic += [False] * (len(table.columns) - len(atomic))
+    needed = 1 + sum(
+        3 + max([len(column), *(len(row[i]) for row in table.rows if i < len(row))])
+        if atomic[i]
+        else 3 + _MIN_TEXT
+        for i, column in enumerate(table.columns)
+    )
+    keep_whole = needed <= width
     rich_table = RichTable(title=table.title, title_justify="left", expand=False)
     for index, column in enumerate(table.columns):
-        cells = [row[index] for row in table.rows if index < len(row)]
-        atomic = all(len(cell) <= _ATOM_MAX and _ATOM.match(cell) for cell in cells)
-        if atomic:
-            rich_table.add_column(Text(column), no_wrap=True, overflow="ignore")
+        if keep_whole and atomic[index]:
+            rich_table.add_column(Text(column), no_wrap=True)
         else:
             rich_table.add_column(Text(column), overflow="fold")
     for row in table.rows:
