@@ -64,7 +64,14 @@ def main(quick: bool = False) -> None:
         split="holdout",
         texts=len(holdout),
     )
-    emit("sentiment_agreement_dev", agreement(dev, offline), "share", "tuned on", texts=len(dev))
+    emit(
+        "sentiment_agreement_dev",
+        agreement(dev, offline),
+        "share",
+        "info",
+        texts=len(dev),
+        split="dev (tuned on)",
+    )
     emit(
         "sentiment_agreement_vader_baseline",
         agreement(holdout, plain_vader),
@@ -74,7 +81,7 @@ def main(quick: bool = False) -> None:
     )
     sample = everything[:100] if quick else everything
     ours, theirs = per_text_us(sample, offline), per_text_us(sample, plain_vader)
-    emit("sentiment_us_per_text", ours, "us", "<= VADER's", texts=len(sample))
+    emit("sentiment_us_per_text", ours, "us", "<= sentiment_vader_us_per_text", texts=len(sample))
     emit("sentiment_vader_us_per_text", theirs, "us", "baseline", texts=len(sample))
 
 

@@ -1,7 +1,7 @@
 """Do offline drafts fit the message? On the hand-labelled set
 ``benchmarks/data/intent_eval.jsonl`` (support and sales traffic, mentions and CRM events,
 written before the classifier was tuned), each message is classified, the knowledge base
-(``examples/knowledge_base.jsonl``) is ranked for it, and the offline draft is made as
+(``bot/data/knowledge_base.jsonl``) is ranked for it, and the offline draft is made as
 the bot makes it. A draft's intent is the template section it came from, or the
 hand-labelled intent of the knowledge-base entry it used (the ``intent`` of its seed
 line), so a wrong entry counts as wrong even when the classifier was right.
@@ -38,7 +38,7 @@ from storage.suggestions import KnowledgeEntry
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL = ROOT / "benchmarks" / "data" / "intent_eval.jsonl"
-SEED = ROOT / "examples" / "knowledge_base.jsonl"
+SEED = ROOT / "bot" / "data" / "knowledge_base.jsonl"
 NOW = datetime(2026, 11, 30, tzinfo=UTC)
 LIMIT = 1000
 

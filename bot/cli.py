@@ -5,11 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.app import CrmBot
 from bot.chat.base import ChatSetupError
@@ -30,9 +35,8 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
-err = Console(stderr=True, highlight=False)
-DEFAULT_STREAM = Path("examples/demo_stream.jsonl")
-DEFAULT_DEMO_DB = "sqlite:///.demo/crmbot-demo.db"
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # paths stay whole
+NO_DATABASE = 2  # exit code: the database to read does not exist
 
 
 def _setup_logging(settings: Settings, quiet: bool = False) -> None:
@@ -51,26 +55,32 @@ def _config(settings: Settings, path: Path | None = None) -> tuple[CrmbotConfig,
 
 @app.command()
 def demo(
-    stream: Annotated[Path, typer.Option(help="JSON Lines stream to replay.")] = DEFAULT_STREAM,
+    stream: Annotated[
+        Path | None,
+        typer.Option(help="JSON Lines stream to replay (default: the bundled demo stream)."),
+    ] = None,
     speed: Annotated[float, typer.Option(help="Stream seconds per real second.")] = 3600.0,
     script: Annotated[
         Path | None, typer.Option(help="Run these /crm commands after the replay, then exit.")
     ] = None,
     database: Annotated[
-        str, typer.Option(help="Database URL (recreated each run).")
-    ] = DEFAULT_DEMO_DB,
+        str | None,
+        typer.Option(help="Database URL, recreated each run (default: in your data folder)."),
+    ] = None,
     teammates: Annotated[
         bool, typer.Option(help="Replay the simulated teammates' actions.")
     ] = True,
 ) -> None:
     """Run the bot on its embedded defaults: SQLite, console chat, the bundled demo stream."""
-    from bot.demo import DemoClock, DemoRunner, run_demo
+    from bot.demo import DEMO_STREAM, DemoClock, DemoRunner, bundled, run_demo
+    from bot.paths import demo_database_url
 
     settings = Settings()
     _setup_logging(settings, quiet=True)
-    if not stream.exists():
+    if stream is not None and not stream.exists():
         err.print(f"[red]no stream file at {stream}[/red]")
         raise typer.Exit(1)
+    database = database or demo_database_url()
     script_lines = None
     if script is not None:
         if not script.exists():
@@ -95,10 +105,22 @@ def demo(
         bot.ctx.reload_config = ConfigReloader(bot, settings.config_path).reload
     user = settings.console_user or config.console.user
     console.console.print(
-        f"[dim]config: {origin}; database: {redact_url(database)}; you are @{user}[/dim]"
+        f"[dim]config: {escape(origin)}; database: {escape(_describe(database))}; "
+        f"you are @{escape(user)}[/dim]"
     )
     runner = DemoRunner(bot, console, clock, user, None if script else speed, teammates)
-    asyncio.run(run_demo(runner, stream, script_lines))
+    with bundled(DEMO_STREAM) as shipped, _quiet_interrupt():
+        asyncio.run(run_demo(runner, stream or shipped, script_lines))
+
+
+@contextmanager
+def _quiet_interrupt() -> Iterator[None]:
+    """Ctrl-C stops the command with exit code 130 and no traceback."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        err.print("stopped")
+        raise typer.Exit(130) from None
 
 
 @app.command()
@@ -136,14 +158,16 @@ def run(
             "no config file at %s: running on the embedded defaults (no hot reload)",
             settings.config_path,
         )
-    asyncio.run(serve(bot, settings, host, port, reloader))
+    with _quiet_interrupt():
+        asyncio.run(serve(bot, settings, host, port, reloader))
 
 
 @app.command("import")
 def import_(
     file: Annotated[Path, typer.Argument(help="JSON Lines file of mention/crm events.")],
 ) -> None:
-    """Ingest a JSON Lines file; malformed lines are reported with their number and skipped."""
+    """Ingest a JSON Lines file; malformed lines are reported with their number and skipped
+    (and the exit code is then 1, so scripts notice)."""
     from bot.sources.importer import import_file
 
     settings = Settings()
@@ -152,6 +176,7 @@ def import_(
         err.print(f"[red]no file at {file}[/red]")
         raise typer.Exit(1)
     config, _ = _config(settings)
+    err.print(f"[dim]database: {escape(_describe(settings.database_url))}[/dim]")
     bot = CrmBot(settings.database_url, config, [ConsoleAdapter()])
     report = import_file(file, bot.ingest)
     for bad in report.skipped:
@@ -161,6 +186,9 @@ def import_(
         f"opened {report.opened} conversations, skipped {len(report.skipped)} lines"
     )
     asyncio.run(bot.dispatcher.drain())
+    if report.skipped:
+        err.print(f"[red]{len(report.skipped)} lines of {file} were skipped (see above)[/red]")
+        raise typer.Exit(1)
 
 
 @app.command("check-config")
@@ -263,7 +291,7 @@ def replay(
         raise typer.Exit(2) from None
     settings = Settings()
     config, origin = _config(settings, config_file)
-    db = Database(settings.database_url)
+    db = Database(_existing_database(settings))
     migrate.upgrade(db)
     with db.engine.connect() as conn:
         report = run_replay(compile_rules(config), mentions_since(conn, datetime.now(UTC) - window))
@@ -323,7 +351,7 @@ def db_upgrade() -> None:
     db = Database(settings.database_url)
     migrate.upgrade(db)
     typer.echo(
-        f"database at {redact_url(settings.database_url)} is at {migrate.current_revision(db)}"
+        f"database at {_describe(settings.database_url)} is at {migrate.current_revision(db)}"
     )
 
 
@@ -331,7 +359,8 @@ def db_upgrade() -> None:
 def db_current() -> None:
     """Show the database's migration revision."""
     settings = Settings()
-    typer.echo(migrate.current_revision(Database(settings.database_url)) or "not migrated")
+    db = Database(_existing_database(settings))
+    typer.echo(migrate.current_revision(db) or "not migrated")
 
 
 @db_app.command("rebuild-rollups")
@@ -340,7 +369,7 @@ def db_rebuild_rollups() -> None:
     from storage import rollups
 
     settings = Settings()
-    db = Database(settings.database_url)
+    db = Database(_existing_database(settings))
     migrate.upgrade(db)
     with db.engine.begin() as conn:
         rows = rollups.rebuild(conn)
@@ -358,7 +387,79 @@ def report(
     settings = Settings()
     _setup_logging(settings, quiet=True)
     config, _origin = _config(settings)
-    terminal_report(settings.database_url, config, period, png)
+    terminal_report(_existing_database(settings), config, period, png)
+
+
+@app.command()
+def export(
+    period: Annotated[str, typer.Argument(help="Period, e.g. 7d or 30d.")] = "30d",
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="File or folder to write the CSV to (default: your exports folder)."
+        ),
+    ] = None,
+) -> None:
+    """CSV of every conversation cycle in the period (who handled it, the times, SLA)."""
+    from bot.chat.console import save_attachment
+    from handlers.errors import UserError
+    from handlers.reports import export_reply
+
+    settings = Settings()
+    _setup_logging(settings, quiet=True)
+    config, _origin = _config(settings)
+    bot = CrmBot(_existing_database(settings), config, [ConsoleAdapter()])
+    try:
+        reply = export_reply(bot.ctx, period)
+    except UserError as exc:
+        err.print(f"[red]{exc.reason}[/red]")
+        raise typer.Exit(2) from None
+    finally:
+        bot.db.dispose()
+    (csv,) = reply.attachments
+    if out is not None and not out.is_dir() and out.suffix:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(csv.data)
+        path = out.resolve()
+    else:
+        path = save_attachment(csv, out)
+    typer.echo(f"{reply.text} Written to {path}")
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of an SQLite URL (None for other databases and in-memory SQLite)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        err.print(f"[red]DATABASE_URL is not a database URL: {escape(url[:40])}…[/red]")
+        raise typer.Exit(NO_DATABASE) from None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(str(parsed.database))
+
+
+def _describe(url: str) -> str:
+    """The database URL for people: password hidden, an SQLite file as an absolute path."""
+    file = _sqlite_file(url)
+    return f"sqlite:///{file.resolve()}" if file is not None else redact_url(url)
+
+
+def _existing_database(settings: Settings) -> str:
+    """``DATABASE_URL``, named on stderr; exit 2 when it is an SQLite file that does not
+    exist (reading it would create an empty database and report nothing)."""
+    url = settings.database_url
+    file = _sqlite_file(url)
+    if file is not None and not file.exists():
+        origin = "DATABASE_URL" if "DATABASE_URL" in os.environ else "the default DATABASE_URL"
+        err.print(
+            f"[red]no database at {escape(str(file.resolve()))}[/red] "
+            f"({origin} is {escape(redact_url(url))}).\n"
+            "Set DATABASE_URL to your bot's database, or run this from the directory "
+            "your bot runs in."
+        )
+        raise typer.Exit(NO_DATABASE)
+    err.print(f"[dim]database: {escape(_describe(url))}[/dim]")
+    return url
 
 
 def main() -> None:

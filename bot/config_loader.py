@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bot.config_problems import config_problems
 from handlers.config import CrmbotConfig
 
 
@@ -51,34 +52,18 @@ def load_config(path: Path | None) -> tuple[CrmbotConfig, str]:
 
 
 def validate_config(data: dict[str, Any], source: str, text: str = "") -> CrmbotConfig:
-    """Validate parsed TOML data; raise ConfigError listing every problem."""
+    """Validate parsed TOML data; raise ConfigError listing every problem (with its line
+    where it can be found in ``text``)."""
     try:
         return CrmbotConfig.model_validate(data)
     except ValidationError as exc:
         problems: list[str] = []
-        for error in exc.errors():
-            path = dotted_path(error["loc"])
-            message = str(error["msg"]).removeprefix("Value error, ")
-            if error["type"] == "extra_forbidden":
-                message = "unknown key"
+        for path, message in config_problems(data, exc):
             if path:
                 problems.append(_with_line(f"{path}: {message}", path, text))
             else:
-                problems.extend(
-                    _with_line(line, line.split(":", 1)[0], text) for line in message.splitlines()
-                )
+                problems.append(_with_line(message, message.split(":", 1)[0], text))
         raise ConfigError(source, problems) from None
-
-
-def dotted_path(loc: tuple[int | str, ...]) -> str:
-    """('rules', 1, 'channel') -> 'rules[1].channel'."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
 
 
 _INDEXED = re.compile(r"^(?P<table>[\w.]+)\[(?P<index>\d+)\](?:\.(?P<key>\w+))?")

@@ -12,10 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +38,23 @@ from storage.models import CrmEvent, Mention
 log = logging.getLogger(__name__)
 
 QUIT_WORDS = {"quit", "exit", ":q"}
-KNOWLEDGE_BASE = Path("examples/knowledge_base.jsonl")
+DEMO_STREAM = "demo_stream.jsonl"
+KNOWLEDGE_BASE = "knowledge_base.jsonl"
 
 
-def seed_knowledge_base(bot: CrmBot, path: Path = KNOWLEDGE_BASE) -> int:
-    """Load the demo's approved replies (grounding for suggested replies); 0 when absent."""
+@contextmanager
+def bundled(name: str) -> Iterator[Path]:
+    """A data file shipped in the package (``bot/data/``), as a path on disk."""
+    with resources.as_file(resources.files("bot").joinpath("data", name)) as path:
+        yield path
+
+
+def seed_knowledge_base(bot: CrmBot, path: Path | None = None) -> int:
+    """Load approved replies (grounding for suggested replies) from ``path``, by default the
+    demo's bundled knowledge base; 0 when the file is absent."""
+    if path is None:
+        with bundled(KNOWLEDGE_BASE) as shipped:
+            return seed_knowledge_base(bot, shipped)
     if not path.exists():
         return 0
     with bot.db.session() as session:
@@ -213,8 +228,7 @@ class DemoRunner:
         prompt = Text(f"{self.actor.user_id}> ", style="bold green")
         prompt.append(line)
         self.console.console.print(prompt)
-        command = line.removeprefix("/crm").strip() if line.startswith("/crm") else line
-        reply = self.bot.command(self.actor, command, channel="console")
+        reply = self.bot.command(self.actor, line, channel="console")  # "/crm" is optional
         self.console.show_reply(reply)
         return True
 
@@ -230,7 +244,7 @@ class DemoRunner:
     async def interactive(self, replay: asyncio.Task[ReplayStats], read: Callable[[], str]) -> None:
         """Read commands until EOF or quit, while the replay runs."""
         while True:
-            text = await asyncio.to_thread(read)
+            text = await read_in_background(read)
             if text == "":  # end of input: let the replay finish, then stop
                 await asyncio.gather(replay, return_exceptions=True)
                 return
@@ -247,6 +261,32 @@ class DemoRunner:
         )
 
 
+async def read_in_background(read: Callable[[], str]) -> str:
+    """``read()`` on a daemon thread: unlike ``asyncio.to_thread``, a blocked read does not
+    keep the process alive when Ctrl-C stops the demo."""
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[str] = loop.create_future()
+
+    def settle(text: str | None, error: BaseException | None) -> None:
+        if answer.done():
+            return
+        if error is not None:
+            answer.set_exception(error)
+        else:
+            answer.set_result(text or "")
+
+    def work() -> None:
+        try:
+            text, error = read(), None
+        except Exception as exc:
+            text, error = None, exc
+        with suppress(RuntimeError):  # the loop is gone: nobody waits any more
+            loop.call_soon_threadsafe(settle, text, error)
+
+    threading.Thread(target=work, name="demo-input", daemon=True).start()
+    return await answer
+
+
 async def run_demo(
     runner: DemoRunner,
     stream: Path,
@@ -257,7 +297,7 @@ async def run_demo(
     out = runner.console.console
     seeded = seed_knowledge_base(runner.bot)
     if seeded:
-        out.print(f"[dim]knowledge base: {seeded} approved replies from {KNOWLEDGE_BASE}[/dim]")
+        out.print(f"[dim]knowledge base: {seeded} approved replies[/dim]")
     await runner.bot.start()
     try:
         if script is not None:

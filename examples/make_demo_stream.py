@@ -1,4 +1,5 @@
-"""Generate ``demo_stream.jsonl``, the stream that ``crmbot demo`` replays.
+"""Generate ``bot/data/demo_stream.jsonl``, the stream that ``crmbot demo`` replays (shipped
+with the package, so the demo runs from any directory).
 
 The stream covers the 72 hours up to 2026-11-20T18:00:00Z at the fictional company Acme
 Cloud (a photo-backup and file-sync service with mobile apps and Free, Pro and Enterprise
@@ -38,7 +39,7 @@ OUTAGE = (
     datetime(2026, 11, 19, 16, 30, tzinfo=UTC),
 )
 PROMO = datetime(2026, 11, 19, 17, 0, tzinfo=UTC)  # early Black Friday deal (double charges)
-OUT = Path(__file__).resolve().with_name("demo_stream.jsonl")
+OUT = Path(__file__).resolve().parent.parent / "bot" / "data" / "demo_stream.jsonl"
 
 UNTOUCHED_SHARE = 0.30  # conversations left for the user's queue
 ACTION_BUDGET = (85, 138)  # number of action lines

@@ -7,7 +7,9 @@ with its traceback and the user gets a short generic answer.
 
 from __future__ import annotations
 
+import difflib
 import logging
+import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -302,27 +304,52 @@ COMMANDS: dict[str, _Spec] = {
 }
 
 
+PREFIX = "/crm"
+ECHO_MAX = 40
+_UNSAFE = re.compile(r"[`<>\\]|[^\S ]|[\x00-\x1f\x7f]")
+
+
+def command_words(text: str) -> list[str]:
+    """The words of a typed command, without a leading ``/crm`` (in any case)."""
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        words = text.split()
+    while words and words[0].lower() == PREFIX:
+        words = words[1:]
+    return words
+
+
+def echo(word: str, limit: int = ECHO_MAX) -> str:
+    """What the user typed, safe to show back: clipped, with no markup or control
+    characters (it may be rendered as Slack mrkdwn, Discord markdown or rich text)."""
+    safe = _UNSAFE.sub("", word)
+    return safe if len(safe) <= limit else safe[: limit - 1] + "…"
+
+
+def unknown_command(name: str) -> Reply:
+    """A short answer to a command we do not have: the closest one, and where the list is."""
+    close = difflib.get_close_matches(name, COMMANDS, n=1, cutoff=0.6)
+    hint = f" Did you mean `{PREFIX} {close[0]}`?" if close else ""
+    return Reply(
+        text=f"I don't know `{PREFIX} {echo(name)}`.{hint} `{PREFIX} help` lists the commands.",
+        ephemeral=True,
+    )
+
+
 def handle_command(ctx: BotContext, cmd: Command) -> Reply:
     """Run a ``/crm`` command; never raises."""
     try:
-        try:
-            words = shlex.split(cmd.text)
-        except ValueError:
-            words = cmd.text.split()
+        words = command_words(cmd.text)
         if not words:
             return _help(ctx, cmd, [])
         name, args = words[0].lower(), words[1:]
         spec = COMMANDS.get(name)
         if spec is None:
-            help_reply = _help(ctx, cmd, [])
-            return Reply(
-                text=f"I don't know `/crm {name}`. {help_reply.text}",
-                tables=help_reply.tables,
-                ephemeral=True,
-            )
+            return unknown_command(name)
         return spec.run(ctx, cmd, args)
     except UserError as exc:
         return Reply(text=exc.reason, ephemeral=True)
     except Exception:
-        log.exception("command %r failed", cmd.text.split(" ", 1)[0])
+        log.exception("command %r failed", echo(cmd.text.split(" ", 1)[0]))
         return Reply(text=GENERIC_FAILURE, ephemeral=True)

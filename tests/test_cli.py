@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -16,6 +18,7 @@ import pytest
 from storage import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
+INSTALLED = Path(sys.executable).parent / "crmbot"  # the console script `make` installs
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
@@ -65,8 +68,29 @@ def test_demo_script_runs_the_whole_loop(tmp_path: Path) -> None:
     assert "@ana" in text and "@lead" in text
 
 
-def test_demo_runs_the_bundled_stream(tmp_path: Path) -> None:
-    stream = ROOT / "examples" / "demo_stream.jsonl"
+def test_installed_demo_runs_the_bundled_stream_from_any_directory(tmp_path: Path) -> None:
+    script = tmp_path / "script.txt"
+    script.write_text("/crm queue\n/CRM Metrics 7d\n/crm kb refund\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    data_home = tmp_path / "data"
+    out = subprocess.run(
+        [str(INSTALLED), "demo", "--script", str(script)],
+        cwd=elsewhere,
+        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "XDG_DATA_HOME": str(data_home)},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert out.returncode == 0, out.stderr
+    demo_db = data_home / "crmbot" / "demo" / "crmbot-demo.db"
+    assert demo_db.exists() and f"database: sqlite:///{demo_db}" in out.stdout
+    assert list(elsewhere.iterdir()) == []  # nothing left in the working directory
+    assert "approved replies for 'refund'" in out.stdout
+
+
+def test_demo_routes_like_a_support_lead_and_shows_sla(tmp_path: Path) -> None:
+    stream = ROOT / "bot" / "data" / "demo_stream.jsonl"
     script = tmp_path / "script.txt"
     script.write_text("/crm queue\n/crm metrics 7d\n/crm metrics 30d bh\n")
     database = f"sqlite:///{tmp_path / 'd.db'}"
@@ -108,7 +132,8 @@ def test_import_reports_bad_lines_and_keeps_the_rest(tmp_path: Path) -> None:
         "CRMBOT_CONFIG": str(tmp_path / "none.toml"),
     }
     out = crmbot("import", str(file), env=env)
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 1, out.stderr  # scripts notice the skipped lines
+    assert "2 lines of" in out.stderr and "were skipped" in out.stderr
     assert "line 2: id: Field required" in out.stderr
     assert "line 3: expected a JSON object" in out.stderr
     assert (
@@ -117,6 +142,9 @@ def test_import_reports_bad_lines_and_keeps_the_rest(tmp_path: Path) -> None:
     )
     again = crmbot("import", str(file), env=env)
     assert "stored 0 events (3 duplicates ignored)" in again.stdout
+    clean = tmp_path / "clean.jsonl"
+    clean.write_text(good[0] + "\n")
+    assert crmbot("import", str(clean), env=env).returncode == 0
 
 
 CHECKED = """
@@ -157,11 +185,16 @@ def test_check_config_runs_the_files_tests(tmp_path: Path) -> None:
     assert "FAIL  outage to support: expected ['social'], got ['support']" in out.stderr
 
     bad = tmp_path / "bad.toml"
-    bad.write_text(CHECKED.replace('channel = "support"', 'channel = "suport"'))
+    bad.write_text(
+        CHECKED.replace('channel = "support"', 'channel = "suport"').replace(
+            'name = "outage"', 'name = "outage"\nseverity = "urgent"'
+        )
+    )
     out = crmbot("check-config", str(bad))
     assert out.returncode == 1
-    assert (
-        "routes[0].channel: unknown channel 'suport' (did you mean 'support'?) (line 15)"
+    assert "rules[0].severity: Input should be 'low', 'normal', 'high' or 'critical'" in out.stderr
+    assert (  # a per-key error does not hide a cross-key one
+        "routes[0].channel: unknown channel 'suport' (did you mean 'support'?) (line 16)"
         in out.stderr
     )
 
@@ -209,7 +242,8 @@ def test_replay_dry_run_counts_rules_over_stored_mentions(tmp_path: Path) -> Non
         "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}",
         "CRMBOT_CONFIG": str(tmp_path / "x"),
     }
-    assert crmbot("import", str(FIXTURES / "small_stream.jsonl"), env=db_env).returncode == 0
+    imported = crmbot("import", str(FIXTURES / "small_stream.jsonl"), env=db_env)
+    assert imported.returncode == 1  # the fixture has one bad line on purpose
     config = tmp_path / "c.toml"
     config.write_text(
         CHECKED.replace(
@@ -220,6 +254,46 @@ def test_replay_dry_run_counts_rules_over_stored_mentions(tmp_path: Path) -> Non
     assert out.returncode == 0, out.stderr
     assert "3 mentions in the last 3650d; 2 match a rule" in out.stdout
     assert "│ outage │ 2 " in out.stdout
+    assert f"database: sqlite:///{tmp_path / 'r.db'}" in out.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("replay", "--since", "7d"), ("report", "7d"), ("export", "7d"), ("db", "current")],
+)
+def test_readers_refuse_to_invent_an_empty_database(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    out = crmbot(*command, cwd=tmp_path, env={"CRMBOT_CONFIG": str(tmp_path / "none.toml")})
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert f"no database at {tmp_path / 'crmbot.db'}" in out.stderr
+    assert "Set DATABASE_URL" in out.stderr and "directory" in out.stderr
+    assert list(tmp_path.iterdir()) == []  # no empty crmbot.db left behind
+
+
+def test_export_writes_where_asked_or_to_the_data_folder(tmp_path: Path) -> None:
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'e.db'}",
+        "CRMBOT_CONFIG": str(tmp_path / "none.toml"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+    }
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    recent = tmp_path / "recent.jsonl"  # the fixture's events, moved into the last week
+    recent.write_text(
+        (FIXTURES / "small_stream.jsonl").read_text().replace("2026-11-20", yesterday)
+    )
+    crmbot("import", str(recent), env=env)
+    target = tmp_path / "out" / "cycles.csv"
+    out = crmbot("export", "7d", "--out", str(target), env=env)
+    assert out.returncode == 0, out.stderr
+    assert f"Written to {target}" in out.stdout
+    header, *rows = target.read_text().splitlines()
+    assert "conversation" in header and len(rows) == 3
+    out = crmbot("export", "7d", cwd=tmp_path, env=env)
+    assert out.returncode == 0, out.stderr
+    (written,) = (tmp_path / "data" / "crmbot" / "exports").iterdir()
+    assert written.name.endswith("-7d.csv") and f"Written to {written}" in out.stdout
+    assert not (tmp_path / "crmbot-files").exists()
 
 
 def test_db_upgrade(tmp_path: Path) -> None:
@@ -227,8 +301,10 @@ def test_db_upgrade(tmp_path: Path) -> None:
     out = crmbot("db", "upgrade", env=env)
     assert out.returncode == 0, out.stderr
     head = migrate.head_revision()
-    assert f"is at {head}" in out.stdout
-    assert crmbot("db", "current", env=env).stdout.strip() == head
+    assert f"database at sqlite:///{tmp_path / 'u.db'} is at {head}" in out.stdout
+    current = crmbot("db", "current", env=env)
+    assert current.stdout.strip() == head
+    assert f"database: sqlite:///{tmp_path / 'u.db'}" in current.stderr
 
 
 def _free_port() -> int:
@@ -237,7 +313,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_run_serves_health_and_stops_cleanly(tmp_path: Path) -> None:
+def _start_run(tmp_path: Path) -> tuple[subprocess.Popen[str], int]:
+    """``crmbot run`` in its own process group (as a terminal runs it), once it is healthy."""
     port = _free_port()
     env = {
         **os.environ,
@@ -251,29 +328,62 @@ def test_run_serves_health_and_stops_cleanly(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(
-                        f"crmbot run did not come up: {proc.stderr.read() if proc.stderr else ''}"
-                    )
-                time.sleep(0.1)
-        assert response.status_code == 200
-        assert response.json() == {
-            "ok": True,
-            "database": "ok",
-            "chat": {"console": "ok"},
-            "outbox_pending": 0,
-        }
-    finally:
-        proc.terminate()
-        assert proc.wait(timeout=30) == 0
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            break
+        except httpx.TransportError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"crmbot run did not come up: {proc.communicate()[1]}")
+            time.sleep(0.1)  # polling a starting process, not asserting on time
+    assert response.status_code == 200
+    assert response.json() == {
+        "ok": True,
+        "database": "ok",
+        "chat": {"console": "ok"},
+        "outbox_pending": 0,
+    }
+    return proc, port
+
+
+def test_run_serves_health_and_stops_cleanly(tmp_path: Path) -> None:
+    proc, _ = _start_run(tmp_path)
+    proc.terminate()
+    assert proc.wait(timeout=30) == 0
+
+
+def test_ctrl_c_on_run_stops_quietly(tmp_path: Path) -> None:
+    proc, _ = _start_run(tmp_path)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: every process of the group
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+
+
+def test_ctrl_c_on_the_demo_stops_quietly(tmp_path: Path) -> None:
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "XDG_DATA_HOME": str(tmp_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "demo", "--speed", "1"],  # slow: still replaying
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.PIPE,  # the keyboard: nothing typed
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert proc.stdout is not None
+    while "alerts appear below" not in proc.stdout.readline():
+        assert proc.poll() is None, proc.communicate()[1]
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+    assert stderr.strip().endswith("stopped")
 
 
 def test_the_example_config_is_valid_and_its_tests_pass() -> None:

@@ -104,15 +104,38 @@ def test_missing_conversation_and_bad_arguments_say_what_to_do(harness: BotHarne
     )
 
 
-def test_unknown_command_gets_help(harness: BotHarness) -> None:
+def test_unknown_command_points_to_help_without_printing_it(harness: BotHarness) -> None:
     reply = harness.exec("frobnicate 3")
-    assert reply.text.startswith("I don't know `/crm frobnicate`.")
-    commands = [row[0] for row in reply.tables[0].rows]
+    assert reply.text == "I don't know `/crm frobnicate`. `/crm help` lists the commands."
+    assert reply.tables == () and reply.ephemeral
+    commands = [row[0] for row in harness.exec("").tables[0].rows]  # nothing typed: the help
     assert (
         "/crm claim <id>" in commands
         and "/crm metrics [7d|30d|...] [team:NAME] [source:NAME]" in commands
     )
-    assert harness.exec("").tables == reply.tables
+
+
+def test_a_misspelt_command_gets_did_you_mean(harness: BotHarness) -> None:
+    assert harness.say("qeueu") == (
+        "I don't know `/crm qeueu`. Did you mean `/crm queue`? `/crm help` lists the commands."
+    )
+    assert "Did you mean `/crm metrics`?" in harness.say("mtrics 7d")
+
+
+def test_command_names_and_the_crm_prefix_are_case_insensitive(harness: BotHarness) -> None:
+    harness.bot.ingest([mention("the app is down")])
+    assert harness.say("/CRM Queue") == "1 open conversations, 1 unclaimed."
+    assert harness.say("/crm QUEUE") == "1 open conversations, 1 unclaimed."
+    assert harness.say("Claim 1", "ana") == "You claimed #1."
+    assert harness.exec("/Crm").tables == harness.exec("help").tables
+
+
+def test_unknown_input_is_echoed_clipped_and_without_markup(harness: BotHarness) -> None:
+    reply = harness.say("x" * 5000)
+    assert reply == f"I don't know `/crm {'x' * 39}…`. `/crm help` lists the commands."
+    sneaky = harness.say("`<!channel>`[bold]hi")
+    assert "`<!channel>`" not in sneaky and "<" not in sneaky
+    assert sneaky.startswith("I don't know `/crm !channel[bold]hi`.")
 
 
 def test_unexpected_error_gives_generic_reply_without_internals(

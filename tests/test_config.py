@@ -49,7 +49,13 @@ def test_escalation_target_is_checked() -> None:
 
 def test_unknown_key_is_an_error_not_ignored() -> None:
     text = GOOD.replace('keywords = ["down"]', 'keywords = ["down"]\nkeyword = "up"')
-    assert problems(text) == ["rules[0].keyword: unknown key (line 8)"]
+    assert problems(text) == ["rules[0].keyword: unknown key (did you mean 'keywords'?) (line 8)"]
+    text = GOOD.replace('slack = "C0123"', 'slack = "C0123"\nmax_post_per_minute = 5')
+    assert problems(text) == [
+        "channels.support.max_post_per_minute: unknown key "
+        "(did you mean 'max_posts_per_minute'?) (line 4)"
+    ]
+    assert problems("[alerts]\nbogus = 1\n") == ["alerts.bogus: unknown key (line 2)"]
 
 
 def test_bad_duration_bad_type_bad_regex_bad_query() -> None:
@@ -109,3 +115,61 @@ def test_invalid_toml_says_where() -> None:
 def test_missing_file_falls_back_to_defaults(tmp_path) -> None:
     _, origin = load_config(tmp_path / "absent.toml")
     assert origin == "embedded defaults"
+
+
+FOUR_MISTAKES = """
+[alerts]
+default_channel = "social"
+reopen_window = "soon"
+
+[channels.social]
+[channels.support]
+
+[[rules]]
+name = "outage"
+keyword = ["down"]
+labels = { team = "support" }
+
+[[routes]]
+match = { team = "support" }
+channel = "suport"
+
+[[routes]]
+match = { team = "sales" }
+channel = "social"
+quiet_hours = ["nigths"]
+
+[[time_intervals]]
+name = "nights"
+timezone = "Mars/Olympus"
+"""
+
+
+def test_every_mistake_is_reported_in_one_run() -> None:
+    """Per-key mistakes do not hide cross-key ones: all four, with path and line."""
+    found = problems(FOUR_MISTAKES)
+    assert len(found) == 5, found
+    assert found[0].startswith("alerts.reopen_window: unparseable duration 'soon'")
+    assert found[0].endswith("(line 4)")
+    assert found[1:] == [
+        "rules[0].keyword: unknown key (did you mean 'keywords'?) (line 11)",
+        "time_intervals[0].timezone: unknown time zone 'Mars/Olympus' "
+        "(use e.g. 'Europe/Berlin' or 'UTC') (line 25)",
+        "routes[0].channel: unknown channel 'suport' (did you mean 'support'?) (line 16)",
+        "routes[1].quiet_hours[0]: unknown time interval 'nigths' (did you mean 'nights'?) "
+        "(line 21)",
+    ]
+
+
+def test_cross_key_checks_keep_the_files_numbering_when_a_table_is_dropped() -> None:
+    text = GOOD + (
+        '\n[[routes]]\nmatch = { team = "x" }\n'  # no channel: this route cannot be checked
+        '\n[[routes]]\nchannel = "nowhere"\n'
+        '\n[[rules]]\nname = "r"\nsentiment_min = 0.5\nsentiment_max = 0.1\nseverity = "huge"\n'
+    )
+    assert problems(text) == [
+        "rules[1].severity: Input should be 'low', 'normal', 'high' or 'critical' (line 24)",
+        "routes[1].channel: Field required (line 14)",
+        "rules[1]: sentiment_min is above sentiment_max (line 20)",
+        "routes[2].channel: unknown channel 'nowhere' (line 18)",
+    ]

@@ -21,6 +21,7 @@ from handlers.events import Actor
 from storage.models import Outbox
 from storage.outbox import conversation_for_message
 from tests.conftest import mention
+from tests.fakes.loop_clock import loop_clock, turns
 from tests.fakes.slack_api import Fault
 from tests.fakes.slack_bot import (
     BOT_TOKEN,
@@ -200,14 +201,20 @@ async def test_unreachable_slack_is_a_delivery_error(sb: SlackBot) -> None:
 async def test_post_budget_is_per_channel(database_url: str, clock: FakeClock) -> None:
     budget = PostBudget(posts=1, seconds=3600)
     async with slack_bot(database_url, clock, budget=budget) as sb:
-        notice = NoticeCard(conversation_id=None, text="digest")
-        await sb.adapter.post(SUPPORT, notice, None)
-        second = asyncio.create_task(sb.adapter.post(SUPPORT, notice, None))
-        await sb.adapter.post(CHANNEL_IDS["sales"], notice, None)  # another channel: not held
-        done, _ = await asyncio.wait({second}, timeout=0.2)
-        assert not done  # over budget in #support: held back, not dropped
-        second.cancel()
-        assert [m.channel for m in sb.fake.posts()] == [SUPPORT, CHANNEL_IDS["sales"]]
+        with loop_clock() as loop_time:  # the limiter reads the event loop's clock
+            notice = NoticeCard(conversation_id=None, text="digest")
+            await sb.adapter.post(SUPPORT, notice, None)
+            second = asyncio.create_task(sb.adapter.post(SUPPORT, notice, None))
+            await sb.adapter.post(CHANNEL_IDS["sales"], notice, None)  # another channel: not held
+            await turns()
+            assert not second.done()  # over budget in #support: held back ...
+            loop_time.advance(3000)
+            await turns()
+            assert not second.done()
+            assert [m.channel for m in sb.fake.posts()] == [SUPPORT, CHANNEL_IDS["sales"]]
+            loop_time.advance(700)  # ... until the budget's hour has passed; never dropped
+            await asyncio.wait_for(second, timeout=60)
+            assert [m.channel for m in sb.fake.posts()] == [SUPPORT, CHANNEL_IDS["sales"], SUPPORT]
 
 
 async def test_unknown_card_type_is_refused(sb: SlackBot) -> None:

@@ -693,7 +693,7 @@ async def test_bluesky_search_with_since_cursor(harness: BotHarness, fake: FakeP
 
 
 async def test_jobs_persist_and_reach_the_bot_through_the_registry(
-    harness: BotHarness, fake: FakePlatform
+    harness: BotHarness, fake: FakePlatform, caplog: pytest.LogCaptureFixture
 ) -> None:
     Feed(fake, "/feed.xml", "rss_v1.xml", "application/rss+xml")
     configure(
@@ -745,4 +745,11 @@ async def test_jobs_persist_and_reach_the_bot_through_the_registry(
         scheduler.shutdown(wait=False)
     await runtime.close()
     assert polling.current() is None
-    await poll_job("rss", "news")  # no bot running: a logged no-op
+    # a job that fires after the bot stopped (a replica shutting down) polls nothing
+    configure(harness, {"rss": {"news": {"url": f"{fake.base}/feed.xml"}}})
+    fetched = len(fake.requests)
+    stored = count_mentions(harness.bot, "rss")
+    with caplog.at_level("WARNING", logger="bot.sources.polling"):
+        await poll_job("rss", "news")
+    assert len(fake.requests) == fetched and count_mentions(harness.bot, "rss") == stored
+    assert "poller rss.news ran with no bot running; skipped" in caplog.messages

@@ -33,7 +33,7 @@ from tests.conftest import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-SEED = ROOT / "examples" / "knowledge_base.jsonl"
+SEED = ROOT / "bot" / "data" / "knowledge_base.jsonl"
 ON = TEST_CONFIG + "\n[suggestions]\nenabled = true\n"
 THANKS = ("thank", "thanks", "danke", "merci", "gracias")
 

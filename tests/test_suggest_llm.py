@@ -26,6 +26,7 @@ from tests.conftest import (
     settle,
     suggestion_cards,
 )
+from tests.fakes.loop_clock import loop_clock, turns
 from tests.fakes.openai_api import FakeOpenAI
 
 SUGGEST_CONFIG = """
@@ -34,7 +35,7 @@ enabled = true
 model = "test-model"
 brand_voice = "Warm and brief, like Acme's best agent."
 rules = ["Never promise refunds."]
-timeout = 0.3
+timeout = 20
 max_retries = 0
 """
 
@@ -147,8 +148,16 @@ async def test_a_model_that_times_out_gives_a_labelled_offline_suggestion(
     never = asyncio.Event()
     fake_openai.hold(never)
     h = llm_harness
-    h.bot.ingest([mention("hello, is the app down?")])
-    await settle(h)
+    with loop_clock() as loop_time:  # the client's timeout runs on the event loop's clock
+        h.bot.ingest([mention("hello, is the app down?")])
+        await h.deliver()
+        await asyncio.wait_for(fake_openai.received.wait(), timeout=30)
+        loop_time.advance(19)
+        await turns()
+        await h.deliver()
+        assert suggestion_cards(h) == []  # within the 20 s timeout: still waiting
+        loop_time.advance(2)
+        await settle(h)
     card = suggestion_cards(h)[0]
     assert card.label.startswith("the model timed out; offline suggestion from")
     assert card.origin in ("kb", "template") and card.text

@@ -130,8 +130,8 @@ def test_kb_search_and_seed(kb_harness: BotHarness) -> None:
     h = kb_harness
     assert "Usage" in h.say("kb")
     assert "Nothing in the knowledge base" in h.say("kb anything")
-    assert seed_knowledge_base(h.bot, ROOT / "examples" / "knowledge_base.jsonl") == 17
-    assert seed_knowledge_base(h.bot, ROOT / "examples" / "knowledge_base.jsonl") == 0
+    assert seed_knowledge_base(h.bot, ROOT / "bot" / "data" / "knowledge_base.jsonl") == 17
+    assert seed_knowledge_base(h.bot, ROOT / "bot" / "data" / "knowledge_base.jsonl") == 0
     reply = h.exec("kb enterprise pricing quote")
     top = reply.tables[0].rows[0]
     assert top[0].startswith("kb") and "Enterprise" in top[4]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
 from rich.console import Console
@@ -11,6 +12,7 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from bot.chat.base import Capabilities, ChatAdapter, PostedRef
+from bot.paths import exports_dir
 from handlers.cards import (
     AlertCard,
     Card,
@@ -21,7 +23,7 @@ from handlers.cards import (
     SuggestionCard,
 )
 from handlers.influence import followers_text, tier
-from handlers.replies import Attachment, Reply
+from handlers.replies import Attachment, Reply, Table
 from handlers.suggest.ids import suggestion_ref
 
 SEVERITY_STYLE = {"low": "dim", "normal": "cyan", "high": "bold yellow", "critical": "bold red"}
@@ -63,29 +65,58 @@ class ConsoleAdapter(ChatAdapter):
         self.console.print(render_status(destination, status))
 
     def show_reply(self, reply: Reply) -> None:
-        """Print a command's answer."""
+        """Print a command's answer at the terminal's width: long cells wrap, never cut."""
         self.console.print(Text(reply.text))
         for table in reply.tables:
-            rich_table = RichTable(title=table.title, title_justify="left", expand=False)
-            for column in table.columns:
-                rich_table.add_column(Text(column), overflow="fold")
-            for row in table.rows:
-                rich_table.add_row(*(Text(_clip(cell)) for cell in row))
-            self.console.print(rich_table)
+            self.console.print(render_table(table, self.console.width))
         for attachment in reply.attachments:
             self.console.print(Text(f"attachment: {save_attachment(attachment)}"))
 
 
+# ids, numbers, durations, times and handles: short tokens that must stay on one line
+_ATOM = re.compile(
+    r"^[#@]?[\w.,:%+\-/()$€£~<>=]*$"  # #12, @ana, 87%, +3/-1, 1.2k
+    r"|^\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)?$"  # 2026-03-02 09:00:00
+    r"|^\d+[wdhms]( \d+[wdhms])*$"  # 12h 25m
+)
+_ATOM_MAX = 24
+_MIN_TEXT = 12  # narrowest useful width of a wrapping column
+
+
+def render_table(table: Table, width: int) -> RichTable:
+    """A reply's table for a terminal ``width`` columns wide: text columns wrap (``fold``
+    breaks words longer than the column); columns of ids, numbers and times stay on one
+    line while they fit, and wrap too when even they do not."""
+    atomic = [
+        all(len(cell) <= _ATOM_MAX and _ATOM.match(cell) for cell in cells)
+        for cells in zip(*table.rows, strict=False)
+    ] or [False] * len(table.columns)
+    atomic += [False] * (len(table.columns) - len(atomic))
+    needed = 1 + sum(
+        3 + max([len(column), *(len(row[i]) for row in table.rows if i < len(row))])
+        if atomic[i]
+        else 3 + _MIN_TEXT
+        for i, column in enumerate(table.columns)
+    )
+    keep_whole = needed <= width
+    rich_table = RichTable(title=table.title, title_justify="left", expand=False)
+    for index, column in enumerate(table.columns):
+        if keep_whole and atomic[index]:
+            rich_table.add_column(Text(column), no_wrap=True)
+        else:
+            rich_table.add_column(Text(column), overflow="fold")
+    for row in table.rows:
+        rich_table.add_row(*(Text(cell) for cell in row))
+    return rich_table
+
+
 def save_attachment(attachment: Attachment, folder: Path | None = None) -> Path:
-    """Write an answer's file under ``folder`` (default ./crmbot-files) and return its path."""
-    target = (folder or Path("crmbot-files")) / Path(attachment.filename).name
+    """Write an answer's file under ``folder`` (default: the user's exports folder) and
+    return its path."""
+    target = (folder or exports_dir()) / Path(attachment.filename).name
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(attachment.data)
     return target.resolve()
-
-
-def _clip(cell: str, width: int = 48) -> str:
-    return cell if len(cell) <= width else cell[: width - 1] + "…"
 
 
 def render_alert(channel: str, card: AlertCard) -> Panel:
