@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from handlers import actions
+from handlers import actions, once
 from handlers.context import BotContext
 from handlers.errors import UserError
 from handlers.events import Actor
@@ -14,6 +14,7 @@ from handlers.suggest.gather import latest_message, suggestion_input
 from handlers.suggest.offline import offline_draft
 from handlers.suggest.service import SuggestionService
 from storage import suggestions as store
+from storage.conversations import valid_id
 from storage.suggestions import Suggestion
 
 VOTES = {"up": 1, "+1": 1, "👍": 1, "down": -1, "-1": -1, "👎": -1}
@@ -21,20 +22,22 @@ VOTES = {"up": 1, "+1": 1, "👍": 1, "down": -1, "-1": -1, "👎": -1}
 
 def _suggestion_id(raw: str, usage: str) -> int:
     value = raw.lstrip("#")
-    if not value.isdigit():
-        raise UserError(f"{raw!r} is not a suggestion number. Usage: `/crm {usage}`")
-    return int(value)
+    if not (value.isascii() and value.isdigit()):
+        raise UserError(f"{raw[:40]!r} is not a suggestion number. Usage: `/crm {usage}`")
+    number = int(value[:30])
+    if not valid_id(number):
+        raise UserError(f"There is no suggestion {value[:30]}.")
+    return number
 
 
 def vote(ctx: BotContext, actor: Actor, suggestion_id: int, value: int) -> str:
     """Thumbs up (+1) or down (-1); an up-vote also approves the text into the knowledge base."""
     now = ctx.clock.now()
     with ctx.db.session() as session:
-        suggestion = session.get(Suggestion, suggestion_id)
-        if suggestion is None:
-            raise UserError(f"There is no suggestion {suggestion_id}.")
         staff = actions.identify(session, ctx, actor)
+        suggestion = _suggestion(session, suggestion_id)
         assert staff.id is not None
+        once.record(session, now)  # a redelivered vote is counted once
         previous = store.set_vote(session, suggestion, staff.id, value, now)
         if value > 0:
             knowledge.remember(
@@ -52,6 +55,13 @@ def vote(ctx: BotContext, actor: Actor, suggestion_id: int, value: int) -> str:
     return f"Thanks: {word} on suggestion {suggestion_id} (#{suggestion.conversation_id})."
 
 
+def _suggestion(session: Session, suggestion_id: int) -> Suggestion:
+    suggestion = session.get(Suggestion, suggestion_id) if valid_id(suggestion_id) else None
+    if suggestion is None:
+        raise UserError(f"There is no suggestion {suggestion_id}.")
+    return suggestion
+
+
 def _question(session: Session, suggestion: Suggestion) -> str:
     return latest_message(session, suggestion.conversation_id)
 
@@ -59,9 +69,8 @@ def _question(session: Session, suggestion: Suggestion) -> str:
 def use(ctx: BotContext, actor: Actor, suggestion_id: int) -> str:
     """Send the suggestion as the staff member's reply (recorded like `/crm reply`)."""
     with ctx.db.session() as session:
-        suggestion = session.get(Suggestion, suggestion_id)
-        if suggestion is None:
-            raise UserError(f"There is no suggestion {suggestion_id}.")
+        actions.identify(session, ctx, actor)
+        suggestion = _suggestion(session, suggestion_id)
         conversation_id, text = suggestion.conversation_id, suggestion.text
     result = actions.reply(ctx, actor, conversation_id, text)
     now = ctx.clock.now()
@@ -124,9 +133,11 @@ def kb_command(ctx: BotContext, args: list[str]) -> Reply:
 def suggest_command(ctx: BotContext, args: list[str]) -> Reply:
     """``/crm suggest <conversation-id>``: draft a new suggestion."""
     raw = args[0].lstrip("#") if args else ""
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise UserError("Which conversation? Usage: `/crm suggest <id>`")
-    conversation_id = int(raw)
+    conversation_id = int(raw[:30])
+    if not valid_id(conversation_id):
+        raise UserError(f"There is no conversation #{raw[:30]}. Try `/crm queue`.")
     with ctx.db.session() as session:
         data = suggestion_input(session, conversation_id)
         ranked = knowledge.search(session, data.mention, ctx.clock.now()) if data else []

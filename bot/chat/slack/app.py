@@ -28,6 +28,7 @@ from bot.chat.slack.inbound import (
     action_user,
     command_from,
     command_user,
+    event_delivery,
     mentioned_users,
     thread_message,
 )
@@ -35,6 +36,7 @@ from bot.chat.slack.replies import reply_blocks, reply_text
 from bot.chat.slack.work import alert_thread, record_thread_reply, run_action, run_command
 from handlers.context import BotContext
 from handlers.errors import GENERIC_FAILURE, UserError
+from handlers.once import AlreadyDone
 from handlers.replies import Reply
 
 log = logging.getLogger(__name__)
@@ -119,8 +121,9 @@ class SlackListeners:
             log.exception("Slack button failed")
             return GENERIC_FAILURE
 
-    async def on_message(self, event: dict[str, Any]) -> None:
-        """A staff member's message in an alert's thread is their reply to the customer."""
+    async def on_message(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        """A staff member's message in an alert's thread is their reply to the customer
+        (once per ``event_id``: Slack redelivers events it thinks went unanswered)."""
         message = thread_message(event)
         if message is None:
             return
@@ -130,7 +133,11 @@ class SlackListeners:
             if conversation_id is None:
                 return
             actor = await self.identities.actor(message.user_id)
-            await asyncio.to_thread(record_thread_reply, ctx, conversation_id, actor, message.text)
+            await asyncio.to_thread(
+                record_thread_reply, ctx, conversation_id, actor, message.text, event_delivery(body)
+            )
+        except AlreadyDone:
+            return
         except UserError as exc:
             await self._tell(message, exc.reason)
         except Exception:

@@ -48,7 +48,33 @@ def command_from(body: dict[str, Any], actor: Actor) -> Command:
         text=_text(body.get("text")).strip(),
         channel=_text(body.get("channel_id")) or None,
         raw=body,
+        delivery_id=_key("command", _text(body.get("trigger_id"))),
     )
+
+
+def _key(kind: str, *parts: str) -> str | None:
+    """A delivery key (handlers/once.py) from the payload's ids; None when it has none."""
+    return f"{kind}:{':'.join(parts)}" if all(parts) else None
+
+
+def action_delivery(body: dict[str, Any]) -> str | None:
+    """The key of a block_actions delivery: its trigger_id, else where and when it was pressed."""
+    trigger = _text(body.get("trigger_id"))
+    if trigger:
+        return _key("action", trigger)
+    container = body.get("container") or {}
+    first = (body.get("actions") or [{}])[0]
+    return _key(
+        "action",
+        _text(container.get("channel_id")),
+        _text(container.get("message_ts")),
+        _text(first.get("action_ts") if isinstance(first, dict) else None),
+    )
+
+
+def event_delivery(body: dict[str, Any]) -> str | None:
+    """The key of an Events API delivery: its ``event_id`` (the same on Slack's retries)."""
+    return _key("event", _text(body.get("event_id")))
 
 
 def mentioned_users(text: str) -> list[tuple[str, str | None]]:
@@ -89,12 +115,19 @@ def action_from(body: dict[str, Any], actor: Actor) -> Action:
     if name is None:
         raise PayloadError(f"unknown action_id {action_id!r}")
     conversation = _text(raw.get("value")) if action_id != HANDOFF else ""
-    if not conversation.isdigit():
+    if not (conversation.isascii() and conversation.isdigit()):
         conversation = _text(raw.get("block_id")).removeprefix("crm:")
-    if not conversation.isdigit():
+    if not (conversation.isascii() and conversation.isdigit()):
         raise PayloadError(f"no conversation id in action {action_id!r}")
     value = (_text(raw.get("selected_user")) or None) if action_id == HANDOFF else None
-    return Action(actor=actor, name=name, conversation_id=int(conversation), value=value, raw=body)
+    return Action(
+        actor=actor,
+        name=name,
+        conversation_id=int(conversation[:30]),
+        value=value,
+        raw=body,
+        delivery_id=action_delivery(body),
+    )
 
 
 @dataclass(frozen=True, slots=True)

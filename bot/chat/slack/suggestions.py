@@ -18,7 +18,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.chat.slack.blocks import SUGGESTION_DOWN, SUGGESTION_PREFIX, SUGGESTION_UP, SUGGESTION_USE
 from bot.chat.slack.errors import CALL_ERRORS
 from bot.chat.slack.identity import SlackIdentities
-from bot.chat.slack.inbound import PayloadError, action_user
+from bot.chat.slack.inbound import PayloadError, action_delivery, action_user
+from handlers import once
 from handlers.context import BotContext
 from handlers.errors import GENERIC_FAILURE, UserError
 from handlers.events import Actor
@@ -34,9 +35,11 @@ def suggestion_action(body: dict[str, Any]) -> tuple[str, int]:
         raise PayloadError("block_actions without actions")
     action_id = str(actions[0].get("action_id") or "")
     value = str(actions[0].get("value") or "")
-    if action_id not in (SUGGESTION_USE, SUGGESTION_UP, SUGGESTION_DOWN) or not value.isdigit():
+    if action_id not in (SUGGESTION_USE, SUGGESTION_UP, SUGGESTION_DOWN) or not (
+        value.isascii() and value.isdigit()
+    ):
         raise PayloadError(f"not a suggestion button: {action_id!r}")
-    return action_id, int(value)
+    return action_id, int(value[:30])
 
 
 def run_suggestion_action(ctx: BotContext, actor: Actor, action_id: str, suggestion_id: int) -> str:
@@ -58,8 +61,14 @@ class SuggestionListeners:
         try:
             actor = await self.identities.actor(*action_user(body))
             action_id, suggestion_id = suggestion_action(body)
+            ctx = self._context()
             text = await asyncio.to_thread(
-                run_suggestion_action, self._context(), actor, action_id, suggestion_id
+                once.run,
+                ctx.db,
+                actor.platform,
+                action_delivery(body),
+                lambda: run_suggestion_action(ctx, actor, action_id, suggestion_id),
+                str,
             )
         except UserError as exc:
             text = exc.reason

@@ -10,12 +10,12 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from bot.chat.slack.inbound import ThreadMessage, mentioned_users, plain_command_text
-from handlers import actions
+from handlers import actions, once
 from handlers.commands import handle_command
 from handlers.config import CrmbotConfig
 from handlers.context import BotContext
 from handlers.errors import UserError
-from handlers.events import Action, Actor, Command
+from handlers.events import Action, Actor, Command, ThreadReply
 from handlers.replies import Reply
 from storage import outbox as outbox_store
 
@@ -23,17 +23,30 @@ PLATFORM = "slack"
 
 
 def run_command(ctx: BotContext, command: Command, mentioned: Mapping[str, Actor]) -> Reply:
-    """Run ``/crm``; user mentions in the text become the staff names handlers know."""
+    """Run ``/crm``; user mentions in the text become the staff names handlers know (a
+    mention of someone who is not staff stays as Slack wrote it, and makes no record)."""
     names: dict[str, str] = {}
     if mentioned_users(command.text):
         with ctx.db.session() as session:
             for user_id, actor in mentioned.items():
-                names[user_id] = actions.identify(session, ctx, actor).name
+                staff = actions.staff_named(session, ctx, actor)
+                if staff is not None:
+                    names[user_id] = staff.name
     return handle_command(ctx, replace(command, text=plain_command_text(command.text, names)))
 
 
 def run_action(ctx: BotContext, action: Action, target: Actor | None = None) -> str:
-    """Do what a button asked; returns the message for whoever pressed it."""
+    """Do what a button asked (once per delivery); returns the message for the presser."""
+    return once.run(
+        ctx.db,
+        action.actor.platform,
+        action.delivery_id,
+        lambda: _run_action(ctx, action, target),
+        str,
+    )
+
+
+def _run_action(ctx: BotContext, action: Action, target: Actor | None) -> str:
     actor, conversation_id = action.actor, action.conversation_id
     if action.name == "claim":
         return actions.claim(ctx, actor, conversation_id).message
@@ -47,8 +60,10 @@ def run_action(ctx: BotContext, action: Action, target: Actor | None = None) -> 
         if target is None:
             raise UserError("Pick the person to hand the conversation to.")
         with ctx.db.session() as session:
-            name = actions.identify(session, ctx, target).name
-        return actions.hand_off(ctx, actor, conversation_id, name).message
+            picked = actions.staff_named(session, ctx, target)
+        if picked is None:
+            raise UserError(f"<@{target.user_id}> is not on the crmbot staff list.")
+        return actions.hand_off(ctx, actor, conversation_id, picked.name).message
     raise ValueError(f"unknown action {action.name!r}")
 
 
@@ -70,6 +85,13 @@ def alert_thread(ctx: BotContext, message: ThreadMessage) -> int | None:
         )
 
 
-def record_thread_reply(ctx: BotContext, conversation_id: int, actor: Actor, text: str) -> str:
+def record_thread_reply(
+    ctx: BotContext,
+    conversation_id: int,
+    actor: Actor,
+    text: str,
+    delivery_id: str | None = None,
+) -> str:
     """Record the staff member's thread message as their reply to the customer."""
-    return actions.reply(ctx, actor, conversation_id, text.strip() or None).message
+    event = ThreadReply(actor, conversation_id, text, delivery_id)
+    return actions.thread_reply(ctx, event).message
