@@ -198,7 +198,7 @@ async def test_slack_buttons_call_the_neutral_handlers(kb_harness: BotHarness) -
     sid = suggestion_cards(h)[0].suggestion_id
     body = {"actions": [{"action_id": kit.SUGGESTION_UP, "value": str(sid)}]}
     action_id, suggestion_id = suggestion_action(body)
-    actor = Actor("slack", "U1", "ana")
+    actor = Actor("console", "ana", "ana")
     assert "👍" in run_suggestion_action(h.bot.ctx, actor, action_id, suggestion_id)
     used = run_suggestion_action(h.bot.ctx, actor, kit.SUGGESTION_USE, sid)
     assert used.startswith("Recorded your reply on #1")

@@ -107,9 +107,8 @@ def check(value: Any, what: str = "body") -> None:
     while stack:
         item, path = stack.pop()
         if len(path) > MAX_DEPTH:
-            raise BodyError(
-                f"{field_path(path[:MAX_DEPTH], what)}: JSON nested deeper than {MAX_DEPTH} levels"
-            )
+            where = field_path(path[:4], what) + "…"
+            raise BodyError(f"{where}: JSON nested deeper than {MAX_DEPTH} levels")
         if isinstance(item, _Refused):
             raise BodyError(f"{field_path(path, what)}: {item.why}")
         if isinstance(item, str):
