@@ -37,9 +37,8 @@ def first_time(session: Session, platform: str, key: str, now: datetime) -> bool
     values = {"platform": platform, "key": key[:KEY_MAX], "created_at": now, "answer": None}
     table = InboundDelivery.__table__  # type: ignore[attr-defined]
     insert = postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(table).values(values).on_conflict_do_nothing()
-    result = session.connection().execute(stmt)
-    return bool(result.rowcount == 1)
+    stmt = insert(table).values(values).on_conflict_do_nothing().returning(table.c.key)
+    return session.connection().execute(stmt).first() is not None
 
 
 def answer_of(session: Session, platform: str, key: str) -> str | None:
