@@ -99,7 +99,7 @@ def test_redeliveries_racing_each_other_are_done_once(harness: BotHarness) -> No
 
     for n in range(1, 11):
         with ThreadPoolExecutor(3) as pool:
-            answers = list(pool.map(lambda _: deliver(n), range(3)))
+            answers = list(pool.map(deliver, [n] * 3))
         assert f"Recorded your reply on #{n} and assigned it to you." in answers
     with Session(harness.bot.db.engine) as s:
         replied = s.exec(select(HandlingEvent).where(HandlingEvent.kind == "replied")).all()

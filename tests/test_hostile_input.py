@@ -30,9 +30,7 @@ from tests.test_webhooks import (
 
 @pytest.fixture
 async def url(harness: BotHarness) -> AsyncIterator[str]:
-    settings = Settings(  # type: ignore[call-arg]
-        HUBSPOT_CLIENT_SECRET=HUBSPOT_SECRET, CRMBOT_WEBHOOK_SECRET=WEBHOOK_SECRET
-    )
+    settings = Settings(HUBSPOT_CLIENT_SECRET=HUBSPOT_SECRET, CRMBOT_WEBHOOK_SECRET=WEBHOOK_SECRET)
     async with served(build_http_app(harness.bot, http_routes(harness.bot, settings))) as base:
         yield base
 

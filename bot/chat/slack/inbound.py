@@ -13,6 +13,7 @@ from typing import Any
 from bot.chat.slack.blocks import CLAIM, HANDOFF, REOPEN, REPLIED, RESOLVE
 from handlers.events import Action, Actor, Command
 
+MAX_MENTIONS = 5
 USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
 ACTION_NAMES = {
     CLAIM: "claim",
@@ -78,8 +79,15 @@ def event_delivery(body: dict[str, Any]) -> str | None:
 
 
 def mentioned_users(text: str) -> list[tuple[str, str | None]]:
-    """The ``<@U123|name>`` mentions in a command's text: (user id, name)."""
-    return [(m.group(1), m.group(2) or None) for m in USER_MENTION.finditer(text)]
+    """The first MAX_MENTIONS distinct ``<@U123|name>`` mentions in a command's text:
+    (user id, name). No command names more people; the cap bounds the lookups a
+    command can cause."""
+    found: dict[str, str | None] = {}
+    for match in USER_MENTION.finditer(text):
+        if len(found) >= MAX_MENTIONS:
+            break
+        found.setdefault(match.group(1), match.group(2) or None)
+    return list(found.items())
 
 
 def plain_command_text(text: str, names: dict[str, str]) -> str:
