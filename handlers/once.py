@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from sqlmodel import Session
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+KEEP = timedelta(days=1)  # platforms retry within minutes; a day of keys is plenty
 DUPLICATE = "Already done: that request reached me twice and I acted on it once."
 
 
@@ -92,3 +93,9 @@ def run(
             with db.session() as session:
                 deliveries.remember_answer(session, platform, current.key, answer(result))
         return result
+
+
+def prune(db: Database, now: datetime) -> int:
+    """Forget delivery keys older than KEEP (an hourly job); returns how many."""
+    with db.session() as session:
+        return deliveries.prune(session, now - KEEP)

@@ -104,3 +104,13 @@ def test_redeliveries_racing_each_other_are_done_once(harness: BotHarness) -> No
     with Session(harness.bot.db.engine) as s:
         replied = s.exec(select(HandlingEvent).where(HandlingEvent.kind == "replied")).all()
     assert len(replied) == 10
+
+
+def test_delivery_keys_are_forgotten_after_a_day(harness: BotHarness) -> None:
+    from handlers import once
+
+    harness.bot.ingest([mention("the app is down")])
+    handle_command(harness.bot.ctx, _command("claim 1", "command:OLD"))
+    assert once.prune(harness.bot.db, harness.clock.now()) == 0
+    harness.clock.advance(hours=25)
+    assert once.prune(harness.bot.db, harness.clock.now()) == 1
