@@ -23,6 +23,7 @@ from bot.chat.slack.connection import SlackConnection
 from bot.chat.slack.errors import CALL_ERRORS, delivery_error
 from bot.chat.slack.identity import SlackIdentities
 from bot.chat.slack.inbound import (
+    PayloadError,
     ThreadMessage,
     action_from,
     action_user,
@@ -31,6 +32,7 @@ from bot.chat.slack.inbound import (
     event_delivery,
     mentioned_users,
     thread_message,
+    unusable,
 )
 from bot.chat.slack.replies import reply_blocks, reply_text
 from bot.chat.slack.work import alert_thread, record_thread_reply, run_action, run_command
@@ -97,6 +99,8 @@ class SlackListeners:
                 for user_id, name in mentioned_users(command.text)
             }
             return await asyncio.to_thread(run_command, self._context(), command, mentioned)
+        except PayloadError as exc:
+            return Reply(text=unusable(exc), ephemeral=True)
         except Exception:
             log.exception("Slack /crm command failed")
             return Reply(text=GENERIC_FAILURE, ephemeral=True)
@@ -117,6 +121,8 @@ class SlackListeners:
             return await asyncio.to_thread(run_action, self._context(), action, target)
         except UserError as exc:
             return exc.reason
+        except PayloadError as exc:
+            return unusable(exc)
         except Exception:
             log.exception("Slack button failed")
             return GENERIC_FAILURE

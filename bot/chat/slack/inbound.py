@@ -6,12 +6,16 @@ Nothing here talks to Slack or the database; it only reads payloads.
 from __future__ import annotations
 
 import html
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from bot.chat.slack.blocks import CLAIM, HANDOFF, REOPEN, REPLIED, RESOLVE
 from handlers.events import Action, Actor, Command
+from handlers.safelog import shown
+
+log = logging.getLogger(__name__)
 
 MAX_MENTIONS = 5
 USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
@@ -28,6 +32,12 @@ PERSON_SUBTYPES = {None, "thread_broadcast", "file_share"}
 
 class PayloadError(ValueError):
     """A payload is missing something crmbot needs (logged, never shown to the user)."""
+
+
+def unusable(exc: PayloadError) -> str:
+    """A payload without what crmbot needs: one log line (no traceback), a short answer."""
+    log.warning("Slack sent a payload crmbot cannot use: %s", shown(str(exc), 200))
+    return "Slack sent that request without what crmbot needs; please try again."
 
 
 def _text(value: Any) -> str:

@@ -18,7 +18,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.chat.slack.blocks import SUGGESTION_DOWN, SUGGESTION_PREFIX, SUGGESTION_UP, SUGGESTION_USE
 from bot.chat.slack.errors import CALL_ERRORS
 from bot.chat.slack.identity import SlackIdentities
-from bot.chat.slack.inbound import PayloadError, action_delivery, action_user
+from bot.chat.slack.inbound import PayloadError, action_delivery, action_user, unusable
 from handlers import once
 from handlers.context import BotContext
 from handlers.errors import GENERIC_FAILURE, UserError
@@ -72,6 +72,8 @@ class SuggestionListeners:
             )
         except UserError as exc:
             text = exc.reason
+        except PayloadError as exc:
+            text = unusable(exc)
         except Exception:
             log.exception("Slack suggestion button failed")
             text = GENERIC_FAILURE
