@@ -25,3 +25,14 @@ def test_ingest_paths_run(tmp_path: Path) -> None:
 def test_burst_accounts_for_every_mention(tmp_path: Path) -> None:
     over, unaccounted, posts = asyncio.run(burst.run(mentions(600, authors=200), tmp_path))
     assert (over, unaccounted) == (0, 0) and posts > 0
+
+
+def test_fuzz_benchmark_config_and_bodies() -> None:
+    import random
+
+    from benchmarks import fuzz
+
+    load_config_text(fuzz.CONFIG)
+    rng = random.Random(1)
+    bodies = {fuzz.mutate(rng, fuzz.MENTION, n) for n in range(50)}
+    assert len(bodies) == 50
