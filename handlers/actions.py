@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from handlers import once, roles
 from handlers.cards import StatusCard
+from handlers.cleantext import clean
 from handlers.context import BotContext
 from handlers.durations import format_duration
 from handlers.errors import UserError
@@ -118,6 +119,7 @@ def reply(ctx: BotContext, actor: Actor, conversation_id: int, text: str | None)
 
     An unclaimed conversation is assigned to whoever answers first.
     """
+    text = clean(text) if text else text
     with _acting(ctx, actor, conversation_id) as (session, staff, conversation):
         _require_open(conversation)
         now = ctx.clock.now()

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from handlers.cleantext import clean
 from handlers.config import CrmbotConfig
 from handlers.errors import UserError
 from handlers.events import Actor
@@ -51,6 +52,8 @@ def staff_of(session: Session, config: CrmbotConfig, actor: Actor, now: datetime
     """The staff record behind a chat user; None for someone who is not staff.
 
     A person named by ``[roles]`` but not in ``[[staff]]`` gets a record the first time."""
+    if clean(actor.user_id) != actor.user_id or clean(actor.platform) != actor.platform:
+        return None  # no chat platform has such ids; nobody configured one
     staff = staff_store.staff_for_identity(session, actor.platform, actor.user_id)
     if staff is None and named_by_roles(config, actor):
         staff = staff_store.create_from_identity(

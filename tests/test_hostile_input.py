@@ -16,6 +16,7 @@ from bot.server import build_http_app
 from bot.settings import Settings
 from bot.sources.jsonl import BadLine, read_lines
 from bot.sources.signatures import crmbot_signature
+from handlers.events import Actor
 from storage.models import Mention
 from tests.conftest import BotHarness, mention
 from tests.test_webhooks import (
@@ -153,3 +154,12 @@ def test_a_huge_conversation_number_is_no_conversation(harness: BotHarness) -> N
     assert harness.say(f"vote {huge} up", "ana") == f"There is no suggestion {huge}."
     assert harness.say("show ²", "ana").startswith("'²' is not a conversation number.")
     assert harness.say("show " + "9" * 5000, "ana").startswith("There is no conversation #999")
+
+
+def test_chat_text_is_cleaned_of_what_storage_cannot_hold(harness: BotHarness) -> None:
+    harness.bot.ingest([mention("hi")])
+    assert harness.say("reply 1 so\x00rry \ud800!", "ana").startswith("Recorded your reply on #1")
+    assert harness.exec("show 1", "ana").tables[0].rows[-1][3] == "sorry \ufffd!"
+    assert harness.say("kb a\x00b \udfff", "ana").startswith("Nothing in the knowledge base")
+    weird = harness.bot.command(Actor("console", "lea\x00d", "x"), "metrics 7d")
+    assert weird.text.startswith("You're not on the crmbot staff list")

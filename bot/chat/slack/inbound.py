@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.chat.slack.blocks import CLAIM, HANDOFF, REOPEN, REPLIED, RESOLVE
+from handlers.cleantext import clean
 from handlers.events import Action, Actor, Command
 from handlers.safelog import shown
 
@@ -41,7 +42,7 @@ def unusable(exc: PayloadError) -> str:
 
 
 def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
+    return clean(value) if isinstance(value, str) else ""
 
 
 def command_user(body: dict[str, Any]) -> tuple[str, str | None]:
