@@ -44,14 +44,10 @@ def _conversation_id(args: list[str], usage: str) -> int:
     raw = args[0].lstrip("#")
     if not (raw.isascii() and raw.isdigit()):
         raise UserError(f"{args[0][:40]!r} is not a conversation number. Usage: `/crm {usage}`")
-    number = int(raw[:30])
-    if not valid_id(number):
-        raise (
-            actions.no_conversation(number)
-            if len(raw) <= 30
-            else UserError(f"There is no conversation #{raw[:30]}…. Try `/crm queue`.")
-        )
-    return number
+    if len(raw) > 30 or not valid_id(int(raw)):  # a number no conversation can have
+        shown = raw if len(raw) <= 30 else raw[:30] + "…"
+        raise UserError(f"There is no conversation #{shown}. Try `/crm queue`.")
+    return int(raw)
 
 
 @allowed()
