@@ -5,8 +5,8 @@ receives fuzzed but validly signed requests over real HTTP: generic webhook bodi
 HubSpot deliveries, and Slack slash commands, button presses and thread events. Each is
 a valid template with one value replaced by something hostile (JSON nested thousands
 deep, integers of thousands of digits, NaN, NUL characters, lone surrogates, times out
-of range, huge ids, random Unicode) or plain random bytes. A 5xx other than 503 counts
-towards fuzz_http_500; a 503 (meant only for outages, and the database is up) towards
+of range, huge ids, random Unicode) or plain random bytes. A 5xx other than 503, or a
+connection dropped without an answer, counts towards fuzz_http_500; a 503 (meant only for outages, and the database is up) towards
 fuzz_http_503_bad_input. Tracebacks in the bot's log are reported alongside.
 
 SQLite always; PostgreSQL too when TEST_DATABASE_URL is set (a private schema).
@@ -229,7 +229,7 @@ async def fuzz(database_url: str, requests: int, workdir: Path, seed: int = 5) -
         "CRMBOT_LOG_LEVEL": "WARNING",
     }
     rng = random.Random(seed)
-    counts = {"requests": 0, "http_5xx": 0, "http_503": 0, "tracebacks": 0}
+    counts = {"requests": 0, "http_5xx": 0, "http_503": 0, "dropped": 0, "tracebacks": 0}
     with log_path.open("wb") as log:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -249,7 +249,11 @@ async def fuzz(database_url: str, requests: int, workdir: Path, seed: int = 5) -
             await wait_healthy(url, proc)
             async with httpx.AsyncClient(timeout=30) as client:
                 for n in range(requests):
-                    status = await _one(client, url, rng, n, slack)
+                    try:
+                        status = await _one(client, url, rng, n, slack)
+                    except httpx.TransportError:  # no answer at all: worse than a 500
+                        counts["dropped"] += 1
+                        status = 599
                     counts["requests"] += 1
                     if status == 503:
                         counts["http_503"] += 1
@@ -335,7 +339,7 @@ def main(quick: bool = False) -> None:
         try:
             for suffix, db_url, _ in runs:
                 counts = asyncio.run(fuzz(db_url, requests, Path(tmp)))
-                extra = {"requests": counts["requests"], "tracebacks": counts["tracebacks"]}
+                extra = {k: counts[k] for k in ("requests", "dropped", "tracebacks")}
                 emit(f"fuzz_http_500{suffix}", counts["http_5xx"], "count", "0", **extra)
                 emit(f"fuzz_http_503_bad_input{suffix}", counts["http_503"], "count", "0", **extra)
         finally:
