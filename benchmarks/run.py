@@ -17,6 +17,7 @@ BENCHMARKS = (
     "benchmarks.suggest_intent",
     "benchmarks.sentiment",
     "benchmarks.crash",
+    "benchmarks.fuzz",
 )
 
 

@@ -11,7 +11,12 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.base import BaseScheduler
 
 from bot.app import CrmBot
-from bot.jobs import run_escalation, run_spike_checks, run_unclaimed_checks
+from bot.jobs import (
+    run_delivery_prune,
+    run_escalation,
+    run_spike_checks,
+    run_unclaimed_checks,
+)
 from handlers.escalation import escalation_routes
 from storage import conversations
 
@@ -64,4 +69,7 @@ def schedule_checks(scheduler: BaseScheduler) -> None:
     )
     scheduler.add_job(
         run_unclaimed_checks, "interval", minutes=1, id="unclaimed-checks", replace_existing=True
+    )
+    scheduler.add_job(
+        run_delivery_prune, "interval", hours=1, id="delivery-prune", replace_existing=True
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from handlers import once
 from handlers.escalation import check_repeats, check_unclaimed, escalate
 from handlers.spikes import check_spikes
 
@@ -40,6 +41,14 @@ def run_spike_checks() -> None:
     """Fire spike rules whose window is over their baseline."""
     for conversation_id in check_spikes(current().ctx):
         log.info("spike alert: conversation %s", conversation_id)
+
+
+def run_delivery_prune() -> None:
+    """Forget old inbound delivery keys (handlers/once.py)."""
+    bot = current()
+    pruned = once.prune(bot.db, bot.clock.now())
+    if pruned:
+        log.info("forgot %d old inbound delivery keys", pruned)
 
 
 def run_weekly_report() -> None:

@@ -1,8 +1,12 @@
 """Staff actions on a conversation: claim, reply, resolve, hand off, reopen.
 
-Each action is one transaction: it checks the conversation's state, records a handling
-event (who, what, when), updates the conversation, and queues an in-place update of
-the alert in every channel it was posted to. Problems the user can fix raise UserError.
+Each action is one transaction: it locks the conversation's row (``SELECT ... FOR UPDATE``
+on PostgreSQL; SQLite has one writer at a time, and this process queues its transactions
+on a lock), checks its state as it is once locked, records a handling event (who, what,
+when) and the delivery's key (handlers/once.py), updates the conversation, and queues an
+in-place update of the alert in every channel it was posted to. So of two people pressing
+Claim at the same moment one wins and the other is told who has it. Only staff act
+(handlers/roles.py). Problems the user can fix raise UserError.
 """
 
 from __future__ import annotations
@@ -13,11 +17,13 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from handlers import once, roles
 from handlers.cards import StatusCard
+from handlers.cleantext import clean
 from handlers.context import BotContext
 from handlers.durations import format_duration
 from handlers.errors import UserError
-from handlers.events import Actor
+from handlers.events import Actor, ThreadReply
 from handlers.suggest.knowledge import remember_reply
 from storage import conversations, handling
 from storage import staff as staff_store
@@ -33,13 +39,18 @@ class ActionResult:
 
 
 def identify(session: Session, ctx: BotContext, actor: Actor) -> Staff:
-    """The staff record behind a chat user; first-time users get one (role staff)."""
-    staff = staff_store.staff_for_identity(session, actor.platform, actor.user_id)
-    if staff is None:
-        staff = staff_store.create_from_identity(
-            session, actor.platform, actor.user_id, actor.name, actor.email, ctx.clock.now()
-        )
-    return staff
+    """The staff record of the person acting; NotStaff (a polite UserError) for strangers."""
+    return roles.identify(session, ctx.config, actor, ctx.clock.now())
+
+
+def staff_named(session: Session, ctx: BotContext, actor: Actor) -> Staff | None:
+    """The staff record of someone named in a command or picked in a menu (None: not staff).
+    Naming people never makes them staff."""
+    return roles.staff_of(session, ctx.config, actor, ctx.clock.now())
+
+
+def no_conversation(conversation_id: int) -> UserError:
+    return UserError(f"There is no conversation #{conversation_id}. Try `/crm queue`.")
 
 
 @contextmanager
@@ -47,10 +58,14 @@ def _acting(
     ctx: BotContext, actor: Actor, conversation_id: int
 ) -> Iterator[tuple[Session, Staff, Conversation]]:
     with ctx.db.session() as session:
-        conversation = conversations.get(session, conversation_id)
+        staff = identify(session, ctx, actor)
+        if not conversations.valid_id(conversation_id):
+            raise no_conversation(conversation_id)
+        conversation = conversations.lock(session, conversation_id)
         if conversation is None:
-            raise UserError(f"There is no conversation #{conversation_id}. Try `/crm queue`.")
-        yield session, identify(session, ctx, actor), conversation
+            raise no_conversation(conversation_id)
+        once.record(session, ctx.clock.now())  # a redelivered press stops here
+        yield session, staff, conversation
     ctx.on_queued()  # after the commit, so the dispatcher sees the status update
 
 
@@ -104,6 +119,7 @@ def reply(ctx: BotContext, actor: Actor, conversation_id: int, text: str | None)
 
     An unclaimed conversation is assigned to whoever answers first.
     """
+    text = clean(text) if text else text
     with _acting(ctx, actor, conversation_id) as (session, staff, conversation):
         _require_open(conversation)
         now = ctx.clock.now()
@@ -172,3 +188,14 @@ def reopen(ctx: BotContext, actor: Actor, conversation_id: int) -> ActionResult:
         conversation.resolved_at = None
         _announce(ctx, session, conversation, f"reopened by @{staff.name}")
         return ActionResult(conversation_id, f"Reopened #{conversation_id}.")
+
+
+def thread_reply(ctx: BotContext, event: ThreadReply) -> ActionResult:
+    """A staff message in the alert's thread is their reply (once per delivered event)."""
+    return once.run(
+        ctx.db,
+        event.actor.platform,
+        event.delivery_id,
+        lambda: reply(ctx, event.actor, event.conversation_id, event.text.strip() or None),
+        lambda result: result.message,
+    )

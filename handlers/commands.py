@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from handlers import actions, privacy, reports
+from handlers.access import allowed
 from handlers.context import BotContext
 from handlers.durations import format_duration
 from handlers.errors import GENERIC_FAILURE, UserError
@@ -27,6 +28,7 @@ from handlers.sentiment.cards import describe
 from handlers.suggest import staff as suggest_staff
 from storage import conversations, handling
 from storage import staff as staff_store
+from storage.conversations import valid_id
 from storage.models import Author, Staff
 
 log = logging.getLogger(__name__)
@@ -43,11 +45,15 @@ def _conversation_id(args: list[str], usage: str) -> int:
     if not args:
         raise UserError(f"Which conversation? Usage: `/crm {usage}`")
     raw = args[0].lstrip("#")
-    if not raw.isdigit():
-        raise UserError(f"{args[0]!r} is not a conversation number. Usage: `/crm {usage}`")
+    if not (raw.isascii() and raw.isdigit()):
+        raise UserError(f"{args[0][:40]!r} is not a conversation number. Usage: `/crm {usage}`")
+    if len(raw) > 30 or not valid_id(int(raw)):  # a number no conversation can have
+        shown = raw if len(raw) <= 30 else raw[:30] + "…"
+        raise UserError(f"There is no conversation #{shown}. Try `/crm queue`.")
     return int(raw)
 
 
+@allowed()
 def _help(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
     rows = tuple((f"/crm {spec.usage}", spec.summary) for spec in COMMANDS.values())
     return Reply(
@@ -57,6 +63,7 @@ def _help(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
     )
 
 
+@allowed()
 def _queue(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
     now = ctx.clock.now()
     with ctx.db.session() as session:
@@ -96,6 +103,7 @@ def _who(author: Author | None, platform: str) -> str:
     return f"@{author.handle} ({platform})"
 
 
+@allowed()
 def _mine(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
     now = ctx.clock.now()
     with ctx.db.session() as session:
@@ -114,6 +122,7 @@ def _mine(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
     )
 
 
+@allowed()
 def _show(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
     conv_id = _conversation_id(args, "show <id>")
     with ctx.db.session() as session:
@@ -143,20 +152,24 @@ def _show(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
     )
 
 
+@allowed()
 def _claim(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
     return Reply(actions.claim(ctx, cmd.actor, _conversation_id(args, "claim <id>")).message)
 
 
+@allowed()
 def _reply(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
     conv_id = _conversation_id(args, "reply <id> [text]")
     text = " ".join(args[1:]) or None
     return Reply(actions.reply(ctx, cmd.actor, conv_id, text).message)
 
 
+@allowed()
 def _resolve(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
     return Reply(actions.resolve(ctx, cmd.actor, _conversation_id(args, "resolve <id>")).message)
 
 
+@allowed()
 def _handoff(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
     conv_id = _conversation_id(args, "handoff <id> @person")
     if len(args) < 2:
@@ -164,10 +177,12 @@ def _handoff(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
     return Reply(actions.hand_off(ctx, cmd.actor, conv_id, args[1]).message)
 
 
+@allowed()
 def _reopen(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
     return Reply(actions.reopen(ctx, cmd.actor, _conversation_id(args, "reopen <id>")).message)
 
 
+@allowed()
 def _metrics(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
     period: str | None = None
     team: str | None = None
@@ -205,30 +220,25 @@ def _metrics(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
     )
 
 
-def _manager_report(ctx: BotContext, cmd: Command, what: str) -> None:
-    with ctx.db.session() as session:
-        asker = actions.identify(session, ctx, cmd.actor)
-    require(ctx.config, asker, cmd.actor, "manager", what)
-
-
+@allowed("manager", "see the leaderboard")
 def _leaderboard(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
-    _manager_report(ctx, cmd, "see the leaderboard")
     return reports.leaderboard_reply(ctx, args[0] if args else None)
 
 
+@allowed("manager", "export metrics")
 def _export(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
-    _manager_report(ctx, cmd, "export metrics")
     return reports.export_reply(ctx, args[0] if args else None)
 
 
+@allowed("manager", "see charts")
 def _chart(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
-    _manager_report(ctx, cmd, "see charts")
     team = next((a.removeprefix("team:") for a in args if a.startswith("team:")), None)
     source = next((a.removeprefix("source:") for a in args if a.startswith("source:")), None)
     period = next((a for a in args if ":" not in a), None)
     return reports.chart_reply(ctx, period, team=team, source=source)
 
 
+@allowed()
 def _admin(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
     if args[:1] == ["forget"]:
         return _admin_forget(ctx, cmd, args[1:])
@@ -254,18 +264,22 @@ def _admin_forget(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
     return Reply(text=result.summary(), ephemeral=True)
 
 
+@allowed()
 def _suggest(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
     return suggest_staff.suggest_command(ctx, args)
 
 
+@allowed()
 def _vote(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
     return suggest_staff.vote_command(ctx, cmd.actor, args)
 
 
+@allowed()
 def _use(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
     return suggest_staff.use_command(ctx, cmd.actor, args)
 
 
+@allowed()
 def _kb(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
     return suggest_staff.kb_command(ctx, args)
 

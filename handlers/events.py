@@ -82,6 +82,9 @@ class Command:
     text: str
     channel: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # the platform's id of this delivery (Slack trigger_id, Discord interaction id): a
+    # redelivery with the same id is done once (handlers/once.py)
+    delivery_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,3 +96,14 @@ class Action:
     conversation_id: int
     value: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    delivery_id: str | None = None  # as on Command: a redelivered press is done once
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadReply:
+    """A staff member's message in a conversation's alert thread: their reply."""
+
+    actor: Actor
+    conversation_id: int
+    text: str
+    delivery_id: str | None = None  # the platform's event id (Slack ``event_id``)

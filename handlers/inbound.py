@@ -11,12 +11,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import replace
 
-from handlers import actions
+from handlers import actions, once
 from handlers.commands import handle_command
 from handlers.config import CrmbotConfig
 from handlers.context import BotContext
 from handlers.errors import UserError
-from handlers.events import Action, Actor, Command
+from handlers.events import Action, Actor, Command, ThreadReply
 from handlers.inbound_port import ChatInbound, SuggestionVerb
 from handlers.replies import Reply
 from handlers.suggest import staff as suggest_staff
@@ -58,7 +58,8 @@ class InboundHandlers(ChatInbound):
         if mentioned:
             with self.ctx.db.session() as session:
                 for user_id, actor in mentioned.items():
-                    staff = staff_store.staff_for_identity(session, actor.platform, actor.user_id)
+                    # naming someone never makes them staff; a stranger stays as written
+                    staff = actions.staff_named(session, self.ctx, actor)
                     names[user_id] = staff.name if staff is not None else (actor.name or user_id)
         text = plain_command_text(command.text, names)
         return handle_command(self.ctx, replace(command, text=text))
@@ -67,6 +68,17 @@ class InboundHandlers(ChatInbound):
         return await asyncio.to_thread(self._action, action, target)
 
     def _action(self, action: Action, target: Actor | None) -> str:
+        """Do what a button asked, once per delivery (a redelivered press gets the first
+        answer again)."""
+        return once.run(
+            self.ctx.db,
+            action.actor.platform,
+            action.delivery_id,
+            lambda: self._act(action, target),
+            str,
+        )
+
+    def _act(self, action: Action, target: Actor | None) -> str:
         ctx, actor, conversation_id = self.ctx, action.actor, action.conversation_id
         if action.name == "claim":
             return actions.claim(ctx, actor, conversation_id).message
@@ -80,22 +92,52 @@ class InboundHandlers(ChatInbound):
             if target is None:
                 raise UserError("Pick the person to hand the conversation to.")
             with ctx.db.session() as session:
-                name = actions.identify(session, ctx, target).name
-            return actions.hand_off(ctx, actor, conversation_id, name).message
+                picked = actions.staff_named(session, ctx, target)
+            if picked is None:
+                who = target.name or target.user_id
+                raise UserError(f"{who} is not on the crmbot staff list.")
+            return actions.hand_off(ctx, actor, conversation_id, picked.name).message
         raise ValueError(f"unknown action {action.name!r}")
 
-    async def suggestion(self, actor: Actor, verb: SuggestionVerb, suggestion_id: int) -> str:
+    async def suggestion(
+        self,
+        actor: Actor,
+        verb: SuggestionVerb,
+        suggestion_id: int,
+        delivery_id: str | None = None,
+    ) -> str:
+        return await asyncio.to_thread(
+            once.run,
+            self.ctx.db,
+            actor.platform,
+            delivery_id,
+            lambda: self._suggestion(actor, verb, suggestion_id),
+            str,
+        )
+
+    def _suggestion(self, actor: Actor, verb: SuggestionVerb, suggestion_id: int) -> str:
         if verb == "use":
-            return await asyncio.to_thread(suggest_staff.use, self.ctx, actor, suggestion_id)
-        vote = 1 if verb == "up" else -1
-        return await asyncio.to_thread(suggest_staff.vote, self.ctx, actor, suggestion_id, vote)
+            return suggest_staff.use(self.ctx, actor, suggestion_id)
+        return suggest_staff.vote(self.ctx, actor, suggestion_id, 1 if verb == "up" else -1)
 
     async def thread_message(
-        self, actor: Actor, channel: str, thread_ref: str, text: str
+        self,
+        actor: Actor,
+        channel: str,
+        thread_ref: str,
+        text: str,
+        delivery_id: str | None = None,
     ) -> str | None:
-        return await asyncio.to_thread(self._thread_message, actor, channel, thread_ref, text)
+        try:
+            return await asyncio.to_thread(
+                self._thread_message, actor, channel, thread_ref, text, delivery_id
+            )
+        except once.AlreadyDone:
+            return None  # a redelivered event: recorded the first time
 
-    def _thread_message(self, actor: Actor, channel: str, thread_ref: str, text: str) -> str | None:
+    def _thread_message(
+        self, actor: Actor, channel: str, thread_ref: str, text: str, delivery_id: str | None
+    ) -> str | None:
         if not replies_counted(self.ctx.config, actor.platform, channel):
             return None
         with self.ctx.db.session() as session:
@@ -104,7 +146,8 @@ class InboundHandlers(ChatInbound):
             )
         if conversation_id is None:
             return None
-        return actions.reply(self.ctx, actor, conversation_id, text.strip() or None).message
+        event = ThreadReply(actor, conversation_id, text, delivery_id)
+        return actions.thread_reply(self.ctx, event).message
 
     async def is_staff(self, actor: Actor) -> bool:
         return await asyncio.to_thread(self._is_staff, actor)

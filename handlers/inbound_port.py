@@ -33,14 +33,27 @@ class ChatInbound(Protocol):
         """A button on an alert (``target`` is the person picked for a hand-off)."""
         ...
 
-    async def suggestion(self, actor: Actor, verb: SuggestionVerb, suggestion_id: int) -> str:
-        """A button on a suggested reply: use it, or vote it up or down."""
+    async def suggestion(
+        self,
+        actor: Actor,
+        verb: SuggestionVerb,
+        suggestion_id: int,
+        delivery_id: str | None = None,
+    ) -> str:
+        """A button on a suggested reply: use it, or vote it up or down (once per
+        ``delivery_id``, the platform's id of the press)."""
         ...
 
     async def thread_message(
-        self, actor: Actor, channel: str, thread_ref: str, text: str
+        self,
+        actor: Actor,
+        channel: str,
+        thread_ref: str,
+        text: str,
+        delivery_id: str | None = None,
     ) -> str | None:
-        """A person's message in a thread of ``channel`` on ``actor.platform``.
+        """A person's message in a thread of ``channel`` on ``actor.platform`` (once per
+        ``delivery_id``: platforms redeliver events they think went unanswered).
 
         Returns what to tell them when it was recorded as their reply to the customer,
         None when the thread is no alert's thread or replies are not counted there.

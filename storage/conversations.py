@@ -8,10 +8,36 @@ from sqlmodel import Session, col, select
 
 from storage.models import Author, Conversation, Cycle, PostedAlert
 
+MAX_ID = 2**31 - 1  # ids are INTEGER columns; a larger number names no conversation
+
+
+def valid_id(conversation_id: int) -> bool:
+    """Whether ``conversation_id`` could name a conversation (a huge one cannot be queried)."""
+    return 0 < conversation_id <= MAX_ID
+
 
 def get(session: Session, conversation_id: int) -> Conversation | None:
-    """A conversation by its number."""
+    """A conversation by its number (None for a number no conversation can have)."""
+    if not valid_id(conversation_id):
+        return None
     return session.get(Conversation, conversation_id)
+
+
+def lock(session: Session, conversation_id: int) -> Conversation | None:
+    """The conversation, read as it is now and locked until the transaction ends.
+
+    PostgreSQL: ``SELECT ... FOR UPDATE``, so a second action on it waits, then sees the
+    first one's result. SQLite has one writer; :class:`storage.db.Database` queues this
+    process's transactions, so the row read here cannot change before the commit.
+    """
+    if not valid_id(conversation_id):
+        return None
+    return session.exec(
+        select(Conversation)
+        .where(Conversation.id == conversation_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
 
 
 def open_queue(session: Session, limit: int = 20) -> list[tuple[Conversation, Author | None]]:

@@ -279,5 +279,6 @@ class SpikeState(SQLModel, table=True):
 
 from storage import rollups as _rollups  # noqa: E402, F401  (registers metric_rollup)
 from storage.audit import AuditEntry as AuditEntry  # noqa: E402  (registers audit_log)
+from storage.deliveries import InboundDelivery as InboundDelivery  # noqa: E402  (registers inbound_delivery)
 from storage.sources import SourceCursor as SourceCursor  # noqa: E402  (registers source_cursor)
 from storage.suggestions import KnowledgeEntry as KnowledgeEntry  # noqa: E402  (registers kb_entry, suggestion)

@@ -137,3 +137,14 @@ def test_the_sentiment_evaluation_set_is_well_formed() -> None:
     holdout = sentiment.load("holdout")
     assert 0.3 <= len(holdout) / len(rows) <= 0.4
     assert 0 <= sentiment.agreement(holdout, lambda text, lang: 0.0) <= 1
+
+
+def test_fuzz_benchmark_config_and_bodies() -> None:
+    import random
+
+    from benchmarks import fuzz
+
+    load_config_text(fuzz.CONFIG)
+    rng = random.Random(1)
+    bodies = {fuzz.mutate(rng, fuzz.MENTION, n) for n in range(50)}
+    assert len(bodies) == 50

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from handlers.cards import StatusCard
-from storage.models import Cycle, HandlingEvent
+from storage.models import Cycle, HandlingEvent, Staff
 from tests.conftest import BotHarness, mention
 
 
@@ -168,7 +168,13 @@ def test_queue_lists_unclaimed_first(harness: BotHarness) -> None:
     assert harness.say("queue") == "The queue is empty: no open conversations."
 
 
-def test_first_time_chat_user_becomes_staff(harness: BotHarness) -> None:
+def test_a_stranger_is_refused_and_gets_no_staff_record(harness: BotHarness) -> None:
     harness.bot.ingest([mention("hi")])
-    assert harness.say("claim 1", "U-new") == "You claimed #1."
-    assert harness.exec("show 1").tables[0].rows[0][1:3] == ("claimed", "@u-new")
+    reply = harness.exec("claim 1", "U-new")
+    assert reply.ephemeral
+    assert reply.text == (
+        "You're not on the crmbot staff list; ask an admin to add you to [[staff]] in the config."
+    )
+    assert harness.exec("show 1").tables[0].rows == ()  # nothing recorded
+    with Session(harness.bot.db.engine) as s:
+        assert sorted(st.name for st in s.exec(select(Staff)).all()) == ["ana", "ben", "lead"]

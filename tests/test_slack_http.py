@@ -18,7 +18,7 @@ from handlers.clock import FakeClock
 from handlers.errors import GENERIC_FAILURE
 from handlers.events import Actor
 from storage.models import HandlingEvent, Staff
-from tests.conftest import mention
+from tests.conftest import TEST_CONFIG, make_config, mention
 from tests.fakes.slack_bot import (
     BOT_TOKEN,
     CHANNEL_IDS,
@@ -26,6 +26,7 @@ from tests.fakes.slack_bot import (
     STAFF_IDS,
     SlackBot,
     slack_bot,
+    slack_config,
 )
 
 SUPPORT = CHANNEL_IDS["support"]
@@ -195,21 +196,50 @@ async def test_reply_in_a_resolved_thread_tells_the_author_privately(sb: SlackBo
     assert call.params["text"] == "#1 is resolved. Use `/crm reopen 1` to work on it again."
 
 
-async def test_new_slack_user_is_looked_up_once(sb: SlackBot) -> None:
-    sb.fake.users["U0CARLA"] = {
-        "id": "U0CARLA",
-        "name": "carla",
-        "real_name": "Carla Diaz",
-        "profile": {"display_name": "carla", "real_name": "Carla Diaz", "email": "carla@acme.test"},
-    }
-    assert (await sb.slash("mine", user="U0CARLA")).text.startswith("You have no open")
-    assert (await sb.slash("mine", user="U0CARLA")).text.startswith("You have no open")
-    assert len(sb.fake.calls_to("users.info")) == 1
-    await sb.slash("mine", user=ANA)  # known from the config: no lookup
-    assert len(sb.fake.calls_to("users.info")) == 1
+async def test_a_stranger_gets_a_private_refusal_and_no_figures(
+    sb: SlackBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    ts = await _alert(sb)
+    await sb.press(CLAIM, 1, ts, user=ANA)
+    with caplog.at_level(logging.INFO):
+        metrics = await sb.slash("metrics 7d", user="U0STRANGER")
+        pressed = await sb.press(RESOLVE, 1, ts, user="U0STRANGER")
+    refusal = (
+        "You're not on the crmbot staff list; ask an admin to add you to [[staff]] in the config."
+    )
+    assert (metrics.text, metrics.ephemeral) == (refusal, True)
+    assert "conversations" not in metrics.shown and "```" not in metrics.shown
+    assert (pressed.text, pressed.ephemeral) == (refusal, True)
+    assert _events(sb) == [("alerted", None), ("claimed", "ana")]
+    assert "refused slack user U0STRANGER: not on the staff list" in caplog.text
     with Session(sb.bot.db.engine) as s:
-        carla = s.exec(select(Staff).where(Staff.name == "carla")).one()
-    assert (carla.email, carla.role) == ("carla@acme.test", "staff")
+        assert sorted(st.name for st in s.exec(select(Staff)).all()) == ["ana", "ben", "lead"]
+
+
+async def test_someone_roles_name_becomes_staff_looked_up_once(
+    database_url: str, clock: FakeClock
+) -> None:
+    config = slack_config(make_config(TEST_CONFIG + '\n[roles]\nstaff = ["slack:U0CARLA"]\n'))
+    async with slack_bot(database_url, clock, config=config) as sb:
+        sb.fake.users["U0CARLA"] = {
+            "id": "U0CARLA",
+            "name": "carla",
+            "real_name": "Carla Diaz",
+            "profile": {
+                "display_name": "carla",
+                "real_name": "Carla Diaz",
+                "email": "carla@acme.test",
+            },
+        }
+        assert (await sb.slash("mine", user="U0CARLA")).text.startswith("You have no open")
+        assert (await sb.slash("mine", user="U0CARLA")).text.startswith("You have no open")
+        assert len(sb.fake.calls_to("users.info")) == 1
+        await sb.slash("mine", user=ANA)  # known from the config: no lookup
+        assert len(sb.fake.calls_to("users.info")) == 1
+        with Session(sb.bot.db.engine) as s:
+            carla = s.exec(select(Staff).where(Staff.name == "carla")).one()
+        assert (carla.email, carla.role) == ("carla@acme.test", "staff")
+        assert sb.fake.violations == []
 
 
 async def test_unexpected_failure_gives_the_generic_answer_and_logs_it(

@@ -221,7 +221,7 @@ async def test_slack_buttons_call_the_neutral_handlers(kb_harness: BotHarness) -
     for wrong in ("kb3", "#3", "x"):
         with pytest.raises(PayloadError):
             suggestion_action({"actions": [{"action_id": kit.SUGGESTION_UP, "value": wrong}]})
-    actor = Actor("slack", "U1", "ana")
+    actor = Actor("console", "ana", "ana")
     assert "👍" in await h.bot.inbound.suggestion(actor, VERBS[action_id], suggestion_id)
     used = await h.bot.inbound.suggestion(actor, VERBS[kit.SUGGESTION_USE], sid)
     assert used.startswith("Recorded your reply on #1")

@@ -20,6 +20,7 @@ import httpx
 import pytest
 import uvicorn
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlmodel import col
 from starlette.applications import Starlette
 
@@ -484,7 +485,7 @@ async def test_storage_failure_answers_503_so_the_sender_retries(
     harness: BotHarness, base_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(events: Any) -> Any:
-        raise RuntimeError("database is gone")
+        raise OperationalError("INSERT INTO mention", {}, Exception("database is gone"))
 
     monkeypatch.setattr(harness.bot, "ingest", broken)
     body = json.dumps(_mention(1)).encode()

@@ -15,6 +15,7 @@ handle to link authors by. Full objects are not fetched from HubSpot's API.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -39,7 +40,7 @@ class HubspotEventIn(BaseModel):
     eventId: int
     subscriptionType: str = Field(min_length=3)
     objectId: int
-    occurredAt: int = Field(ge=0)
+    occurredAt: int = Field(ge=0, lt=4_102_444_800_000)  # ms; before 2100
     portalId: int
     subscriptionId: int | None = None
     appId: int | None = None
@@ -156,6 +157,7 @@ def _amount(value: str | None) -> float | None:
     if value is None:
         return None
     try:
-        return float(value)
+        amount = float(value)
     except ValueError:
         return None
+    return amount if math.isfinite(amount) else None

@@ -5,11 +5,12 @@ A malformed line is reported with its line number and skipped; the rest is read.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from bot.sources.safejson import BodyError, loads
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +40,9 @@ def read_lines(path: Path) -> Iterator[Line | BadLine]:
             if not stripped or stripped.startswith("//"):
                 continue
             try:
-                data = json.loads(stripped)
-            except json.JSONDecodeError as exc:
-                yield BadLine(number, f"not valid JSON ({exc.msg} at column {exc.colno})")
+                data = loads(stripped, what="")
+            except BodyError as exc:
+                yield BadLine(number, exc.reason)
                 continue
             if not isinstance(data, dict):
                 yield BadLine(number, "expected a JSON object")

@@ -7,20 +7,48 @@ One JSON object per event, ``"type"`` tells which:
 - ``crm``: ``source, id, kind, object_id, occurred_at, summary?, contact{id, name?, email?,
   handles?, company?}?, deal{name?, amount?, stage?, previous_stage?}?, properties?``
 
-Times are ISO 8601 with a zone (``2026-11-20T09:00:00Z``).
+Times are ISO 8601 with a zone (``2026-11-20T09:00:00Z``), between 1970 and 2100.
+``author.followers`` is at most 2,147,483,647. Bodies are decoded by
+:mod:`bot.sources.safejson` first (no NUL characters, lone surrogates, NaN or integers
+beyond 64 bits anywhere, at most 64 levels deep).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
 
 from handlers.events import CrmEvent, Mention
 
 _Text = Annotated[str, Field(min_length=1, max_length=40_000)]
 _Id = Annotated[str, Field(min_length=1, max_length=200)]
+MAX_FOLLOWERS = 2**31 - 1  # stored as a 32-bit integer; no account has more
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def in_range(value: datetime) -> datetime:
+    """An event time as UTC, refused outside 1970..2100 (or unrepresentable in UTC)."""
+    try:
+        utc = value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValueError("time out of range") from None
+    if not EARLIEST <= utc < LATEST:
+        raise ValueError("time must be between 1970 and 2100")
+    return value
+
+
+_Time = Annotated[AwareDatetime, AfterValidator(in_range)]
 
 
 class _Model(BaseModel):
@@ -30,7 +58,7 @@ class _Model(BaseModel):
 class AuthorIn(_Model):
     handle: _Id
     name: str | None = None
-    followers: int = Field(0, ge=0)
+    followers: int = Field(0, ge=0, le=MAX_FOLLOWERS)
     email: str | None = None
 
 
@@ -41,7 +69,7 @@ class MentionIn(_Model):
     platform: _Id
     author: AuthorIn
     text: _Text
-    posted_at: AwareDatetime
+    posted_at: _Time
     url: str | None = None
     thread_id: str | None = None
     lang: str | None = None
@@ -85,7 +113,7 @@ class CrmIn(_Model):
     id: _Id
     kind: _Id
     object_id: _Id
-    occurred_at: AwareDatetime
+    occurred_at: _Time
     summary: str = ""
     contact: ContactIn | None = None
     deal: DealIn | None = None

@@ -6,10 +6,14 @@ Every request goes through the same steps, and the first that fails answers:
 2. the body is at most ``[sources.webhooks] max_body_bytes``, else 413 (checked against
    Content-Length first, then while reading: never more than the limit is read);
 3. the signature is right (and, for HubSpot, fresh), else 401;
-4. the body is JSON in the expected shape, else 400 with the reason;
+4. the body is JSON in the expected shape, else 400 with the reason and the field: that
+   includes JSON nested too deep, integers out of range, NaN/Infinity, NUL characters and
+   lone surrogates (bot/sources/safejson.py), and values the schema bounds (followers,
+   times); bad input is never answered 5xx, so a sender never retries it for ever;
 5. the events are ingested in one transaction (in a worker thread) and only then 202
    is answered, with counts; a repeated delivery is answered 202 with everything counted
-   as a duplicate. A storage failure answers 503 so the sender retries.
+   as a duplicate. Only an outage (the database unreachable or locked) answers 503 so
+   the sender retries; a value the database still refuses answers 400.
 
 Error bodies are ``{"error": "..."}`` and never contain a secret or a signature.
 See docs/webhooks.md.
@@ -18,17 +22,17 @@ See docs/webhooks.md.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, StatementError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from bot.settings import Settings
-from bot.sources import hubspot
+from bot.sources import hubspot, safejson
 from bot.sources.schema import SchemaError, parse_event
 from bot.sources.signatures import (
     CRMBOT_HEADER,
@@ -39,6 +43,7 @@ from bot.sources.signatures import (
     verify_hubspot,
 )
 from handlers.events import InboundEvent
+from handlers.safelog import shown
 from handlers.source_port import SourceSink
 
 log = logging.getLogger(__name__)
@@ -160,12 +165,19 @@ class WebhookEndpoints:
     async def _ingest(self, endpoint: str, events: Sequence[InboundEvent]) -> JSONResponse:
         try:
             result = await asyncio.to_thread(self.bot.ingest, events)
-        except Exception:
-            log.exception("webhook %s: storing %d events failed", endpoint, len(events))
-            return JSONResponse({"error": "could not store the events; retry later"}, 503)
+        except Exception as exc:
+            log.exception("webhook %s: storing %d events failed", shown(endpoint), len(events))
+            status = _failure_status(exc)
+            if status == 503:
+                return JSONResponse({"error": "could not store the events; retry later"}, 503)
+            if status == 400:
+                return JSONResponse(
+                    {"error": "the events could not be stored as sent (a value was refused)"}, 400
+                )
+            return JSONResponse({"error": "internal error; it is in the bot's log"}, 500)
         log.info(
             "webhook %s: %d received, %d stored, %d duplicates",
-            endpoint,
+            shown(endpoint),
             result.received,
             result.stored,
             result.duplicates,
@@ -203,15 +215,32 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 def _json(body: bytes) -> Any:
     try:
-        return json.loads(body)
-    except json.JSONDecodeError as exc:
-        raise _Refused(
-            400, f"body is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
-        ) from None
-    except UnicodeDecodeError:
-        raise _Refused(400, "body is not UTF-8 text") from None
+        return safejson.loads(body)
+    except safejson.BodyError as exc:
+        raise _Refused(400, exc.reason) from None
+
+
+def _failure_status(exc: Exception) -> int:
+    """503 when storing failed because the database is unavailable (the sender should
+    retry), 400 when the database refused a value in the events (retrying the same body
+    would fail again: a poison message), 500 for anything else (a bug, in the log)."""
+    if isinstance(exc, DataError | IntegrityError):
+        return 400
+    if isinstance(exc, OperationalError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    ):
+        return 503
+    if isinstance(exc, StatementError) and isinstance(
+        exc.orig, UnicodeError | OverflowError | ValueError
+    ):
+        return 400
+    if isinstance(exc, UnicodeError | OverflowError):
+        return 400
+    return 500
 
 
 def _refuse(endpoint: str, refused: _Refused) -> JSONResponse:
-    log.warning("webhook %s refused (%d): %s", endpoint, refused.status, refused.reason)
+    log.warning(
+        "webhook %s refused (%d): %s", shown(endpoint), refused.status, shown(refused.reason, 300)
+    )
     return JSONResponse({"error": refused.reason}, status_code=refused.status)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from handlers import actions
+from handlers import actions, once
 from handlers.context import BotContext
 from handlers.errors import UserError
 from handlers.events import Actor
@@ -22,6 +22,7 @@ from handlers.suggest.offline import offline_draft
 from handlers.suggest.service import SuggestionService
 from storage import conversations
 from storage import suggestions as store
+from storage.conversations import valid_id
 from storage.models import Author
 from storage.suggestions import KnowledgeEntry, Suggestion
 
@@ -32,7 +33,7 @@ SUGGEST_USAGE = "suggest <conversation>"
 
 
 def _suggestion(session: Session, suggestion_id: int) -> Suggestion:
-    suggestion = session.get(Suggestion, suggestion_id)
+    suggestion = session.get(Suggestion, suggestion_id) if valid_id(suggestion_id) else None
     if suggestion is None:
         raise UserError(f"There is no suggestion {suggestion_ref(suggestion_id)}.")
     return suggestion
@@ -45,7 +46,9 @@ def vote(ctx: BotContext, actor: Actor, suggestion_id: int, value: int) -> str:
     with ctx.db.session() as session:
         suggestion = _suggestion(session, suggestion_id)
         staff = actions.identify(session, ctx, actor)
+        suggestion = _suggestion(session, suggestion_id)
         assert staff.id is not None
+        once.record(session, now)  # a redelivered vote is counted once
         previous = store.set_vote(session, suggestion, staff.id, value, now)
         if value > 0:
             knowledge.remember(
@@ -224,7 +227,12 @@ def suggest_command(ctx: BotContext, args: list[str]) -> Reply:
     """``/crm suggest <conversation>``: draft a new suggestion."""
     if not args:
         raise UserError(f"Which conversation? Usage: `/crm {SUGGEST_USAGE}`")
+    digits = args[0].lstrip("#")
+    if digits.isascii() and digits.isdigit() and not valid_id(int(digits[:30])):
+        raise UserError(f"There is no conversation #{digits[:30]}. Try `/crm queue`.")
     conversation_id = expect(args[0], Kind.CONVERSATION, SUGGEST_USAGE)
+    if not valid_id(conversation_id):
+        raise UserError(f"There is no conversation #{conversation_id}. Try `/crm queue`.")
     with ctx.db.session() as session:
         data = suggestion_input(session, conversation_id)
         ranked = knowledge.search_for(session, data, ctx.clock.now()) if data else []

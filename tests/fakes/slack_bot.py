@@ -75,6 +75,11 @@ def sign(body: str, timestamp: int, secret: str = SIGNING_SECRET) -> dict[str, s
     return {"X-Slack-Request-Timestamp": str(timestamp), "X-Slack-Signature": signature}
 
 
+def _trigger_id() -> str:
+    """A fresh trigger id, as Slack gives every slash command and button press."""
+    return f"13345224609.738474920.{uuid.uuid4().hex[:31]}"
+
+
 @dataclass
 class SlackBot:
     """The bot as a Slack workspace meets it."""
@@ -143,7 +148,7 @@ class SlackBot:
             "text": text,
             "api_app_id": "A0001",
             "response_url": self.fake.response_url(response),
-            "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+            "trigger_id": _trigger_id(),
         }
 
     async def slash(
@@ -170,7 +175,7 @@ class SlackBot:
         action: dict[str, Any] = {
             "action_id": action_id,
             "block_id": f"crm:{conversation_id}",
-            "action_ts": "1772441000.999999",
+            "action_ts": f"1772441000.{uuid.uuid4().int % 10**6:06d}",
         }
         if selected_user is None:
             action.update(type="button", value=str(conversation_id))
@@ -183,7 +188,7 @@ class SlackBot:
             "api_app_id": "A0001",
             "token": "legacy-verification-token",
             "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
-            "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+            "trigger_id": _trigger_id(),
             "channel": {"id": channel, "name": "support"},
             "message": {"type": "message", "ts": message_ts, "text": "alert"},
             "response_url": self.fake.response_url(response),

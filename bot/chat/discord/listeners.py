@@ -69,6 +69,7 @@ class DiscordListeners:
                     text=text,
                     channel=str(interaction.channel_id) if interaction.channel_id else None,
                     raw=dict(interaction.data or {}),
+                    delivery_id=f"interaction:{interaction.id}",
                 )
                 people = {str(uid): actor_of(user) for uid, user in (mentioned or {}).items()}
                 reply = await self._inbound().command(command, people)
@@ -178,6 +179,7 @@ class DiscordListeners:
                     conversation_id=conversation_id,
                     value=target,
                     raw=dict(interaction.data or {}),
+                    delivery_id=f"interaction:{interaction.id}",
                 )
                 text = await self._inbound().action(neutral, person)
         except UserError as exc:
@@ -197,7 +199,9 @@ class DiscordListeners:
             if not await self.allowed(actor):
                 text = NOT_STAFF
             else:
-                text = await self._inbound().suggestion(actor, verb, suggestion_id)
+                text = await self._inbound().suggestion(
+                    actor, verb, suggestion_id, f"interaction:{interaction.id}"
+                )
         except UserError as exc:
             text = exc.reason
         except Exception:
@@ -222,7 +226,11 @@ class DiscordListeners:
             if not await self.allowed(actor):
                 return
             told = await self._inbound().thread_message(
-                actor, str(thread.parent_id), str(thread.id), message.clean_content
+                actor,
+                str(thread.parent_id),
+                str(thread.id),
+                message.clean_content,
+                f"message:{message.id}",
             )
         except UserError as exc:
             await _reply(message, exc.reason)

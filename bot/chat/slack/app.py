@@ -22,13 +22,16 @@ from bot.chat.slack.connection import SlackConnection
 from bot.chat.slack.errors import CALL_ERRORS, delivery_error
 from bot.chat.slack.identity import SlackIdentities
 from bot.chat.slack.inbound import (
+    PayloadError,
     ThreadMessage,
     action_from,
     action_user,
     command_from,
     command_user,
+    event_delivery,
     mentioned_users,
     thread_message,
+    unusable,
 )
 from bot.chat.slack.replies import reply_blocks, reply_text
 from handlers.errors import GENERIC_FAILURE, UserError
@@ -93,6 +96,8 @@ class SlackListeners:
                 for user_id, name in mentioned_users(str(body.get("text") or ""))
             }
             return await self._inbound().command(command, mentioned)
+        except PayloadError as exc:
+            return Reply(text=unusable(exc), ephemeral=True)
         except Exception:
             log.exception("Slack /crm command failed")
             return Reply(text=GENERIC_FAILURE, ephemeral=True)
@@ -113,19 +118,22 @@ class SlackListeners:
             return await self._inbound().action(action, target)
         except UserError as exc:
             return exc.reason
+        except PayloadError as exc:
+            return unusable(exc)
         except Exception:
             log.exception("Slack button failed")
             return GENERIC_FAILURE
 
-    async def on_message(self, event: dict[str, Any]) -> None:
-        """A staff member's message in an alert's thread is their reply to the customer."""
+    async def on_message(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        """A staff member's message in an alert's thread is their reply to the customer
+        (once per ``event_id``: Slack redelivers events it thinks went unanswered)."""
         message = thread_message(event)
         if message is None:
             return
         try:
             actor = await self.identities.actor(message.user_id)
             await self._inbound().thread_message(
-                actor, message.channel, message.thread_ts, message.text
+                actor, message.channel, message.thread_ts, message.text, event_delivery(body)
             )
         except UserError as exc:
             await self._tell(message, exc.reason)

@@ -6,13 +6,19 @@ Nothing here talks to Slack or the database; it only reads payloads.
 from __future__ import annotations
 
 import html
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from bot.chat.slack.blocks import CLAIM, HANDOFF, REOPEN, REPLIED, RESOLVE
+from handlers.cleantext import clean
 from handlers.events import Action, Actor, Command
+from handlers.safelog import shown
 
+log = logging.getLogger(__name__)
+
+MAX_MENTIONS = 5
 USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
 ACTION_NAMES = {
     CLAIM: "claim",
@@ -29,8 +35,14 @@ class PayloadError(ValueError):
     """A payload is missing something crmbot needs (logged, never shown to the user)."""
 
 
+def unusable(exc: PayloadError) -> str:
+    """A payload without what crmbot needs: one log line (no traceback), a short answer."""
+    log.warning("Slack sent a payload crmbot cannot use: %s", shown(str(exc), 200))
+    return "Slack sent that request without what crmbot needs; please try again."
+
+
 def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
+    return clean(value) if isinstance(value, str) else ""
 
 
 def command_user(body: dict[str, Any]) -> tuple[str, str | None]:
@@ -49,12 +61,45 @@ def command_from(body: dict[str, Any], actor: Actor) -> Command:
         text=neutral_command_text(_text(body.get("text")).strip()),
         channel=_text(body.get("channel_id")) or None,
         raw=body,
+        delivery_id=_key("command", _text(body.get("trigger_id"))),
     )
 
 
+def _key(kind: str, *parts: str) -> str | None:
+    """A delivery key (handlers/once.py) from the payload's ids; None when it has none."""
+    return f"{kind}:{':'.join(parts)}" if all(parts) else None
+
+
+def action_delivery(body: dict[str, Any]) -> str | None:
+    """The key of a block_actions delivery: its trigger_id, else where and when it was pressed."""
+    trigger = _text(body.get("trigger_id"))
+    if trigger:
+        return _key("action", trigger)
+    container = body.get("container") or {}
+    first = (body.get("actions") or [{}])[0]
+    return _key(
+        "action",
+        _text(container.get("channel_id")),
+        _text(container.get("message_ts")),
+        _text(first.get("action_ts") if isinstance(first, dict) else None),
+    )
+
+
+def event_delivery(body: dict[str, Any]) -> str | None:
+    """The key of an Events API delivery: its ``event_id`` (the same on Slack's retries)."""
+    return _key("event", _text(body.get("event_id")))
+
+
 def mentioned_users(text: str) -> list[tuple[str, str | None]]:
-    """The ``<@U123|name>`` mentions in a command's text: (user id, name)."""
-    return [(m.group(1), m.group(2) or None) for m in USER_MENTION.finditer(text)]
+    """The first MAX_MENTIONS distinct ``<@U123|name>`` mentions in a command's text:
+    (user id, name). No command names more people; the cap bounds the lookups a
+    command can cause."""
+    found: dict[str, str | None] = {}
+    for match in USER_MENTION.finditer(text):
+        if len(found) >= MAX_MENTIONS:
+            break
+        found.setdefault(match.group(1), match.group(2) or None)
+    return list(found.items())
 
 
 def neutral_command_text(text: str) -> str:
@@ -86,12 +131,19 @@ def action_from(body: dict[str, Any], actor: Actor) -> Action:
     if name is None:
         raise PayloadError(f"unknown action_id {action_id!r}")
     conversation = _text(raw.get("value")) if action_id != HANDOFF else ""
-    if not conversation.isdigit():
+    if not (conversation.isascii() and conversation.isdigit()):
         conversation = _text(raw.get("block_id")).removeprefix("crm:")
-    if not conversation.isdigit():
+    if not (conversation.isascii() and conversation.isdigit()):
         raise PayloadError(f"no conversation id in action {action_id!r}")
     value = (_text(raw.get("selected_user")) or None) if action_id == HANDOFF else None
-    return Action(actor=actor, name=name, conversation_id=int(conversation), value=value, raw=body)
+    return Action(
+        actor=actor,
+        name=name,
+        conversation_id=int(conversation[:30]),
+        value=value,
+        raw=body,
+        delivery_id=action_delivery(body),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.chat.slack.blocks import SUGGESTION_DOWN, SUGGESTION_PREFIX, SUGGESTION_UP, SUGGESTION_USE
 from bot.chat.slack.errors import CALL_ERRORS
 from bot.chat.slack.identity import SlackIdentities
-from bot.chat.slack.inbound import PayloadError, action_user
+from bot.chat.slack.inbound import PayloadError, action_delivery, action_user, unusable
 from handlers.errors import GENERIC_FAILURE, UserError
 from handlers.inbound_port import ChatInbound, SuggestionVerb
 from handlers.suggest import ids
@@ -34,7 +34,7 @@ def suggestion_action(body: dict[str, Any]) -> tuple[str, int]:
     value = str(actions[0].get("value") or "")
     if action_id not in (SUGGESTION_USE, SUGGESTION_UP, SUGGESTION_DOWN):
         raise PayloadError(f"not a suggestion button: {action_id!r}")
-    ref = ids.parse(value)
+    ref = ids.parse(value[:40])
     # buttons carry "s33"; cards posted before ids had kinds carry "33" (a suggestion too)
     if (
         ref is None
@@ -64,9 +64,13 @@ class SuggestionListeners:
         try:
             actor = await self.identities.actor(*action_user(body))
             action_id, suggestion_id = suggestion_action(body)
-            text = await self._inbound().suggestion(actor, VERBS[action_id], suggestion_id)
+            text = await self._inbound().suggestion(
+                actor, VERBS[action_id], suggestion_id, action_delivery(body)
+            )
         except UserError as exc:
             text = exc.reason
+        except PayloadError as exc:
+            text = unusable(exc)
         except Exception:
             log.exception("Slack suggestion button failed")
             text = GENERIC_FAILURE

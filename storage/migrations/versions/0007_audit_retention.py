@@ -1,7 +1,7 @@
 """audit log (forget requests, retention runs); outbox.post_started_at (posted-once checks)
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 import storage.types
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
