@@ -4,6 +4,10 @@ A row is marked sent only after the platform confirmed it, so a crash between po
 and marking can at worst post twice, never lose an alert. Failures are retried with
 exponential backoff and jitter, forever (a row is never dropped); follow-ups and
 status updates wait for their conversation's alert so they can thread under it.
+
+Several replicas may share one database: a destination is drained only by the holder of
+its dispatch lease (storage/leases.py), and the post budget is re-read from the database
+whenever the lease is taken. Database work runs in worker threads, off the event loop.
 """
 
 from __future__ import annotations
@@ -11,14 +15,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
+import socket
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from bot.budget import PostBudget
+from bot.budget import WINDOW, PostBudget
 from bot.chat.base import ChatAdapter, DeliveryError, PostedRef
 from handlers.cards import (
     AlertCard,
@@ -32,7 +39,7 @@ from handlers.cards import (
 )
 from handlers.clock import Clock
 from handlers.config import CrmbotConfig
-from storage import handling
+from storage import handling, leases
 from storage import outbox as outbox_store
 from storage.db import Database
 from storage.models import Conversation, Outbox, PostedAlert
@@ -42,6 +49,12 @@ log = logging.getLogger(__name__)
 MAX_ERROR_LENGTH = 300
 DEFAULT_PER_MINUTE = 50
 FALLBACK_AFTER = 5  # failed attempts before an alert also goes to the fallback channel
+LEASE_TTL = timedelta(seconds=30)  # a dead replica's destinations are taken over after this
+
+
+def replica_id() -> str:
+    """A name for this process among the replicas (host, pid and a random tail)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 def _posted_ref(posted: PostedAlert) -> PostedRef:
@@ -112,6 +125,9 @@ class Dispatcher:
         # more after-alert hooks (e.g. suggested replies), called after on_alerted
         self.after_alert: list[Callable[[int, int, datetime], None]] = []
         self.on_repeated_failure: Callable[[Outbox, str, bool], None] | None = None
+        self.holder = replica_id()
+        self.lease_ttl = LEASE_TTL
+        self._leases: dict[tuple[str, str], datetime] = {}  # held leases and their expiry
 
     def wake(self) -> None:
         """Ask the running loop to look at the outbox now (safe from any thread)."""
@@ -146,9 +162,7 @@ class Dispatcher:
         sent = 0
         while True:
             now = self.clock.now()
-            with self.db.session() as session:
-                groups = outbox_store.due_alert_groups(session, now)
-                others = outbox_store.due_other(session, now, limit)
+            groups, others = await asyncio.to_thread(self._due, now, limit)
             if not groups and not others:
                 return sent
             work: dict[tuple[str, str], tuple[list[str | None], list[Outbox]]] = {}
@@ -168,6 +182,58 @@ class Dispatcher:
             if progressed == 0 or (not groups and len(others) < limit):
                 return sent
 
+    def _due(
+        self, now: datetime, limit: int
+    ) -> tuple[list[tuple[str, str, str | None]], list[Outbox]]:
+        """What is due on the platforms this replica runs (others are left to replicas
+        that run them)."""
+        with self.db.session() as session:
+            groups = outbox_store.due_alert_groups(session, now)
+            others = outbox_store.due_other(session, now, limit)
+        return (
+            [g for g in groups if g[0] in self.adapters],
+            [r for r in others if r.platform in self.adapters],
+        )
+
+    def _claim(self, target: tuple[str, str]) -> bool:
+        """Take the destination's lease; on success, load its post budget from what every
+        replica posted there in the last minute."""
+        platform, destination = target
+        now = self.clock.now()
+        with self.db.session() as session:
+            if not leases.claim(session, platform, destination, self.holder, now, self.lease_ttl):
+                return False
+            posted = outbox_store.recent_posts(session, platform, destination, now - WINDOW)
+        self._leases[target] = now + self.lease_ttl
+        self.budget.seed(target, posted)
+        return True
+
+    async def _holds(self, target: tuple[str, str]) -> bool:
+        """Whether this replica still holds the destination's lease (renewed when it is
+        half spent); False when it ran out and another replica may have taken it."""
+        until = self._leases.get(target)
+        if until is None:
+            return False
+        if until - self.clock.now() > self.lease_ttl / 2:
+            return True
+        return await asyncio.to_thread(self._renew, target)
+
+    def _renew(self, target: tuple[str, str]) -> bool:
+        now = self.clock.now()
+        with self.db.session() as session:
+            kept = leases.renew(session, *target, self.holder, now, self.lease_ttl)
+        if kept:
+            self._leases[target] = now + self.lease_ttl
+        else:
+            self._leases.pop(target, None)
+            log.warning("lost the dispatch lease of %s:%s", *target)
+        return kept
+
+    def _release(self, target: tuple[str, str]) -> None:
+        self._leases.pop(target, None)
+        with self.db.session() as session:
+            leases.release(session, *target, self.holder)
+
     async def _drain_destination(
         self,
         target: tuple[str, str],
@@ -175,15 +241,35 @@ class Dispatcher:
         others: list[Outbox],
         now: datetime,
     ) -> tuple[int, int]:
-        """One destination's due rows, in order: alerts (and digests), then the rest."""
+        """One destination's due rows, in order: alerts (and digests), then the rest;
+        only while this replica holds the destination's lease."""
+        if not await asyncio.to_thread(self._claim, target):
+            return 0, 0
+        try:
+            return await self._drain_leased(target, group_keys, len(others), now)
+        finally:
+            await asyncio.to_thread(self._release, target)
+
+    async def _drain_leased(
+        self, target: tuple[str, str], group_keys: list[str | None], limit: int, now: datetime
+    ) -> tuple[int, int]:
         platform, destination = target
         sent = progressed = 0
         for group_key in group_keys:
-            with self.db.session() as session:
-                rows = outbox_store.due_alerts(session, now, platform, destination, group_key)
+            rows = await asyncio.to_thread(
+                self._read, outbox_store.due_alerts, now, platform, destination, group_key
+            )
             posted, moved = await self._deliver_alerts(rows, group_key)
             sent += posted
             progressed += moved
+        # read after the lease was taken: what another replica posted meanwhile is not due
+        others = (
+            await asyncio.to_thread(
+                self._read, outbox_store.due_other_of, now, platform, destination, limit
+            )
+            if limit
+            else []
+        )
         folded: set[int] = set()
         followups = [r for r in others if r.kind == "followup"]
         if followups:
@@ -209,9 +295,9 @@ class Dispatcher:
         available = self.budget.available(key, now, self._per_minute(first.channel, first.platform))
         if len(rows) <= available or available == 0:
             return 0, set()
-        with self.db.session() as session:
-            every = outbox_store.due_followups(session, now, first.platform, first.destination)
-            ready = [r for r in every if _has_posted_alert(session, r)]
+        ready = await asyncio.to_thread(
+            self._ready_followups, now, first.platform, first.destination
+        )
         if len(ready) <= available:
             return 0, set()
         reason = f"burst over the channel budget of {self._per_minute(first.channel, first.platform)} posts a minute"
@@ -219,6 +305,20 @@ class Dispatcher:
         digest = followup_digest([c for c in cards if isinstance(c, FollowUpCard)], reason)
         posted, _ = await self._post_digest(ready, cards, digest)
         return posted, {r.id for r in ready if r.id is not None}
+
+    def _read(self, query: Callable[..., list[Outbox]], *args: object) -> list[Outbox]:
+        """Run one outbox query in its own session (called in a worker thread)."""
+        with self.db.session() as session:
+            return query(session, *args)
+
+    def _ready_followups(self, now: datetime, platform: str, destination: str) -> list[Outbox]:
+        with self.db.session() as session:
+            every = outbox_store.due_followups(session, now, platform, destination)
+            return [r for r in every if _has_posted_alert(session, r)]
+
+    def _reschedule(self, ids: list[int], when: datetime) -> None:
+        with self.db.session() as session:
+            outbox_store.reschedule(session, ids, when)
 
     def _per_minute(self, channel: str, platform: str) -> int:
         """The channel's post budget: its own ``max_posts_per_minute``, within what the
@@ -238,19 +338,22 @@ class Dispatcher:
         now = self.clock.now()
         available = self.budget.available(key, now, self._per_minute(first.channel, first.platform))
         if available == 0:
-            with self.db.session() as session:
-                outbox_store.reschedule(
-                    session,
-                    [r.id for r in rows if r.id is not None],
-                    self.budget.next_slot(key, now),
-                )
+            await asyncio.to_thread(
+                self._reschedule,
+                [r.id for r in rows if r.id is not None],
+                self.budget.next_slot(key, now),
+            )
             return 0, 0
         if group_key is None and len(rows) <= available:
             posted = 0
+            settled = 0
             for row in rows:
+                if not await self._holds(key):
+                    return posted, settled
                 if await self._deliver(row) == "sent":
                     posted += 1
-            return posted, len(rows)
+                settled += 1
+            return posted, settled
         if len(rows) == 1:
             return (1 if await self._deliver(rows[0]) == "sent" else 0), 1
         return await self._deliver_digest(
@@ -270,48 +373,41 @@ class Dispatcher:
         adapter = self.adapters.get(first.platform)
         if adapter is None:
             for row in rows:
-                self._fail(row, f"no running adapter for platform {first.platform!r}", None)
+                await self._failed(row, f"no running adapter for platform {first.platform!r}", None)
             return 0, len(rows)
+        if not await self._holds((first.platform, first.destination)):
+            return 0, 0
         try:
             ref = await adapter.post(first.destination, digest, None)
         except DeliveryError as exc:
             for row in rows:
-                self._fail(row, exc.reason, exc.retry_after, exc.permanent)
+                await self._failed(row, exc.reason, exc.retry_after, exc.permanent)
             return 0, len(rows)
         except Exception as exc:
             log.exception("posting a digest to %s failed", first.platform)
             for row in rows:
-                self._fail(row, type(exc).__name__, None)
+                await self._failed(row, type(exc).__name__, None)
             return 0, len(rows)
         self.budget.record((first.platform, first.destination), self.clock.now())
         for row, card in zip(rows, cards, strict=True):
-            self._sent(row, card, ref, digest=True)
+            await asyncio.to_thread(self._sent, row, card, ref, True)
         return 1, len(rows)
 
     async def _deliver(self, row: Outbox) -> str:
         assert row.id is not None
         adapter = self.adapters.get(row.platform)
         if adapter is None:
-            self._fail(row, f"no running adapter for platform {row.platform!r}", None)
+            await self._failed(row, f"no running adapter for platform {row.platform!r}", None)
             return "failed"
         card = card_from_outbox(row.kind, row.payload)
         thread: PostedRef | None = None
         alert: AlertCard | None = None
         in_digest = False
         if not isinstance(card, AlertCard) and row.conversation_id is not None:
-            with self.db.session() as session:
-                posted = outbox_store.posted_alert(
-                    session, row.conversation_id, row.platform, row.destination
-                )
-                if posted is None and outbox_store.alert_pending(
-                    session, row.conversation_id, row.platform, row.destination
-                ):
-                    return "waiting"
-                if posted is not None and isinstance(card, StatusCard) and not posted.digest:
-                    payload = outbox_store.sent_alert_payload(
-                        session, row.conversation_id, row.platform, row.destination
-                    )
-                    alert = AlertCard.from_payload(payload) if payload is not None else None
+            found = await asyncio.to_thread(self._alert_of, row, card)
+            if found is None:
+                return "waiting"
+            posted, alert = found
             thread = _posted_ref(posted) if posted else None
             in_digest = posted is not None and posted.digest
         edit = (
@@ -328,8 +424,9 @@ class Dispatcher:
             not edit
             and self.budget.available(key, now, self._per_minute(row.channel, row.platform)) == 0
         ):
-            with self.db.session() as session:
-                outbox_store.reschedule(session, [row.id], self.budget.next_slot(key, now))
+            await asyncio.to_thread(self._reschedule, [row.id], self.budget.next_slot(key, now))
+            return "waiting"
+        if not await self._holds(key):
             return "waiting"
         try:
             if edit:
@@ -340,14 +437,41 @@ class Dispatcher:
                 ref = await adapter.post(row.destination, card, thread)
                 self.budget.record(key, now)
         except DeliveryError as exc:
-            self._fail(row, exc.reason, exc.retry_after, exc.permanent)
+            await self._failed(row, exc.reason, exc.retry_after, exc.permanent)
             return "failed"
         except Exception as exc:
             log.exception("posting outbox row %s to %s failed", row.id, row.platform)
-            self._fail(row, f"{type(exc).__name__}", None)
+            await self._failed(row, f"{type(exc).__name__}", None)
             return "failed"
-        self._sent(row, card, ref)
+        await asyncio.to_thread(self._sent, row, card, ref)
         return "sent"
+
+    def _alert_of(
+        self, row: Outbox, card: Card
+    ) -> tuple[PostedAlert | None, AlertCard | None] | None:
+        """Where the row's conversation alert landed (and, for a status to edit in, the
+        alert as posted); None while that alert is still waiting to be posted."""
+        assert row.conversation_id is not None
+        alert: AlertCard | None = None
+        with self.db.session() as session:
+            posted = outbox_store.posted_alert(
+                session, row.conversation_id, row.platform, row.destination
+            )
+            if posted is None and outbox_store.alert_pending(
+                session, row.conversation_id, row.platform, row.destination
+            ):
+                return None
+            if posted is not None and isinstance(card, StatusCard) and not posted.digest:
+                payload = outbox_store.sent_alert_payload(
+                    session, row.conversation_id, row.platform, row.destination
+                )
+                alert = AlertCard.from_payload(payload) if payload is not None else None
+        return posted, alert
+
+    async def _failed(
+        self, row: Outbox, reason: str, retry_after: float | None, permanent: bool = False
+    ) -> None:
+        await asyncio.to_thread(self._fail, row, reason, retry_after, permanent)
 
     def _sent(self, row: Outbox, card: Card, ref: PostedRef, digest: bool = False) -> None:
         now = self.clock.now()
@@ -355,6 +479,8 @@ class Dispatcher:
         with self.db.session() as session:
             stored = session.get(Outbox, row.id)
             assert stored is not None
+            if stored.status == "sent":  # a lease ran out mid-post and another replica posted
+                log.warning("outbox row %s was posted by two replicas", row.id)
             stored.status = "sent"
             stored.sent_at = now
             stored.message_ref = ref.message_ref

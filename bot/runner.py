@@ -8,6 +8,7 @@ import logging
 import signal
 
 import uvicorn
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot import jobs
 from bot.app import CrmBot
@@ -39,7 +40,9 @@ async def serve(
     if reloader is not None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signal.SIGHUP, lambda: reloader.reload("SIGHUP"))
+        await asyncio.to_thread(reloader.share_at_start)
         tasks.append(asyncio.create_task(reloader.watch(stop)))
+        tasks.append(asyncio.create_task(reloader.follow(stop)))
     app = build_http_app(bot, http_routes(bot, settings))
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
@@ -50,7 +53,12 @@ async def serve(
     schedule_checks(scheduler)
     schedule_jobs(bot, scheduler, settings)
     await bot.start()
-    scheduler.start()
+    # every replica writes jobs to the shared job store; only the leader runs them
+    leadership = bot.leadership
+    scheduler.start(paused=not leadership.is_leader())
+    leadership.on_change.append(lambda leader: _lead(scheduler, leader))
+    leadership.on_tick.append(scheduler.wakeup)  # jobs other replicas added
+    tasks.append(asyncio.create_task(leadership.run(stop)))
     dispatcher = asyncio.create_task(bot.dispatcher.run(stop))
     http = asyncio.create_task(server.serve())
     log.info("crmbot running: http://%s:%d/healthz", host, port)
@@ -59,6 +67,15 @@ async def serve(
     finally:
         server.should_exit = True
         scheduler.shutdown(wait=False)
+        stop.set()
         await asyncio.gather(http, dispatcher, *tasks, return_exceptions=True)
         await bot.stop()
         jobs.bind(None)
+
+
+def _lead(scheduler: AsyncIOScheduler, leader: bool) -> None:
+    """Run the scheduled jobs while this replica leads; hold them otherwise."""
+    if leader:
+        scheduler.resume()
+    else:
+        scheduler.pause()
