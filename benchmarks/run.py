@@ -13,6 +13,7 @@ BENCHMARKS = (
     "benchmarks.burst",
     "benchmarks.latency",
     "benchmarks.metrics",
+    "benchmarks.replicas",
 )
 
 

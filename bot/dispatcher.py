@@ -209,12 +209,12 @@ class Dispatcher:
         return True
 
     async def _holds(self, target: tuple[str, str]) -> bool:
-        """Whether this replica still holds the destination's lease (renewed when it is
-        half spent); False when it ran out and another replica may have taken it."""
+        """Whether this replica still holds the destination's lease (renewed once a
+        third of it is spent); False when it ran out and another replica may have taken it."""
         until = self._leases.get(target)
         if until is None:
             return False
-        if until - self.clock.now() > self.lease_ttl / 2:
+        if until - self.clock.now() > self.lease_ttl * 2 / 3:
             return True
         return await asyncio.to_thread(self._renew, target)
 

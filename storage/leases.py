@@ -57,7 +57,7 @@ def claim(
             DispatchLease.destination == destination,
             or_(
                 col(DispatchLease.holder).is_(None),
-                DispatchLease.holder == holder,
+                col(DispatchLease.holder) == holder,
                 col(DispatchLease.lease_until) < now,
             ),
         )

@@ -80,7 +80,7 @@ def replicas(database_url: str, clock: FakeClock) -> Iterator[tuple[Replica, Rep
     b.close()
 
 
-def _alerts(posts: list[tuple[str, str, Card]]) -> list[int]:
+def _alerts(posts: list[tuple[str, str, Card]]) -> list[int | None]:
     return [c.conversation_id for _, _, c in posts if isinstance(c, AlertCard)]
 
 
