@@ -4,10 +4,12 @@ taken over, the post budget holds across replicas, one replica leads, reloads re
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import Session, select
@@ -205,3 +207,27 @@ def test_a_reload_on_one_replica_reaches_the_others(database_url: str, tmp_path:
     for bot in bots:
         bot.ingestor.close()
         bot.db.dispose()
+
+
+async def test_a_slow_database_does_not_hold_the_event_loop(
+    replicas: tuple[Replica, Replica], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, _ = replicas
+    a.bot.ingest([mention("lane0 is down")])
+    dispatcher = a.bot.dispatcher
+    entered, gate = threading.Event(), threading.Event()
+    stalled: list[bool] = []
+    real_due = dispatcher._due
+
+    def slow_due(now: datetime, limit: int) -> Any:
+        entered.set()
+        stalled.append(not gate.wait(timeout=10))  # the database "hangs" until released
+        return real_due(now, limit)
+
+    monkeypatch.setattr(dispatcher, "_due", slow_due)
+    drain = asyncio.create_task(dispatcher.drain())
+    assert await asyncio.to_thread(entered.wait, 10)  # the loop keeps running meanwhile
+    assert not drain.done()
+    gate.set()
+    assert await drain == 1
+    assert stalled and not any(stalled)  # never waited out its 10 s on a held loop
