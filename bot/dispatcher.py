@@ -50,6 +50,9 @@ MAX_ERROR_LENGTH = 300
 DEFAULT_PER_MINUTE = 50
 FALLBACK_AFTER = 5  # failed attempts before an alert also goes to the fallback channel
 LEASE_TTL = timedelta(seconds=30)  # a dead replica's destinations are taken over after this
+# destinations one replica drains at once: the rest stay unleased for other replicas (and
+# one slow channel still holds no other)
+MAX_PARALLEL = 16
 
 
 def replica_id() -> str:
@@ -128,6 +131,7 @@ class Dispatcher:
         self.holder = replica_id()
         self.lease_ttl = LEASE_TTL
         self._leases: dict[tuple[str, str], datetime] = {}  # held leases and their expiry
+        self.max_parallel = MAX_PARALLEL
 
     def wake(self) -> None:
         """Ask the running loop to look at the outbox now (safe from any thread)."""
@@ -170,17 +174,32 @@ class Dispatcher:
                 work.setdefault((platform, destination), ([], []))[0].append(group_key)
             for row in others:
                 work.setdefault((row.platform, row.destination), ([], []))[1].append(row)
-            # destinations are independent: one slow or rate-limited channel holds no other
+            # destinations are independent: one slow or rate-limited channel holds no other;
+            # a lease is taken only when a slot is free, in random order, so replicas share
+            slots = asyncio.Semaphore(self.max_parallel)
+            targets = list(work.items())
+            random.shuffle(targets)
             results = await asyncio.gather(
                 *(
-                    self._drain_destination(target, keys, rows, now)
-                    for target, (keys, rows) in work.items()
+                    self._drain_in_slot(slots, target, keys, rows, now)
+                    for target, (keys, rows) in targets
                 )
             )
             sent += sum(posted for posted, _ in results)
             progressed = sum(moved for _, moved in results)
             if progressed == 0 or (not groups and len(others) < limit):
                 return sent
+
+    async def _drain_in_slot(
+        self,
+        slots: asyncio.Semaphore,
+        target: tuple[str, str],
+        group_keys: list[str | None],
+        others: list[Outbox],
+        now: datetime,
+    ) -> tuple[int, int]:
+        async with slots:
+            return await self._drain_destination(target, group_keys, others, now)
 
     def _due(
         self, now: datetime, limit: int
