@@ -75,6 +75,8 @@ async def serve(
 
 def _lead(scheduler: AsyncIOScheduler, leader: bool) -> None:
     """Run the scheduled jobs while this replica leads; hold them otherwise."""
+    if not scheduler.running:  # shutting down
+        return
     if leader:
         scheduler.resume()
     else:
