@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from bot.app import CrmBot
 from bot.chat.base import ChatAdapter, PostedRef
+from bot.chat.registry import Platform
 from bot.leader import Leadership
 from bot.reload import ConfigReloader
 from handlers.cards import AlertCard, Card, StatusCard
@@ -231,3 +232,25 @@ async def test_a_slow_database_does_not_hold_the_event_loop(
     gate.set()
     assert await drain == 1
     assert stalled and not any(stalled)  # never waited out its 10 s on a held loop
+
+
+async def test_which_platforms_get_an_alert_comes_from_the_config(
+    database_url: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        "bot.app.PLATFORMS",
+        [Platform("slack", lambda _s: None), Platform("discord", lambda _s: None)],
+    )
+    config = make_config(
+        '[alerts]\ndefault_channel = "social"\n[channels.social]\nslack = "C1"\ndiscord = "D1"\n'
+    )
+    posts: list[tuple[str, str, Card]] = []
+    slack_replica = CrmBot(database_url, config, [SharedChat("slack", posts)], clock=clock)
+    discord_replica = CrmBot(database_url, config, [SharedChat("discord", posts)], clock=clock)
+    slack_replica.ingest([mention("hello @acme")])  # only the Slack replica got the mention
+    assert await slack_replica.dispatcher.drain() == 1
+    assert await discord_replica.dispatcher.drain() == 1
+    assert sorted((p, d) for p, d, _ in posts) == [("discord", "D1"), ("slack", "C1")]
+    for bot in (slack_replica, discord_replica):
+        bot.ingestor.close()
+        bot.db.dispose()
