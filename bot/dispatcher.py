@@ -143,11 +143,11 @@ class Dispatcher:
         """Drain the outbox whenever woken or every ``poll_interval`` until ``stop`` is set."""
         self._loop = asyncio.get_running_loop()
         while not stop.is_set():
+            self._wake.clear()  # before the pass: a wake during it starts the next one at once
             try:
                 await self.drain()
             except Exception:
                 log.exception("dispatcher pass failed; retrying")
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
 
