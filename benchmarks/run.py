@@ -18,6 +18,7 @@ BENCHMARKS = (
     "benchmarks.sentiment",
     "benchmarks.crash",
     "benchmarks.fuzz",
+    "benchmarks.replicas",
 )
 
 

@@ -9,8 +9,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from bot.chat.base import ChatAdapter
-from bot.chat.registry import channel_destination
+from bot.chat.registry import PLATFORMS, channel_destination
 from bot.dispatcher import Dispatcher
+from bot.leader import Leadership
 from bot.observability import BotMetrics
 from handlers.cards import NoticeCard, card_from_outbox
 from handlers.clock import Clock, SystemClock
@@ -119,6 +120,9 @@ class CrmBot:
             adapter.bind(self.inbound)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unrouted: set[str] = set()
+        self.leadership = Leadership(self.db)
+        self.leadership.on_change.append(lambda leader: self.metrics.leader.set(int(leader)))
+        self.metrics.leader.set(int(self.leadership.is_leader()))
         self.apply_config(config)
 
     def _fall_back(self, row: Outbox, reason: str, dead: bool) -> None:
@@ -181,10 +185,23 @@ class CrmBot:
             return []
         return self._destinations_of(config, fallback)
 
+    def is_leader(self) -> bool:
+        """Whether this replica runs the scheduled jobs (always, on SQLite)."""
+        return self.leadership.is_leader()
+
+    def platforms(self) -> list[str]:
+        """The platforms alerts go to. With a chat platform running, every known platform
+        the config gives channel ids for (another replica may run one this one does not);
+        with only the console (local use), the console."""
+        local = list(self.adapters)
+        if set(local) <= {"console"}:
+            return local
+        return local + [p.name for p in PLATFORMS if p.name not in self.adapters]
+
     def _destinations_of(self, config: CrmbotConfig, channel: str) -> list[Destination]:
         return [
             Destination(platform, destination)
-            for platform in self.adapters
+            for platform in self.platforms()
             if (destination := channel_destination(config, channel, platform)) is not None
         ]
 

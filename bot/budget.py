@@ -10,7 +10,8 @@ WINDOW = timedelta(minutes=1)
 
 
 class PostBudget:
-    """Counts posts per destination over the last minute."""
+    """Counts posts per destination over the last minute (seeded from the database
+    whenever the destination's dispatch lease is taken, so it holds across replicas)."""
 
     def __init__(self) -> None:
         self._posts: dict[tuple[str, str], deque[datetime]] = {}
@@ -32,3 +33,8 @@ class PostBudget:
         """When the oldest post in the window leaves it."""
         posts = self._window(key, now)
         return posts[0] + WINDOW if posts else now
+
+    def seed(self, key: tuple[str, str], posted: list[datetime]) -> None:
+        """Replace what is known of the destination's window with ``posted`` (oldest first),
+        e.g. what every replica posted there, read from the database."""
+        self._posts[key] = deque(sorted(posted))

@@ -4,6 +4,10 @@ A row is marked sent only after the platform confirmed it, so a crash between po
 and marking can at worst post twice, never lose an alert. Failures are retried with
 exponential backoff and jitter, forever (a row is never dropped); follow-ups and
 status updates wait for their conversation's alert so they can thread under it.
+
+Several replicas may share one database: a destination is drained only by the holder of
+its dispatch lease (storage/leases.py), and the post budget is re-read from the database
+whenever the lease is taken. Database work runs in worker threads, off the event loop.
 """
 
 from __future__ import annotations
@@ -11,15 +15,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
+import socket
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from bot.budget import PostBudget
+from bot.budget import WINDOW, PostBudget
 from bot.chat.base import ChatAdapter, DeliveryError, PostedRef
 from bot.observability import BotMetrics
 from handlers.cards import (
@@ -34,7 +41,7 @@ from handlers.cards import (
 )
 from handlers.clock import Clock
 from handlers.config import CrmbotConfig
-from storage import handling
+from storage import handling, leases
 from storage import outbox as outbox_store
 from storage.db import Database
 from storage.models import Conversation, Outbox, PostedAlert
@@ -45,6 +52,15 @@ MAX_ERROR_LENGTH = 300
 DEFAULT_PER_MINUTE = 50
 FALLBACK_AFTER = 5  # failed attempts before an alert also goes to the fallback channel
 POST_LOOKUP_MARGIN = timedelta(minutes=2)  # clock skew allowed between us and the platform
+LEASE_TTL = timedelta(seconds=30)  # a dead replica's destinations are taken over after this
+# destinations one replica drains at once: the rest stay unleased for other replicas (and
+# one slow channel still holds no other)
+MAX_PARALLEL = 16
+
+
+def replica_id() -> str:
+    """A name for this process among the replicas (host, pid and a random tail)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 def _posted_ref(posted: PostedAlert) -> PostedRef:
@@ -116,6 +132,10 @@ class Dispatcher:
         self.after_alert: list[Callable[[int, int, datetime], None]] = []
         self.on_repeated_failure: Callable[[Outbox, str, bool], None] | None = None
         self.metrics: BotMetrics | None = None  # set by the bot: latency, errors
+        self.holder = replica_id()
+        self.lease_ttl = LEASE_TTL
+        self._leases: dict[tuple[str, str], datetime] = {}  # held leases and their expiry
+        self.max_parallel = MAX_PARALLEL
 
     def wake(self) -> None:
         """Ask the running loop to look at the outbox now (safe from any thread)."""
@@ -127,11 +147,11 @@ class Dispatcher:
         """Drain the outbox whenever woken or every ``poll_interval`` until ``stop`` is set."""
         self._loop = asyncio.get_running_loop()
         while not stop.is_set():
+            self._wake.clear()  # before the pass: a wake during it starts the next one at once
             try:
                 await self.drain()
             except Exception:
                 log.exception("dispatcher pass failed; retrying")
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
 
@@ -150,9 +170,7 @@ class Dispatcher:
         sent = 0
         while True:
             now = self.clock.now()
-            with self.db.session() as session:
-                groups = outbox_store.due_alert_groups(session, now)
-                others = outbox_store.due_other(session, now, limit)
+            groups, others = await asyncio.to_thread(self._due, now, limit)
             if not groups and not others:
                 return sent
             work: dict[tuple[str, str], tuple[list[str | None], list[Outbox]]] = {}
@@ -160,17 +178,84 @@ class Dispatcher:
                 work.setdefault((platform, destination), ([], []))[0].append(group_key)
             for row in others:
                 work.setdefault((row.platform, row.destination), ([], []))[1].append(row)
-            # destinations are independent: one slow or rate-limited channel holds no other
+            # destinations are independent: one slow or rate-limited channel holds no other;
+            # a lease is taken only when a slot is free, in random order, so replicas share
+            slots = asyncio.Semaphore(self.max_parallel)
+            targets = list(work.items())
+            random.shuffle(targets)
             results = await asyncio.gather(
                 *(
-                    self._drain_destination(target, keys, rows, now)
-                    for target, (keys, rows) in work.items()
+                    self._drain_in_slot(slots, target, keys, rows, now)
+                    for target, (keys, rows) in targets
                 )
             )
             sent += sum(posted for posted, _ in results)
             progressed = sum(moved for _, moved in results)
             if progressed == 0 or (not groups and len(others) < limit):
                 return sent
+
+    async def _drain_in_slot(
+        self,
+        slots: asyncio.Semaphore,
+        target: tuple[str, str],
+        group_keys: list[str | None],
+        others: list[Outbox],
+        now: datetime,
+    ) -> tuple[int, int]:
+        async with slots:
+            return await self._drain_destination(target, group_keys, others, now)
+
+    def _due(
+        self, now: datetime, limit: int
+    ) -> tuple[list[tuple[str, str, str | None]], list[Outbox]]:
+        """What is due on the platforms this replica runs (others are left to replicas
+        that run them)."""
+        with self.db.session() as session:
+            groups = outbox_store.due_alert_groups(session, now)
+            others = outbox_store.due_other(session, now, limit)
+        return (
+            [g for g in groups if g[0] in self.adapters],
+            [r for r in others if r.platform in self.adapters],
+        )
+
+    def _claim(self, target: tuple[str, str]) -> bool:
+        """Take the destination's lease; on success, load its post budget from what every
+        replica posted there in the last minute."""
+        platform, destination = target
+        now = self.clock.now()
+        with self.db.session() as session:
+            if not leases.claim(session, platform, destination, self.holder, now, self.lease_ttl):
+                return False
+            posted = outbox_store.recent_posts(session, platform, destination, now - WINDOW)
+        self._leases[target] = now + self.lease_ttl
+        self.budget.seed(target, posted)
+        return True
+
+    async def _holds(self, target: tuple[str, str]) -> bool:
+        """Whether this replica still holds the destination's lease (renewed once a
+        third of it is spent); False when it ran out and another replica may have taken it."""
+        until = self._leases.get(target)
+        if until is None:
+            return False
+        if until - self.clock.now() > self.lease_ttl * 2 / 3:
+            return True
+        return await asyncio.to_thread(self._renew, target)
+
+    def _renew(self, target: tuple[str, str]) -> bool:
+        now = self.clock.now()
+        with self.db.session() as session:
+            kept = leases.renew(session, *target, self.holder, now, self.lease_ttl)
+        if kept:
+            self._leases[target] = now + self.lease_ttl
+        else:
+            self._leases.pop(target, None)
+            log.warning("lost the dispatch lease of %s:%s", *target)
+        return kept
+
+    def _release(self, target: tuple[str, str]) -> None:
+        self._leases.pop(target, None)
+        with self.db.session() as session:
+            leases.release(session, *target, self.holder)
 
     async def _drain_destination(
         self,
@@ -179,15 +264,35 @@ class Dispatcher:
         others: list[Outbox],
         now: datetime,
     ) -> tuple[int, int]:
-        """One destination's due rows, in order: alerts (and digests), then the rest."""
+        """One destination's due rows, in order: alerts (and digests), then the rest;
+        only while this replica holds the destination's lease."""
+        if not await asyncio.to_thread(self._claim, target):
+            return 0, 0
+        try:
+            return await self._drain_leased(target, group_keys, len(others), now)
+        finally:
+            await asyncio.to_thread(self._release, target)
+
+    async def _drain_leased(
+        self, target: tuple[str, str], group_keys: list[str | None], limit: int, now: datetime
+    ) -> tuple[int, int]:
         platform, destination = target
         sent = progressed = 0
         for group_key in group_keys:
-            with self.db.session() as session:
-                rows = outbox_store.due_alerts(session, now, platform, destination, group_key)
+            rows = await asyncio.to_thread(
+                self._read, outbox_store.due_alerts, now, platform, destination, group_key
+            )
             posted, moved = await self._deliver_alerts(rows, group_key)
             sent += posted
             progressed += moved
+        # read after the lease was taken: what another replica posted meanwhile is not due
+        others = (
+            await asyncio.to_thread(
+                self._read, outbox_store.due_other_of, now, platform, destination, limit
+            )
+            if limit
+            else []
+        )
         folded: set[int] = set()
         followups = [r for r in others if r.kind == "followup"]
         if followups:
@@ -213,9 +318,9 @@ class Dispatcher:
         available = self.budget.available(key, now, self._per_minute(first.channel, first.platform))
         if len(rows) <= available or available == 0:
             return 0, set()
-        with self.db.session() as session:
-            every = outbox_store.due_followups(session, now, first.platform, first.destination)
-            ready = [r for r in every if _has_posted_alert(session, r)]
+        ready = await asyncio.to_thread(
+            self._ready_followups, now, first.platform, first.destination
+        )
         if len(ready) <= available:
             return 0, set()
         reason = f"burst over the channel budget of {self._per_minute(first.channel, first.platform)} posts a minute"
@@ -223,6 +328,20 @@ class Dispatcher:
         digest = followup_digest([c for c in cards if isinstance(c, FollowUpCard)], reason)
         posted, _ = await self._post_digest(ready, cards, digest)
         return posted, {r.id for r in ready if r.id is not None}
+
+    def _read(self, query: Callable[..., list[Outbox]], *args: object) -> list[Outbox]:
+        """Run one outbox query in its own session (called in a worker thread)."""
+        with self.db.session() as session:
+            return query(session, *args)
+
+    def _ready_followups(self, now: datetime, platform: str, destination: str) -> list[Outbox]:
+        with self.db.session() as session:
+            every = outbox_store.due_followups(session, now, platform, destination)
+            return [r for r in every if _has_posted_alert(session, r)]
+
+    def _reschedule(self, ids: list[int], when: datetime) -> None:
+        with self.db.session() as session:
+            outbox_store.reschedule(session, ids, when)
 
     def _per_minute(self, channel: str, platform: str) -> int:
         """The channel's post budget: its own ``max_posts_per_minute``, within what the
@@ -242,19 +361,22 @@ class Dispatcher:
         now = self.clock.now()
         available = self.budget.available(key, now, self._per_minute(first.channel, first.platform))
         if available == 0:
-            with self.db.session() as session:
-                outbox_store.reschedule(
-                    session,
-                    [r.id for r in rows if r.id is not None],
-                    self.budget.next_slot(key, now),
-                )
+            await asyncio.to_thread(
+                self._reschedule,
+                [r.id for r in rows if r.id is not None],
+                self.budget.next_slot(key, now),
+            )
             return 0, 0
         if group_key is None and len(rows) <= available:
             posted = 0
+            settled = 0
             for row in rows:
+                if not await self._holds(key):
+                    return posted, settled
                 if await self._deliver(row) == "sent":
                     posted += 1
-            return posted, len(rows)
+                settled += 1
+            return posted, settled
         if len(rows) == 1:
             return (1 if await self._deliver(rows[0]) == "sent" else 0), 1
         return await self._deliver_digest(
@@ -274,51 +396,44 @@ class Dispatcher:
         adapter = self.adapters.get(first.platform)
         if adapter is None:
             for row in rows:
-                self._fail(row, f"no running adapter for platform {first.platform!r}", None)
+                await self._failed(row, f"no running adapter for platform {first.platform!r}", None)
             return 0, len(rows)
+        if not await self._holds((first.platform, first.destination)):
+            return 0, 0
         started = time.monotonic()
         try:
             ref = await adapter.post(first.destination, digest, None)
         except DeliveryError as exc:
             for row in rows:
-                self._fail(row, exc.reason, exc.retry_after, exc.permanent)
+                await self._failed(row, exc.reason, exc.retry_after, exc.permanent)
             return 0, len(rows)
         except Exception as exc:
             log.exception("posting a digest to %s failed", first.platform)
             for row in rows:
-                self._fail(row, type(exc).__name__, None)
+                await self._failed(row, type(exc).__name__, None)
             return 0, len(rows)
         self.budget.record((first.platform, first.destination), self.clock.now())
         if self.metrics is not None:
             self.metrics.delivered(first.platform, time.monotonic() - started)
         for row, card in zip(rows, cards, strict=True):
-            self._sent(row, card, ref, digest=True)
+            await asyncio.to_thread(self._sent, row, card, ref, True)
         return 1, len(rows)
 
     async def _deliver(self, row: Outbox) -> str:
         assert row.id is not None
         adapter = self.adapters.get(row.platform)
         if adapter is None:
-            self._fail(row, f"no running adapter for platform {row.platform!r}", None)
+            await self._failed(row, f"no running adapter for platform {row.platform!r}", None)
             return "failed"
         card = card_from_outbox(row.kind, row.payload)
         thread: PostedRef | None = None
         alert: AlertCard | None = None
         in_digest = False
         if not isinstance(card, AlertCard) and row.conversation_id is not None:
-            with self.db.session() as session:
-                posted = outbox_store.posted_alert(
-                    session, row.conversation_id, row.platform, row.destination
-                )
-                if posted is None and outbox_store.alert_pending(
-                    session, row.conversation_id, row.platform, row.destination
-                ):
-                    return "waiting"
-                if posted is not None and isinstance(card, StatusCard) and not posted.digest:
-                    payload = outbox_store.sent_alert_payload(
-                        session, row.conversation_id, row.platform, row.destination
-                    )
-                    alert = AlertCard.from_payload(payload) if payload is not None else None
+            found = await asyncio.to_thread(self._alert_of, row, card)
+            if found is None:
+                return "waiting"
+            posted, alert = found
             thread = _posted_ref(posted) if posted else None
             in_digest = posted is not None and posted.digest
         edit = (
@@ -335,8 +450,9 @@ class Dispatcher:
             not edit
             and self.budget.available(key, now, self._per_minute(row.channel, row.platform)) == 0
         ):
-            with self.db.session() as session:
-                outbox_store.reschedule(session, [row.id], self.budget.next_slot(key, now))
+            await asyncio.to_thread(self._reschedule, [row.id], self.budget.next_slot(key, now))
+            return "waiting"
+        if not await self._holds(key):
             return "waiting"
         started = time.monotonic()
         try:
@@ -348,15 +464,15 @@ class Dispatcher:
                 ref = await self._post_once(adapter, row, card, thread)
                 self.budget.record(key, now)
         except DeliveryError as exc:
-            self._fail(row, exc.reason, exc.retry_after, exc.permanent)
+            await self._failed(row, exc.reason, exc.retry_after, exc.permanent)
             return "failed"
         except Exception as exc:
             log.exception("posting outbox row %s to %s failed", row.id, row.platform)
-            self._fail(row, f"{type(exc).__name__}", None)
+            await self._failed(row, f"{type(exc).__name__}", None)
             return "failed"
         if self.metrics is not None:
             self.metrics.delivered(row.platform, time.monotonic() - started)
-        self._sent(row, card, ref)
+        await asyncio.to_thread(self._sent, row, card, ref)
         return "sent"
 
     async def _post_once(
@@ -375,9 +491,39 @@ class Dispatcher:
             if found is not None:
                 log.info("outbox row %s was already posted before a restart", row.id)
                 return found
-        with self.db.session() as session:
-            outbox_store.mark_post_started(session, [row.id], self.clock.now())
+        await asyncio.to_thread(self._mark_post_started, row.id)
         return await adapter.post_once(row.destination, card, thread, key)
+
+    def _mark_post_started(self, row_id: int) -> None:
+        with self.db.session() as session:
+            outbox_store.mark_post_started(session, [row_id], self.clock.now())
+
+    def _alert_of(
+        self, row: Outbox, card: Card
+    ) -> tuple[PostedAlert | None, AlertCard | None] | None:
+        """Where the row's conversation alert landed (and, for a status to edit in, the
+        alert as posted); None while that alert is still waiting to be posted."""
+        assert row.conversation_id is not None
+        alert: AlertCard | None = None
+        with self.db.session() as session:
+            posted = outbox_store.posted_alert(
+                session, row.conversation_id, row.platform, row.destination
+            )
+            if posted is None and outbox_store.alert_pending(
+                session, row.conversation_id, row.platform, row.destination
+            ):
+                return None
+            if posted is not None and isinstance(card, StatusCard) and not posted.digest:
+                payload = outbox_store.sent_alert_payload(
+                    session, row.conversation_id, row.platform, row.destination
+                )
+                alert = AlertCard.from_payload(payload) if payload is not None else None
+        return posted, alert
+
+    async def _failed(
+        self, row: Outbox, reason: str, retry_after: float | None, permanent: bool = False
+    ) -> None:
+        await asyncio.to_thread(self._fail, row, reason, retry_after, permanent)
 
     def _sent(self, row: Outbox, card: Card, ref: PostedRef, digest: bool = False) -> None:
         now = self.clock.now()
@@ -385,6 +531,8 @@ class Dispatcher:
         with self.db.session() as session:
             stored = session.get(Outbox, row.id)
             assert stored is not None
+            if stored.status == "sent":  # a lease ran out mid-post and another replica posted
+                log.warning("outbox row %s was posted by two replicas", row.id)
             stored.status = "sent"
             stored.sent_at = now
             stored.message_ref = ref.message_ref

@@ -9,6 +9,7 @@ import signal
 from typing import Any
 
 import uvicorn
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot import jobs
 from bot.app import CrmBot
@@ -46,7 +47,9 @@ async def serve(
     if reloader is not None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signal.SIGHUP, lambda: reloader.reload("SIGHUP"))
+        await asyncio.to_thread(reloader.share_at_start)
         tasks.append(asyncio.create_task(reloader.watch(stop)))
+        tasks.append(asyncio.create_task(reloader.follow(stop)))
     app = build_http_app(bot, http_routes(bot, settings))
     server = uvicorn.Server(
         uvicorn.Config(
@@ -64,7 +67,12 @@ async def serve(
     schedule_checks(scheduler)
     schedule_jobs(bot, scheduler, settings)
     await bot.start()
-    scheduler.start()
+    # every replica writes jobs to the shared job store; only the leader runs them
+    leadership = bot.leadership
+    scheduler.start(paused=not leadership.is_leader())
+    leadership.on_change.append(lambda leader: _lead(scheduler, leader))
+    leadership.on_tick.append(scheduler.wakeup)  # jobs other replicas added
+    tasks.append(asyncio.create_task(leadership.run(stop)))
     dispatcher = asyncio.create_task(bot.dispatcher.run(stop))
     http = asyncio.create_task(server.serve())
     log.info("crmbot running: http://%s:%d/healthz", host, port)
@@ -72,6 +80,7 @@ async def serve(
         await stop.wait()
     finally:
         log.info("crmbot stopping")
+        stop.set()
         server.should_exit = True
         scheduler.shutdown(wait=False)
         await _finish(dispatcher, DRAIN_GRACE, "the dispatcher")
@@ -92,3 +101,13 @@ async def _finish(work: asyncio.Future[Any], grace: float, what: str) -> None:
     work.cancel()
     with contextlib.suppress(BaseException):
         await asyncio.wait_for(work, timeout=1.0)
+
+
+def _lead(scheduler: AsyncIOScheduler, leader: bool) -> None:
+    """Run the scheduled jobs while this replica leads; hold them otherwise."""
+    if not scheduler.running:  # shutting down
+        return
+    if leader:
+        scheduler.resume()
+    else:
+        scheduler.pause()

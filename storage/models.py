@@ -215,7 +215,10 @@ class HandlingEvent(SQLModel, table=True):
 class Outbox(SQLModel, table=True):
     """A message waiting to be posted to one chat destination; never deleted unsent."""
 
-    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "status", "next_attempt_at"),
+        Index("ix_outbox_destination_sent", "platform", "destination", "sent_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int | None = Field(default=None, foreign_key="conversation.id")
@@ -279,6 +282,8 @@ class SpikeState(SQLModel, table=True):
 
 from storage import rollups as _rollups  # noqa: E402, F401  (registers metric_rollup)
 from storage.audit import AuditEntry as AuditEntry  # noqa: E402  (registers audit_log)
+from storage.config_versions import ConfigVersion as ConfigVersion  # noqa: E402  (registers config_version)
 from storage.deliveries import InboundDelivery as InboundDelivery  # noqa: E402  (registers inbound_delivery)
+from storage.leases import DispatchLease as DispatchLease  # noqa: E402  (registers dispatch_lease)
 from storage.sources import SourceCursor as SourceCursor  # noqa: E402  (registers source_cursor)
 from storage.suggestions import KnowledgeEntry as KnowledgeEntry  # noqa: E402  (registers kb_entry, suggestion)

@@ -217,3 +217,42 @@ def last_alert_at(session: Session, conversation_id: int, channel: str) -> datet
 def mark_post_started(session: Session, ids: list[int], now: datetime) -> None:
     """Note that posting these rows starts now (see ``Outbox.post_started_at``)."""
     session.execute(update(Outbox).where(col(Outbox.id).in_(ids)).values(post_started_at=now))
+
+
+def recent_posts(
+    session: Session, platform: str, destination: str, since: datetime
+) -> list[datetime]:
+    """When each message posted to the destination since ``since`` went out, oldest
+    first: one time per chat message (the rows of a digest share one message)."""
+    rows = session.exec(
+        select(func.min(Outbox.sent_at))
+        .where(
+            Outbox.platform == platform,
+            Outbox.destination == destination,
+            Outbox.status == "sent",
+            col(Outbox.sent_at) > since,
+            col(Outbox.message_ref).is_not(None),
+        )
+        .group_by(col(Outbox.message_ref))
+    ).all()
+    return sorted(t for t in rows if t is not None)
+
+
+def due_other_of(
+    session: Session, now: datetime, platform: str, destination: str, limit: int
+) -> list[Outbox]:
+    """Due rows of one destination that are not alerts, oldest first."""
+    return list(
+        session.exec(
+            select(Outbox)
+            .where(
+                Outbox.status == "pending",
+                Outbox.kind != "alert",
+                Outbox.platform == platform,
+                Outbox.destination == destination,
+                col(Outbox.next_attempt_at) <= now,
+            )
+            .order_by(col(Outbox.id))
+            .limit(limit)
+        ).all()
+    )

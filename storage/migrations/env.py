@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import text
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables)
@@ -11,6 +12,11 @@ config = context.config
 engine = config.attributes["engine"]
 
 with engine.begin() as connection:
+    if connection.dialect.name == "postgresql":
+        # replicas starting together: one migrates, the others wait and find nothing to do
+        connection.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext('crmbot-migrate:' || current_schema()))")
+        )
     context.configure(
         connection=connection,
         target_metadata=SQLModel.metadata,
