@@ -416,7 +416,7 @@ class Dispatcher:
         if self.metrics is not None:
             self.metrics.delivered(first.platform, time.monotonic() - started)
         for row, card in zip(rows, cards, strict=True):
-            await asyncio.to_thread(self._sent, row, card, ref, True)
+            self._after_alert(await asyncio.to_thread(self._sent, row, card, ref, True))
         return 1, len(rows)
 
     async def _deliver(self, row: Outbox) -> str:
@@ -472,7 +472,7 @@ class Dispatcher:
             return "failed"
         if self.metrics is not None:
             self.metrics.delivered(row.platform, time.monotonic() - started)
-        await asyncio.to_thread(self._sent, row, card, ref)
+        self._after_alert(await asyncio.to_thread(self._sent, row, card, ref))
         return "sent"
 
     async def _post_once(
@@ -525,7 +525,23 @@ class Dispatcher:
     ) -> None:
         await asyncio.to_thread(self._fail, row, reason, retry_after, permanent)
 
-    def _sent(self, row: Outbox, card: Card, ref: PostedRef, digest: bool = False) -> None:
+    def _after_alert(self, alerted: tuple[int, int, datetime] | None) -> None:
+        """Run the after-alert hooks (escalation timers, suggestions) on the event loop,
+        once a conversation's first alert went out."""
+        if alerted is None:
+            return
+        hooks = [self.on_alerted] if self.on_alerted is not None else []
+        for hook in [*hooks, *self.after_alert]:
+            try:
+                hook(*alerted)
+            except Exception:
+                log.exception("after-alert hook failed for conversation %s", alerted[0])
+
+    def _sent(
+        self, row: Outbox, card: Card, ref: PostedRef, digest: bool = False
+    ) -> tuple[int, int, datetime] | None:
+        """Mark ``row`` sent (in a worker thread); returns (conversation, cycle, time) when
+        it was the conversation's first alert, for :meth:`_after_alert`."""
         now = self.clock.now()
         alerted: tuple[int | None, int] | None = None
         with self.db.session() as session:
@@ -572,12 +588,8 @@ class Dispatcher:
                         {"channel": row.channel, "platform": row.platform},
                     )
         if alerted is not None and alerted[0] is not None:
-            hooks = [self.on_alerted] if self.on_alerted is not None else []
-            for hook in [*hooks, *self.after_alert]:
-                try:
-                    hook(alerted[0], alerted[1], now)
-                except Exception:
-                    log.exception("after-alert hook failed for conversation %s", alerted[0])
+            return alerted[0], alerted[1], now
+        return None
 
     def _fail(
         self, row: Outbox, reason: str, retry_after: float | None, permanent: bool = False

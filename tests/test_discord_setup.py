@@ -83,7 +83,7 @@ async def test_start_up_signs_in_syncs_crm_to_the_guild_and_connects(
     sqlite_url: str, clock: FakeClock
 ) -> None:
     async with discord_bot(sqlite_url, clock) as db:
-        assert db.adapter.healthy()
+        assert await db.adapter.healthy()
         routes = [(c.method, c.route) for c in db.fake.calls][:3]
         assert [method for method, _ in routes] == ["GET", "GET", "PUT"]
         (command,) = db.fake.commands[GUILD_ID]
@@ -93,14 +93,14 @@ async def test_start_up_signs_in_syncs_crm_to_the_guild_and_connects(
         assert claim["options"][0]["autocomplete"] is True
         assert db.fake.identify is not None
         assert int(db.fake.identify["intents"]) & INTENT_MESSAGE_CONTENT
-    assert not db.adapter.healthy()
+    assert not await db.adapter.healthy()
 
 
 async def test_without_a_gateway_url_the_bot_asks_the_api_for_one(
     sqlite_url: str, clock: FakeClock
 ) -> None:
     async with discord_bot(sqlite_url, clock, gateway_url=None) as db:
-        assert db.adapter.healthy()
+        assert await db.adapter.healthy()
         assert [c for c in db.fake.calls if c.path.endswith("/gateway/bot")]
 
 
@@ -123,7 +123,7 @@ async def test_a_guild_that_refuses_the_sync_does_not_stop_the_bot(
     fake.fail("sync", 403)  # invited without the applications.commands scope
     try:
         async with discord_bot(sqlite_url, clock, fake=fake) as db:
-            assert db.adapter.healthy()
+            assert await db.adapter.healthy()
             assert GUILD_ID not in fake.commands
             assert db.adapter.client.synced == []
     finally:
@@ -138,7 +138,7 @@ async def test_a_message_content_intent_left_off_is_named_in_the_log(
     await fake.start()
     try:
         async with discord_bot(sqlite_url, clock, fake=fake) as db:
-            assert not db.adapter.healthy()
+            assert not await db.adapter.healthy()
         assert "Message Content intent" in caplog.text
         assert "docs/discord.md" in caplog.text
     finally:
