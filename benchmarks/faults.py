@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import tempfile
 import time
 from collections import Counter
@@ -137,6 +138,7 @@ async def run(n: int, workdir: Path, channels: int = CHANNELS) -> StormResult:
 
 def main(quick: bool = False) -> None:
     n = 300 if quick else 2_000
+    logging.basicConfig(level=logging.ERROR)  # thousands of expected retry warnings
     with tempfile.TemporaryDirectory() as tmp:
         result = asyncio.run(run(n, Path(tmp)))
     extra = {"mentions": n, "channels": CHANNELS, "rate_limited": RATE_LIMITED}
