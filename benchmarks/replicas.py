@@ -270,8 +270,8 @@ def main(quick: bool = False) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         result = asyncio.run(run(events, Path(tmp), base_url))
     extra = {"events": events, "channels": CHANNELS, "post_ms": POST_DELAY * 1000}
-    emit("replicas_duplicate_posts", result["duplicates"], "posts", "== 0", **extra)
-    emit("replicas_lost", result["lost"], "alerts", "== 0", **extra)
+    emit("replicas_duplicate_posts", result["duplicates"], "posts", "0", **extra)
+    emit("replicas_lost", result["lost"], "alerts", "0", **extra)
     emit(
         "replicas_throughput_ratio",
         result["two_drain"] / result["one_drain"],
