@@ -123,3 +123,26 @@ def test_outbox_list_refuses_to_invent_an_empty_database(tmp_path: Path) -> None
     out = crmbot("outbox", "list", cwd=tmp_path, env={"CRMBOT_CONFIG": str(tmp_path / "x.toml")})
     assert out.returncode == 2 and "no database at" in out.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+async def test_requeue_and_drop_are_set_based_on_every_database(database_url: str) -> None:
+    from storage import outbox as outbox_store
+
+    clock = FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    adapter = MissingChannel()
+    bot = CrmBot(database_url, make_config(), [adapter], clock=clock)
+    bot.ingest([mention("site down"), mention("app not working"), mention("hello @acme")])
+    await bot.dispatcher.drain()
+    with bot.db.session() as session:
+        dead = outbox_store.dead_ids(session)
+        listed = [r.id for r in outbox_store.troubled(session, ("dead", "pending"), 10)]
+        assert listed == sorted(dead, reverse=True) and len(dead) == 2
+        assert outbox_store.drop(session, [*dead, 999]) == dead
+    with bot.db.session() as session:
+        assert outbox_store.troubled(session, ("dead", "pending"), 10) == []
+        assert outbox_store.requeue(session, dead, clock.now()) == dead
+    adapter.fixed = True
+    await bot.dispatcher.drain()
+    assert _alerts_to_support(adapter) == 2
+    bot.ingestor.close()
+    bot.db.dispose()
