@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+from sqlmodel import Session
 
 from bot.app import CrmBot
 from bot.chat.base import ChatSetupError
@@ -424,6 +425,142 @@ def export(
     else:
         path = save_attachment(csv, out)
     typer.echo(f"{reply.text} Written to {path}")
+
+
+outbox_app = typer.Typer(
+    help="Messages that did not go out: list, retry or drop them.", no_args_is_help=True
+)
+app.add_typer(outbox_app, name="outbox")
+OUTBOX_STATUSES = {
+    "dead": ("dead",),
+    "pending": ("pending",),
+    "all": ("dead", "pending", "dropped"),
+}
+OutboxIds = Annotated[list[int] | None, typer.Argument(help="Outbox row ids.", show_default=False)]
+AllDead = Annotated[bool, typer.Option("--all-dead", help="Every dead-lettered row.")]
+
+
+@contextmanager
+def _outbox_session() -> Iterator[Session]:
+    db = Database(_existing_database(Settings()))
+    migrate.upgrade(db)
+    try:
+        with db.session() as session:
+            yield session
+    finally:
+        db.dispose()
+
+
+@outbox_app.command("list")
+def outbox_list(
+    status: Annotated[
+        str,
+        typer.Option(
+            help="dead, pending (failed at least once) or all (also dropped); "
+            "default: dead and failing pending rows."
+        ),
+    ] = "",
+    limit: Annotated[int, typer.Option(help="At most this many rows, newest first.")] = 50,
+) -> None:
+    """The rows that did not go out, with their last error."""
+    from datetime import UTC, datetime
+
+    from rich.table import Table as RichTable
+
+    from handlers.durations import format_duration
+    from storage import outbox as outbox_store
+
+    if status and status not in OUTBOX_STATUSES:
+        err.print(f"[red]--status must be one of {', '.join(OUTBOX_STATUSES)}[/red]")
+        raise typer.Exit(2)
+    statuses = OUTBOX_STATUSES[status] if status else ("dead", "pending")
+    with _outbox_session() as session:
+        rows = outbox_store.troubled(session, statuses, limit)
+    if not rows:
+        typer.echo("nothing waiting: no dead-lettered or failing messages")
+        return
+    now = datetime.now(UTC)
+    table = RichTable(
+        "id", "status", "kind", "channel", "to", "attempts", "last error", "age", highlight=False
+    )
+    for row in rows:
+        created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+        table.add_row(
+            str(row.id),
+            row.status,
+            row.kind,
+            escape(row.channel),
+            escape(f"{row.platform}:{row.destination}"),
+            str(row.attempts),
+            escape(row.last_error or ""),
+            format_duration((now - created).total_seconds()),
+        )
+    Console(highlight=False).print(table)
+    typer.echo("act on them: crmbot outbox retry ID... | crmbot outbox drop ID...")
+
+
+def _chosen_ids(session: Session, ids: list[int] | None, all_dead: bool) -> list[int]:
+    """The ids named (exit 1 naming the unknown ones) or every dead row."""
+    from storage import outbox as outbox_store
+
+    if bool(ids) == all_dead:
+        err.print("[red]name outbox ids or --all-dead (one of them)[/red]")
+        raise typer.Exit(2)
+    if all_dead:
+        return outbox_store.dead_ids(session)
+    assert ids is not None
+    known = outbox_store.statuses_of(session, ids)
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        err.print(f"[red]no outbox row {', '.join(map(str, unknown))}[/red]; nothing changed")
+        raise typer.Exit(1)
+    return sorted(set(ids))
+
+
+def _report(verb: str, done: list[int], asked: list[int]) -> None:
+    skipped = [i for i in asked if i not in done]
+    typer.echo(f"{verb} {len(done)} rows" + (f": {', '.join(map(str, done))}" if done else ""))
+    if skipped:
+        typer.echo(
+            f"left alone (already sent, or not in a state to change): "
+            f"{', '.join(map(str, skipped))}"
+        )
+
+
+@outbox_app.command("retry")
+def outbox_retry(ids: OutboxIds = None, all_dead: AllDead = False) -> None:
+    """Put rows back in line, due now (attempts kept); the running bot posts them."""
+    from datetime import UTC, datetime
+
+    from storage import outbox as outbox_store
+
+    with _outbox_session() as session:
+        asked = _chosen_ids(session, ids, all_dead)
+        done = outbox_store.requeue(session, asked, datetime.now(UTC))
+    _report("requeued", done, asked)
+    if done:
+        typer.echo("the running bot posts them within its poll interval")
+
+
+@outbox_app.command("drop")
+def outbox_drop(
+    ids: OutboxIds = None,
+    all_dead: AllDead = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Mark rows 'dropped': kept for the record, never posted."""
+    from storage import outbox as outbox_store
+
+    with _outbox_session() as session:
+        asked = _chosen_ids(session, ids, all_dead)
+        if not asked:
+            typer.echo("dropped 0 rows")
+            return
+        if not yes and not typer.confirm(f"drop {len(asked)} rows (they will never be posted)?"):
+            err.print("nothing dropped")
+            raise typer.Exit(1)
+        done = outbox_store.drop(session, asked)
+    _report("dropped", done, asked)
 
 
 def _sqlite_file(url: str) -> Path | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, and_, or_, update
 from sqlmodel import Session, col, func, select
 
 from storage.models import Outbox, PostedAlert
@@ -256,3 +256,80 @@ def due_other_of(
             .limit(limit)
         ).all()
     )
+
+
+# --- admin tools (`crmbot outbox`): look at and act on rows that did not go out ---
+
+RETRIABLE = ("dead", "pending", "dropped")  # a sent row is never posted again
+DROPPABLE = ("dead", "pending")
+
+
+def troubled(session: Session, statuses: tuple[str, ...], limit: int) -> list[Outbox]:
+    """Rows with one of ``statuses``, newest first; pending rows only when they failed
+    at least once (a row merely waiting its turn is no trouble)."""
+    failed_pending = and_(col(Outbox.status) == "pending", col(Outbox.attempts) > 0)
+    others = [s for s in statuses if s != "pending"]
+    parts: list[ColumnElement[bool]] = [col(Outbox.status).in_(others)] if others else []
+    if "pending" in statuses:
+        parts.append(failed_pending)
+    condition = or_(*parts)
+    return list(
+        session.exec(
+            select(Outbox).where(condition).order_by(col(Outbox.id).desc()).limit(limit)
+        ).all()
+    )
+
+
+def statuses_of(session: Session, ids: list[int]) -> dict[int, str]:
+    """The status of each of ``ids`` that exists."""
+    rows = session.exec(select(Outbox.id, Outbox.status).where(col(Outbox.id).in_(ids))).all()
+    return {row_id: status for row_id, status in rows if row_id is not None}
+
+
+def dead_ids(session: Session) -> list[int]:
+    """Every dead-lettered row, oldest first."""
+    found = session.exec(
+        select(Outbox.id).where(Outbox.status == "dead").order_by(col(Outbox.id))
+    ).all()
+    return [row_id for row_id in found if row_id is not None]
+
+
+def requeue(session: Session, ids: list[int], now: datetime) -> list[int]:
+    """Put rows that did not go out back in line, due ``now`` (attempts kept); return
+    the ids that were requeued (sent rows are left alone)."""
+    chosen = _with_status(session, ids, RETRIABLE)
+    for chunk_start in range(0, len(chosen), 500):
+        chunk = chosen[chunk_start : chunk_start + 500]
+        session.execute(
+            update(Outbox)
+            .where(col(Outbox.id).in_(chunk), col(Outbox.status).in_(RETRIABLE))
+            .values(status="pending", next_attempt_at=now)
+        )
+    return chosen
+
+
+def drop(session: Session, ids: list[int]) -> list[int]:
+    """Mark rows that did not go out 'dropped' (kept, never posted); return their ids."""
+    chosen = _with_status(session, ids, DROPPABLE)
+    for chunk_start in range(0, len(chosen), 500):
+        chunk = chosen[chunk_start : chunk_start + 500]
+        session.execute(
+            update(Outbox)
+            .where(col(Outbox.id).in_(chunk), col(Outbox.status).in_(DROPPABLE))
+            .values(status="dropped")
+        )
+    return chosen
+
+
+def _with_status(session: Session, ids: list[int], statuses: tuple[str, ...]) -> list[int]:
+    found: list[int] = []
+    for chunk_start in range(0, len(ids), 500):
+        chunk = ids[chunk_start : chunk_start + 500]
+        found += [
+            row_id
+            for row_id in session.exec(
+                select(Outbox.id).where(col(Outbox.id).in_(chunk), col(Outbox.status).in_(statuses))
+            ).all()
+            if row_id is not None
+        ]
+    return sorted(found)

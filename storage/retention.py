@@ -17,7 +17,7 @@ from storage.models import Conversation, CrmEvent, Mention, Outbox
 from storage.privacy import ERASED
 from storage.suggestions import Suggestion
 
-FINISHED_OUTBOX = ("sent", "dead")
+FINISHED_OUTBOX = ("sent", "dead", "dropped")
 
 
 def _rows(result: object) -> int:

@@ -124,6 +124,15 @@ def test_burst_accounts_for_every_mention(tmp_path: Path) -> None:
     assert 0 < posts <= len(events)
 
 
+def test_a_fault_storm_loses_no_alert(tmp_path: Path) -> None:
+    from benchmarks import faults
+
+    result = asyncio.run(faults.run(40, tmp_path, channels=4))
+    assert (result.lost, result.dead) == (0, 0)
+    assert result.posted == 40
+    assert result.api_calls > 50  # the storm struck: many calls were answered 429 or 500
+
+
 def test_the_sentiment_evaluation_set_is_well_formed() -> None:
     from benchmarks import sentiment
 

@@ -4,8 +4,9 @@ It records every call (method, params, headers) and checks what the real Slack w
 ``xoxb-``/``xapp-`` tokens, ``channel`` and ``text`` on posts, and every ``blocks`` through
 slack_sdk's own models plus the 50-blocks cap. Anything it would reject lands in
 ``violations`` (tests assert it stays empty) and gets the error Slack would send.
-Fault switches: a 429 with Retry-After, 500/503, ``ok: false`` errors, and a hang (the call
-is held without an answer until released or stopped).
+Fault switches: a 429 with Retry-After, 500/503, ``ok: false`` errors, a hang (the call
+is held without an answer until released or stopped), and a storm (each call to some
+methods answered 429 or 500 at random, see :meth:`FakeSlack.storm`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import contextlib
 import html
 import itertools
 import json
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -141,6 +143,7 @@ class FakeSlack:
         self._changed = asyncio.Event()  # set whenever something is recorded
         self._hangs: dict[str, float] = {}  # method -> seconds a call is held unanswered
         self._release = asyncio.Event()
+        self._storm: tuple[set[str], float, float, random.Random] | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -175,6 +178,13 @@ class FakeSlack:
     def fail(self, method: str, fault: Fault, times: int = 1) -> None:
         """Make the next ``times`` calls to ``method`` fail with ``fault``."""
         self._faults.setdefault(method, []).extend([fault] * times)
+
+    def storm(
+        self, methods: set[str], rate_limited: float, server_error: float, seed: int = 1
+    ) -> None:
+        """Answer each call to ``methods`` 429 (Retry-After 0 or 1) with probability
+        ``rate_limited``, else 500 with probability ``server_error``; nothing is posted then."""
+        self._storm = (methods, rate_limited, server_error, random.Random(seed))
 
     def hang(self, method: str, seconds: float) -> None:
         """Hold every call to ``method`` unanswered for ``seconds`` (until :meth:`release`)."""
@@ -290,8 +300,10 @@ class FakeSlack:
             if request.transport is None or request.transport.is_closing():
                 return web.Response(status=499)  # the caller gave up: nothing was done
         faults = self._faults.get(method)
-        if faults:
-            fault = faults.pop(0)
+        stormed = self._stormed(method)
+        if faults or stormed is not None:
+            fault = faults.pop(0) if faults else stormed
+            assert fault is not None
             if fault.status == 429:
                 return web.json_response(
                     {"ok": False, "error": "ratelimited"},
@@ -311,6 +323,18 @@ class FakeSlack:
         if error is not None:
             return web.json_response({"ok": False, "error": error})
         return web.json_response(self._answer(method, params))
+
+    def _stormed(self, method: str) -> Fault | None:
+        """The storm's fault for this call, if it strikes."""
+        if self._storm is None or method not in self._storm[0]:
+            return None
+        _, rate_limited, server_error, rng = self._storm
+        draw = rng.random()
+        if draw < rate_limited:
+            return Fault(429, retry_after=rng.choice((0, 1)))
+        if draw < rate_limited + server_error:
+            return Fault(500)
+        return None
 
     def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
