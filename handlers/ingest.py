@@ -129,6 +129,23 @@ class Ingestor:
             self._on_queued()
         return result
 
+    def ingest_groups(self, groups: Sequence[Sequence[InboundEvent]]) -> list[IngestResult]:
+        """Store several requests' events in one transaction (one commit), each group
+        processed in turn as its own batch so each gets its own result (a later group
+        sees an earlier one's events as duplicates). All or nothing: on failure nothing
+        is stored and the error is raised."""
+        now = self._clock.now()
+        ruleset = self._ruleset()
+        self._scorer.configure(ruleset.config.sentiment)
+        with self.db.transaction() as conn:
+            results = [
+                _Batch(conn, ruleset, self._destinations, self._scorer, now).run(events)
+                for events in groups
+            ]
+        if any(r.outbox_rows for r in results) and self._on_queued is not None:
+            self._on_queued()
+        return results
+
     def warm_up(self) -> None:
         """Start the sentiment worker processes (done at bot start, not on the first burst)."""
         self._scorer.warm_up()
