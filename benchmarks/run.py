@@ -19,6 +19,7 @@ BENCHMARKS = (
     "benchmarks.crash",
     "benchmarks.fuzz",
     "benchmarks.replicas",
+    "benchmarks.webhook_ingest",
 )
 
 
