@@ -20,6 +20,7 @@ BENCHMARKS = (
     "benchmarks.fuzz",
     "benchmarks.replicas",
     "benchmarks.faults",
+    "benchmarks.webhook_ingest",
 )
 
 

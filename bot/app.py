@@ -251,6 +251,15 @@ class CrmBot:
             self.relabeller.request()  # in the background: never delays the alerts
         return result
 
+    def ingest_groups(self, groups: Sequence[Sequence[InboundEvent]]) -> list[IngestResult]:
+        """Store several requests' events in one transaction; one result per group."""
+        results = self.ingestor.ingest_groups(groups)
+        stored = sum(r.stored for r in results)
+        self.metrics.stored(stored)
+        if stored:
+            self.relabeller.request()
+        return results
+
     def command(self, actor: Actor, text: str, channel: str | None = None) -> Reply:
         """Run ``/crm <text>`` as ``actor``."""
         return handle_command(self.ctx, Command(actor=actor, text=text, channel=channel))

@@ -97,6 +97,7 @@ class _Item:
     conv: _Conv | None = None
     opens: RouteDecision | None = None
     reopens: bool = False
+    owner: int = 0  # which group (request) the event came in
 
 
 class Ingestor:
@@ -129,6 +130,23 @@ class Ingestor:
             self._on_queued()
         return result
 
+    def ingest_groups(self, groups: Sequence[Sequence[InboundEvent]]) -> list[IngestResult]:
+        """Store several requests' events as one batch in one transaction (one commit,
+        one query per step for all of them); each group gets its own result, counted as
+        if the groups had been stored one after the other (an event repeated in a later
+        group is its duplicate). All or nothing: on failure nothing is stored and the
+        error is raised."""
+        now = self._clock.now()
+        ruleset = self._ruleset()
+        self._scorer.configure(ruleset.config.sentiment)
+        with self.db.transaction() as conn:
+            results = _Batch(conn, ruleset, self._destinations, self._scorer, now).run_groups(
+                groups
+            )
+        if any(r.outbox_rows for r in results) and self._on_queued is not None:
+            self._on_queued()
+        return results
+
     def warm_up(self) -> None:
         """Start the sentiment worker processes (done at bot start, not on the first burst)."""
         self._scorer.warm_up()
@@ -152,24 +170,32 @@ class _Batch:
         self.destinations = destinations
         self.scorer = scorer
         self.now = now
-        self.result = IngestResult()
+        self.results = [IngestResult()]
         self.outbox: list[dict[str, Any]] = []
         self._groups: dict[str, tuple[datetime | None, datetime | None]] = {}
         self._active: list[ActiveAlert] | None = None
 
     def run(self, events: Sequence[InboundEvent]) -> IngestResult:
-        self.result.received = len(events)
+        return self.run_groups([events])[0]
+
+    def run_groups(self, groups: Sequence[Sequence[InboundEvent]]) -> list[IngestResult]:
+        """Store all groups' events as one batch; one result per group."""
+        self.results = [IngestResult(received=len(g)) for g in groups]
+        events = [e for g in groups for e in g]
+        owners = [n for n, g in enumerate(groups) for _ in g]
         # Sentiment of large batches starts on the other core(s) right away, while this
         # process deduplicates and resolves authors; it takes the larger share to balance.
         incoming = [e for e in events if isinstance(e, Mention)]
         pending = self.scorer.begin(
             [m.text for m in incoming], worker_share=0.6, langs=[m.lang for m in incoming]
         )
-        items = self._dedupe(events)
-        self.result.stored = len(items)
-        self.result.duplicates = len(events) - len(items)
+        items = self._dedupe(events, owners)
+        for item in items:
+            self.results[item.owner].stored += 1
+        for result in self.results:
+            result.duplicates = result.received - result.stored
         if not items:
-            return self.result
+            return self.results
         for item in items:
             if isinstance(item.event, CrmEvent):
                 item.contact_id = self._upsert_contact(item.event)
@@ -183,25 +209,27 @@ class _Batch:
             record_counts(self.conn, self.ruleset, subjects, self.now)
         self._thread(items)
         self._write(items)
-        self.result.outbox_rows = len(self.outbox)
-        return self.result
+        self.results[0].outbox_rows = len(self.outbox)  # the batch's, on the first result
+        return self.results
 
     # -- steps ---------------------------------------------------------------
 
-    def _dedupe(self, events: Sequence[InboundEvent]) -> list[_Item]:
+    def _dedupe(self, events: Sequence[InboundEvent], owners: Sequence[int]) -> list[_Item]:
         seen: set[tuple[type, str, str]] = set()
-        unique: list[InboundEvent] = []
-        for event in events:
+        unique: list[tuple[InboundEvent, int]] = []
+        for event, owner in zip(events, owners, strict=True):
             key = (type(event), event.source, event.external_id)
             if key not in seen:
                 seen.add(key)
-                unique.append(event)
+                unique.append((event, owner))
         stored: set[tuple[type, str, str]] = set()
         for cls, model in ((Mention, MentionRow), (CrmEvent, CrmEventRow)):
-            keys = [(e.source, e.external_id) for e in unique if isinstance(e, cls)]
+            keys = [(e.source, e.external_id) for e, _ in unique if isinstance(e, cls)]
             if keys:
                 stored.update((cls, s, x) for s, x in sql.existing_keys(self.conn, model, keys))
-        return [_Item(e) for e in unique if (type(e), e.source, e.external_id) not in stored]
+        return [
+            _Item(e, owner=o) for e, o in unique if (type(e), e.source, e.external_id) not in stored
+        ]
 
     def _upsert_contact(self, event: CrmEvent) -> int | None:
         if event.contact_id is None:
@@ -313,7 +341,7 @@ class _Batch:
             if conv is None:
                 decision = decide(self.ruleset, subject_of(item.event, item.sentiment))
                 if decision is None:
-                    self.result.unrouted += 1
+                    self.results[item.owner].unrouted += 1
                     continue
                 conv = _Conv(
                     id=None,
@@ -415,7 +443,7 @@ class _Batch:
         for item, conv_id in zip(opening, ids, strict=True):
             assert item.conv is not None
             item.conv.id = conv_id
-            self.result.opened.append(conv_id)
+            self.results[item.owner].opened.append(conv_id)
         sql.insert_many(
             self.conn,
             Cycle,
@@ -475,7 +503,7 @@ class _Batch:
                     }
                 )
             if item.conv is not None and item.opens is None:
-                self.result.threaded += 1
+                self.results[item.owner].threaded += 1
         sql.insert_many(self.conn, MentionRow, mentions)
         sql.insert_many(self.conn, CrmEventRow, crm)
 
@@ -490,7 +518,7 @@ class _Batch:
         for item in reopening:
             conv = item.conv
             assert conv is not None and conv.id is not None
-            self.result.reopened.append(conv.id)
+            self.results[item.owner].reopened.append(conv.id)
             cycles.append(
                 {
                     "conversation_id": conv.id,

@@ -36,6 +36,11 @@ class SourceSink(Protocol):
         """Store a batch of events in one transaction and queue their alerts (blocking)."""
         ...
 
+    def ingest_groups(self, groups: Sequence[Sequence[InboundEvent]]) -> list[IngestResult]:
+        """Store several requests' events in one transaction, one result per group; all
+        or nothing (blocking)."""
+        ...
+
     def load_source_state(self, kind: str, name: str) -> SourceState:
         """Where a poller left off and how healthy it is (blocking)."""
         ...

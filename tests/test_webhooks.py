@@ -20,7 +20,7 @@ import httpx
 import pytest
 import uvicorn
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import col
 from starlette.applications import Starlette
 
@@ -488,6 +488,7 @@ async def test_storage_failure_answers_503_so_the_sender_retries(
         raise OperationalError("INSERT INTO mention", {}, Exception("database is gone"))
 
     monkeypatch.setattr(harness.bot, "ingest", broken)
+    monkeypatch.setattr(harness.bot, "ingest_groups", broken)
     body = json.dumps(_mention(1)).encode()
     async with httpx.AsyncClient() as client:
         response = await client.post(
@@ -495,3 +496,56 @@ async def test_storage_failure_answers_503_so_the_sender_retries(
         )
     assert response.status_code == 503
     assert "database" not in response.text
+
+
+async def _post_all(base_url: str, bodies: list[bytes]) -> list[httpx.Response]:
+    """Post every body at once, each from its own client (concurrent senders)."""
+
+    async def post(body: bytes) -> httpx.Response:
+        async with httpx.AsyncClient() as client:
+            return await client.post(
+                f"{base_url}/webhooks/typeform", content=body, headers=_signed(body)
+            )
+
+    return list(await asyncio.gather(*(post(b) for b in bodies)))
+
+
+async def test_concurrent_requests_each_get_their_own_counts(
+    harness: BotHarness, base_url: str
+) -> None:
+    """Requests stored in one shared transaction still answer for their own events."""
+    bodies = [json.dumps(_mention(i)).encode() for i in range(12)]
+    bodies.append(json.dumps({"events": [_mention(0), _mention(1), _mention(100)]}).encode())
+    responses = await _post_all(base_url, bodies)
+    assert all(r.status_code == 202 for r in responses)
+    answers = [r.json() for r in responses]
+    assert all(a["received"] == 1 for a in answers[:12])
+    assert sum(a["stored"] for a in answers) == 13  # mentions 0-11 and 100, once each
+    assert sum(a["duplicates"] for a in answers) == 2
+    assert answers[12]["received"] == 3 and answers[12]["stored"] >= 1
+    assert _count(harness, Mention) == 13
+
+
+async def test_a_failing_group_answers_each_request_for_itself(
+    harness: BotHarness, base_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When a shared transaction fails, each request is stored alone: one that the
+    database refuses answers 400, the others are still stored and answered 202."""
+    real_ingest = harness.bot.ingest
+
+    def refuse_grouped(groups: Any) -> Any:
+        if len(groups) > 1 or any(e.external_id == "typeform-3" for g in groups for e in g):
+            raise IntegrityError("INSERT INTO mention", {}, Exception("refused"))
+        return [real_ingest(g) for g in groups]
+
+    def refuse_one(events: Any) -> Any:
+        if any(e.external_id == "typeform-3" for e in events):
+            raise IntegrityError("INSERT INTO mention", {}, Exception("refused"))
+        return real_ingest(events)
+
+    monkeypatch.setattr(harness.bot, "ingest_groups", refuse_grouped)
+    monkeypatch.setattr(harness.bot, "ingest", refuse_one)
+    responses = await _post_all(base_url, [json.dumps(_mention(i)).encode() for i in range(6)])
+    codes = [r.status_code for r in responses]
+    assert codes == [202, 202, 202, 400, 202, 202]
+    assert _count(harness, Mention) == 5

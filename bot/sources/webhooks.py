@@ -10,8 +10,9 @@ Every request goes through the same steps, and the first that fails answers:
    includes JSON nested too deep, integers out of range, NaN/Infinity, NUL characters and
    lone surrogates (bot/sources/safejson.py), and values the schema bounds (followers,
    times); bad input is never answered 5xx, so a sender never retries it for ever;
-5. the events are ingested in one transaction (in a worker thread) and only then 202
-   is answered, with counts; a repeated delivery is answered 202 with everything counted
+5. the events are ingested in one transaction (in a worker thread, shared with other
+   requests arriving meanwhile: bot/sources/ingest_batcher.py) and only then 202 is
+   answered, with counts; a repeated delivery is answered 202 with everything counted
    as a duplicate. Only an outage (the database unreachable or locked) answers 503 so
    the sender retries; a value the database still refuses answers 400.
 
@@ -21,7 +22,6 @@ See docs/webhooks.md.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -33,6 +33,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.settings import Settings
 from bot.sources import hubspot, safejson
+from bot.sources.ingest_batcher import IngestBatcher
 from bot.sources.schema import SchemaError, parse_event
 from bot.sources.signatures import (
     CRMBOT_HEADER,
@@ -73,6 +74,7 @@ class WebhookEndpoints:
     def __init__(self, bot: SourceSink, settings: Settings) -> None:
         self.bot = bot
         self.settings = settings
+        self.batcher = IngestBatcher(bot)
 
     async def hubspot(self, request: Request) -> JSONResponse:
         secret = self.settings.hubspot_client_secret
@@ -164,7 +166,7 @@ class WebhookEndpoints:
 
     async def _ingest(self, endpoint: str, events: Sequence[InboundEvent]) -> JSONResponse:
         try:
-            result = await asyncio.to_thread(self.bot.ingest, events)
+            result = await self.batcher.ingest(events)
         except Exception as exc:
             log.exception("webhook %s: storing %d events failed", shown(endpoint), len(events))
             status = _failure_status(exc)

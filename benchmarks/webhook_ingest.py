@@ -1,0 +1,125 @@
+"""webhook_ingest_per_s_postgres and webhook_ingest_per_s_sqlite (BENCHMARKS.md).
+
+A real `crmbot run` process (console chat, no platform env vars) with
+CRMBOT_WEBHOOK_SECRET set receives single-event signed generic webhooks
+(`POST /webhooks/bench`, `X-Crmbot-Signature: sha256=...`) from 8 concurrent senders,
+each an `httpx.AsyncClient`, until ``events`` have been accepted. The figure is accepted
+(202, i.e. committed) webhooks per second from the first request to the last answer.
+PostgreSQL runs in a private schema created and dropped by the benchmark
+(``BENCH_DATABASE_URL``, default the local test database); SQLite in a temporary file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+
+from benchmarks.common import emit, mention_texts
+from benchmarks.latency import SECRET, start_bot, stop_bot
+from bot.sources.signatures import crmbot_signature
+
+SENDERS = 8
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+CONFIG = '[[rules]]\nname = "outage"\nkeywords = ["down", "outage"]\nlabels = { kind = "outage" }\n'
+
+
+@contextmanager
+def pg_schema(base: str) -> Iterator[str]:
+    """A private schema on ``base``, dropped afterwards; yields its URL."""
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        sep = "&" if "?" in base else "?"
+        yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def bodies(events: int) -> list[bytes]:
+    """One signed-ready JSON body per event, each a distinct mention."""
+    texts = mention_texts(events)
+    return [
+        json.dumps(
+            {
+                "type": "mention",
+                "source": "bench",
+                "id": f"WH-{n:08d}",
+                "platform": "twitter",
+                "author": {"handle": f"user{n % 500}", "followers": 10 + n},
+                "text": texts[n],
+                "posted_at": "2026-11-20T09:00:00Z",
+            }
+        ).encode()
+        for n in range(events)
+    ]
+
+
+async def send_all(url: str, events: int) -> float:
+    """Post ``events`` single-event webhooks from SENDERS concurrent clients; returns
+    accepted webhooks per second. Any answer other than 202 fails the benchmark."""
+    payloads = bodies(events)
+    signed = [(b, crmbot_signature(SECRET, b)) for b in payloads]
+    queue = iter(signed)
+    counter = itertools.count()
+
+    async def sender() -> None:
+        async with httpx.AsyncClient(timeout=60) as client:
+            for body, signature in queue:
+                headers = {"content-type": "application/json", "X-Crmbot-Signature": signature}
+                answer = await client.post(f"{url}/webhooks/bench", content=body, headers=headers)
+                if answer.status_code != 202:
+                    raise RuntimeError(f"webhook answered {answer.status_code}: {answer.text}")
+                next(counter)
+
+    began = time.monotonic()
+    await asyncio.gather(*(sender() for _ in range(SENDERS)))
+    elapsed = time.monotonic() - began
+    accepted = next(counter)
+    if accepted != events:
+        raise RuntimeError(f"only {accepted} of {events} webhooks accepted")
+    return events / elapsed
+
+
+async def measure(database_url: str, events: int, workdir: Path) -> float:
+    env = {"DATABASE_URL": database_url}
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "DISCORD_BOT_TOKEN"):
+        env[name] = ""
+    proc, url = await start_bot(workdir, CONFIG, env)
+    try:
+        return await send_all(url, events)
+    finally:
+        await stop_bot(proc)
+
+
+def main(quick: bool = False) -> None:
+    events = 500 if quick else 3000
+    extra = {"events": events, "senders": SENDERS}
+    base = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    with tempfile.TemporaryDirectory() as tmp, pg_schema(base) as pg_url:
+        rate = asyncio.run(measure(pg_url, events, Path(tmp)))
+    emit("webhook_ingest_per_s_postgres", rate, "events/s", ">= 500", **extra)
+    with tempfile.TemporaryDirectory() as tmp:
+        rate = asyncio.run(measure(f"sqlite:///{Path(tmp) / 'bench.db'}", events, Path(tmp)))
+    emit("webhook_ingest_per_s_sqlite", rate, "events/s", "info", **extra)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    main(parser.parse_args().quick)
