@@ -43,7 +43,9 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-def _check_timezone(value: str) -> str:
+def _check_timezone(value: object) -> object:
+    if not isinstance(value, str):
+        raise ValueError(f"a time zone is a name like 'Europe/Berlin', not {value!r}")
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
