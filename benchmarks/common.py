@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 import random
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
 
 from handlers.events import Mention
 
@@ -141,3 +146,20 @@ def keyword_rules_toml(count: int, seed: int = 11) -> str:
     for i in range(10):
         lines += ["[[routes]]", f'match = {{ lane = "c{i}" }}', f'channel = "c{i}"']
     return "\n".join(lines) + "\n"
+
+
+@contextmanager
+def private_pg_schema(base_url: str, prefix: str = "bench") -> Iterator[str]:
+    """A fresh PostgreSQL schema on ``base_url`` for one run (dropped afterwards); yields
+    the URL whose connections use it."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(base_url)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        sep = "&" if "?" in base_url else "?"
+        yield f"{base_url}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

@@ -26,7 +26,6 @@ import os
 import re
 import signal
 import tempfile
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +34,7 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
-from benchmarks.common import emit
+from benchmarks.common import emit, private_pg_schema
 from tests.fakes import crmbot_process as run
 from tests.fakes.slack_api import FakeSlack
 
@@ -189,26 +188,11 @@ async def crash_run(
     return outcome
 
 
-@contextlib.contextmanager
-def _postgres_schema(base: str) -> Any:
-    schema = f"crash_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in base else "?"
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 def main(quick: bool = False, postgres: bool = False) -> None:
     events = 150 if quick else 400
     with tempfile.TemporaryDirectory() as tmp:
         if postgres:
-            with _postgres_schema(os.environ.get("TEST_DATABASE_URL", DEFAULT_PG)) as url:
+            with private_pg_schema(os.environ.get("TEST_DATABASE_URL", DEFAULT_PG), "crash") as url:
                 outcome = asyncio.run(crash_run(url, Path(tmp), events))
         else:
             outcome = asyncio.run(crash_run(f"sqlite:///{tmp}/crash.db", Path(tmp), events))

@@ -24,18 +24,14 @@ import re
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 from aiohttp import web
-from sqlalchemy import create_engine, text
 
-from benchmarks.common import emit
+from benchmarks.common import emit, private_pg_schema
 from benchmarks.latency import free_port, wait_healthy
 from bot.sources.signatures import crmbot_signature
 from tests.fakes.slack_api import FakeSlack
@@ -85,22 +81,6 @@ def config_text(extra: str = "") -> str:
     for i in range(CHANNELS):
         lines.append(f'[[routes]]\nmatch = {{ lane = "{i}" }}\nchannel = "c{i}"\n')
     return "".join(lines) + extra
-
-
-@contextmanager
-def private_schema(base_url: str) -> Iterator[str]:
-    """A fresh PostgreSQL schema for one run (dropped afterwards); yields its URL."""
-    schema = f"rep_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base_url else "?"
-    try:
-        yield f"{base_url}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 class Replica:
@@ -240,7 +220,7 @@ async def run(events: int, workdir: Path, base_url: str) -> dict[str, float]:
     config = workdir / "crmbot.toml"
     config.write_text(config_text())
     half = CHANNELS // 2
-    with private_schema(base_url) as url:
+    with private_pg_schema(base_url, "rep") as url:
         cluster = Cluster(url, slack, config, workdir)
         try:
             first = await cluster.start_replica()

@@ -18,37 +18,17 @@ import json
 import os
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
 
-from benchmarks.common import emit, mention_texts
+from benchmarks.common import emit, mention_texts, private_pg_schema
 from benchmarks.latency import SECRET, start_bot, stop_bot
 from bot.sources.signatures import crmbot_signature
 
 SENDERS = 8
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CONFIG = '[[rules]]\nname = "outage"\nkeywords = ["down", "outage"]\nlabels = { kind = "outage" }\n'
-
-
-@contextmanager
-def pg_schema(base: str) -> Iterator[str]:
-    """A private schema on ``base``, dropped afterwards; yields its URL."""
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in base else "?"
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def bodies(events: int) -> list[bytes]:
@@ -111,7 +91,7 @@ def main(quick: bool = False) -> None:
     events = 500 if quick else 3000
     extra = {"events": events, "senders": SENDERS}
     base = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-    with tempfile.TemporaryDirectory() as tmp, pg_schema(base) as pg_url:
+    with tempfile.TemporaryDirectory() as tmp, private_pg_schema(base, "bench") as pg_url:
         rate = asyncio.run(measure(pg_url, events, Path(tmp)))
     emit("webhook_ingest_per_s_postgres", rate, "events/s", ">= 500", **extra)
     with tempfile.TemporaryDirectory() as tmp:

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from benchmarks.replicas import Cluster, SlowSlack, config_text, phase, private_schema
+from benchmarks.common import private_pg_schema
+from benchmarks.replicas import Cluster, SlowSlack, config_text, phase
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 ESCALATION = """
@@ -59,7 +60,7 @@ async def test_two_replicas_post_once_and_the_survivor_escalates(tmp_path: Path)
     await slack.start()
     config = tmp_path / "crmbot.toml"
     config.write_text(config_text(ESCALATION))
-    with private_schema(PG_URL) as url:
+    with private_pg_schema(PG_URL, "rep") as url:
         cluster = Cluster(url, slack, config, tmp_path)
         try:
             leader = await cluster.start_replica()
