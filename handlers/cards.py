@@ -145,6 +145,31 @@ class SuggestionCard(Card):
     label: str = ""
     platform: str = ""
     limit: int = 0
+    # how staff may answer from chat here (handlers/publishing.py): "off" shows no Send
+    # buttons; "direct" and "approve" show Send and Edit & send
+    reply_mode: str = "off"
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyCard(Card):
+    """A staff reply to the customer, posted in the alert's thread at each step.
+
+    ``state``: ``awaiting`` (a draft waiting for approval: adapters show Approve, Edit and
+    Reject to everyone, and the handler checks who may), ``queued`` (approved or sent
+    directly; being published), ``published`` (``url`` is the public link), ``rejected``,
+    ``failed`` (``error`` says why, in words).
+    """
+
+    kind: ClassVar[str] = "reply"
+    reply_id: int = 0
+    state: str = "awaiting"
+    text: str = ""
+    author: str = ""  # staff name of who wrote it
+    approver: str | None = None
+    approvers: str = ""  # who may approve, in words ("a manager or admin")
+    platform: str = ""  # where it is published (mastodon, bluesky, reddit, x, ...)
+    url: str | None = None
+    error: str | None = None
 
 
 DIGEST_ITEMS = 10
@@ -174,7 +199,16 @@ def followup_digest(followups: list[FollowUpCard], reason: str) -> DigestCard:
 
 
 CARD_TYPES: dict[str, type[Card]] = {
-    c.kind: c for c in (AlertCard, FollowUpCard, StatusCard, NoticeCard, DigestCard, SuggestionCard)
+    c.kind: c
+    for c in (
+        AlertCard,
+        FollowUpCard,
+        StatusCard,
+        NoticeCard,
+        DigestCard,
+        SuggestionCard,
+        ReplyCard,
+    )
 }
 
 

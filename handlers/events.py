@@ -23,6 +23,10 @@ class Mention:
     thread_id: str | None = None
     lang: str | None = None
     author_email: str | None = None
+    # what the platform needs to answer this post (handlers/publish_port.ReplyTarget):
+    # Mastodon {"id", "visibility"}, Bluesky {"uri", "cid", "root_uri", "root_cid"},
+    # Reddit {"fullname"}; stored with the mention
+    reply_ref: dict[str, str] = field(default_factory=dict, compare=False)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property

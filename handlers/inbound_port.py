@@ -16,6 +16,7 @@ from handlers.events import Action, Actor, Command
 from handlers.replies import Reply
 
 SuggestionVerb = Literal["use", "up", "down"]
+ReviewVerb = Literal["approve", "reject"]
 
 
 class ChatInbound(Protocol):
@@ -58,6 +59,38 @@ class ChatInbound(Protocol):
         Returns what to tell them when it was recorded as their reply to the customer,
         None when the thread is no alert's thread or replies are not counted there.
         """
+        ...
+
+    async def send_reply(
+        self,
+        actor: Actor,
+        conversation_id: int,
+        text: str,
+        suggestion_id: int | None = None,
+        delivery_id: str | None = None,
+    ) -> str:
+        """Answer the customer of ``conversation_id`` with ``text`` (Send / Edit & send on a
+        suggestion card, where ``suggestion_id`` is the card's). Depending on the channel's
+        ``reply_mode`` it is queued for publishing, or drafted for approval, or refused
+        with a ``UserError`` saying why (``off``, over the platform's limit, no publisher).
+        Done once per ``delivery_id``."""
+        ...
+
+    async def review_reply(
+        self,
+        actor: Actor,
+        reply_id: int,
+        verb: ReviewVerb,
+        text: str | None = None,
+        delivery_id: str | None = None,
+    ) -> str:
+        """Approve (optionally with edited ``text``) or reject a drafted reply. Only the
+        configured approvers may; the author of a draft may not approve it."""
+        ...
+
+    async def reply_text(self, actor: Actor, ref: str) -> str:
+        """The text to pre-fill an edit box with: ``ref`` is a suggestion id (``s33``) or
+        a drafted reply's id (``r12``)."""
         ...
 
     async def is_staff(self, actor: Actor) -> bool:
