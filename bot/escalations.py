@@ -57,9 +57,7 @@ class EscalationTimers:
         except RuntimeError:  # called from a worker thread: do it here
             self._start(conversation_id, cycle, alerted_at)
             return
-        task = loop.create_task(
-            asyncio.to_thread(self._start, conversation_id, cycle, alerted_at)
-        )
+        task = loop.create_task(asyncio.to_thread(self._start, conversation_id, cycle, alerted_at))
         self._pending.add(task)
         task.add_done_callback(self._finished)
 
