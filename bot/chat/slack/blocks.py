@@ -351,7 +351,7 @@ def _suggestion_button(
 
 def send_confirm(card: SuggestionCard) -> ConfirmObject:
     """The dialog before Send: where the reply goes, or that it goes to an approver first."""
-    where = platform_name(card.platform)
+    where = clip_plain(platform_name(card.platform), 40)
     if card.reply_mode == "approve":
         text = f"Send this reply for approval? Once approved it is published on {where}."
         return ConfirmObject(title="Send for approval?", text=text, confirm="Send", deny="Cancel")

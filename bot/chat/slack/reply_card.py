@@ -58,7 +58,9 @@ def _headline(card: ReplyCard) -> str:
         return f":white_check_mark: *Published on {where}:* {target} · reply {ref} {who}"
     reason = clip(one_line(card.error or "no reason given"), REASON_LIMIT)
     if card.state == "rejected":
-        return f":no_entry_sign: *Draft {ref} rejected* · {reason} · written {who}"
+        by = f" by @{clip(card.approver, 100)}" if card.approver else ""
+        author = f" · written by @{clip(card.author, 100)}" if card.author else ""
+        return f":no_entry_sign: *Draft {ref} rejected{by}:* {reason}{author}"
     if card.state == "failed":
         return f":x: *Reply {ref} could not be published on {where}:* {reason}"
     return f"*Reply {ref}* · {escape(card.state)} {who}"
