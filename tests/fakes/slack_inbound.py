@@ -34,6 +34,7 @@ from handlers.replies import Reply
 from tests.conftest import make_config
 from tests.fakes.slack_api import Answer, FakeSlack, Message, OpenedView
 from tests.fakes.slack_bot import (
+    APP_TOKEN,
     BOT_TOKEN,
     FAST_RETRY,
     NO_BUDGET,
@@ -160,7 +161,7 @@ class PortBot:
     fake: FakeSlack
     adapter: SlackAdapter
     inbound: RecordingInbound
-    http_url: str
+    http_url: str | None  # None in Socket Mode
 
     async def post(self, channel: str, card: Card, thread_ts: str | None = None) -> Message:
         """Post ``card`` the way the dispatcher does; returns the message as shown."""
@@ -168,15 +169,41 @@ class PortBot:
         posted = await self.adapter.post(channel, card, thread)
         return self.fake.messages[(channel, posted.message_ref)]
 
-    async def interact(self, payload: dict[str, Any]) -> httpx.Response:
-        """Deliver an interactivity payload (``payload=<JSON>``, form-encoded, signed)."""
+    async def interact(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Deliver an interactivity payload as Slack does in the adapter's mode (HTTP:
+        ``payload=<JSON>``, form-encoded, signed; Socket Mode: an ``interactive``
+        envelope); returns the app's answer to it ({} for a bare acknowledgement)."""
+        if self.http_url is None:
+            return await self._push(payload)
         body = urlencode({"payload": json.dumps(payload)})
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",
             **sign(body, int(time.time()), SIGNING_SECRET),
         }
         async with httpx.AsyncClient() as http:
-            return await http.post(f"{self.http_url}/slack/events", content=body, headers=headers)
+            response = await http.post(
+                f"{self.http_url}/slack/events", content=body, headers=headers
+            )
+        assert response.status_code == 200, response.text
+        answer: dict[str, Any] = response.json() if response.content else {}
+        return answer
+
+    async def _push(self, payload: dict[str, Any]) -> dict[str, Any]:
+        envelope_id = uuid.uuid4().hex
+        await self.fake.push(
+            {
+                "envelope_id": envelope_id,
+                "type": "interactive",
+                "accepts_response_payload": payload["type"] == "view_submission",
+                "payload": payload,
+            }
+        )
+        await self.fake.wait_for(
+            lambda: any(a.get("envelope_id") == envelope_id for a in self.fake.acks)
+        )
+        ack = next(a for a in self.fake.acks if a.get("envelope_id") == envelope_id)
+        answer: dict[str, Any] = ack.get("payload") or {}
+        return answer
 
     def press_payload(self, message: Message, action_id: str, user: str) -> dict[str, Any]:
         """The block_actions payload of ``user`` pressing the button ``action_id`` on
@@ -221,15 +248,13 @@ class PortBot:
     async def press(self, message: Message, action_id: str, user: str) -> Answer:
         """Press a button on ``message``; returns the bot's ephemeral answer."""
         payload = self.press_payload(message, action_id, user)
-        response = await self.interact(payload)
-        assert response.status_code == 200, response.text
+        await self.interact(payload)
         return await self.fake.answer(payload["response_url"].rsplit("/", 1)[1])
 
     async def open_modal(self, message: Message, action_id: str, user: str) -> OpenedView:
         """Press a button that opens a modal; returns the modal as opened."""
         before = len(self.fake.views)
-        response = await self.interact(self.press_payload(message, action_id, user))
-        assert response.status_code == 200, response.text
+        await self.interact(self.press_payload(message, action_id, user))
         await self.fake.wait_for(lambda: len(self.fake.views) > before)
         return self.fake.views[-1]
 
@@ -237,26 +262,34 @@ class PortBot:
         """Submit ``view`` with ``text`` in its box; returns Slack's view answer ({} when
         the modal simply closes)."""
         payload = self.fake.submission(view, user, {"reply_text": {"text": text}})
-        response = await self.interact(payload)
-        assert response.status_code == 200, response.text
-        answer: dict[str, Any] = response.json() if response.content else {}
-        return answer
+        return await self.interact(payload)
 
 
 @contextlib.asynccontextmanager
-async def port_bot(inbound: RecordingInbound | None = None) -> AsyncIterator[PortBot]:
-    """The Slack adapter in HTTP mode bound to ``inbound``, served on 127.0.0.1."""
-    fake = FakeSlack(bot_token=BOT_TOKEN)
+async def port_bot(
+    inbound: RecordingInbound | None = None, *, mode: str = "http"
+) -> AsyncIterator[PortBot]:
+    """The Slack adapter bound to ``inbound``: in HTTP mode served on 127.0.0.1, in Socket
+    Mode connected to the fake's websocket."""
+    fake = FakeSlack(bot_token=BOT_TOKEN, app_token=APP_TOKEN)
     await fake.start()
     try:
         connection = SlackConnection(
             bot_token=SecretStr(BOT_TOKEN),
+            app_token=SecretStr(APP_TOKEN) if mode == "socket" else None,
             signing_secret=SecretStr(SIGNING_SECRET),
             api_url=fake.api_url,
         )
         adapter = SlackAdapter(connection, retry=FAST_RETRY, budget=NO_BUDGET)
         port = inbound or RecordingInbound()
         adapter.bind(port)
+        if mode == "socket":
+            await adapter.start()
+            try:
+                yield PortBot(fake, adapter, port, None)
+            finally:
+                await adapter.stop()
+            return
         async with _serve(Starlette(routes=adapter.http_routes())) as url:
             yield PortBot(fake, adapter, port, url)
     finally:
