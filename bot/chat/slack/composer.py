@@ -34,7 +34,7 @@ from bot.chat.slack.modals import (
     submission_context,
     submitted_text,
 )
-from bot.chat.slack.mrkdwn import clip_plain
+from bot.chat.slack.mrkdwn import clip
 from handlers.errors import GENERIC_FAILURE, UserError
 from handlers.events import Actor
 from handlers.inbound_port import ChatInbound
@@ -161,7 +161,7 @@ class ReplyComposer:
             await ack()  # Slack stops waiting soon: close the box, tell the outcome after
             outcome = await work
             if outcome.refusal is not None:
-                quoted = clip_plain(text, 2500)
+                quoted = clip(text, 2500)  # escaped: Slack reads the note as mrkdwn
                 outcome = Outcome(answer=f"{outcome.refusal}\nYour text, to try again:\n{quoted}")
         else:
             if outcome.refusal is not None:
