@@ -238,6 +238,12 @@ def suggestion_embed(card: SuggestionCard) -> discord.Embed:
     notes = [one_line(card.label)] if card.label else []
     if card.limit:
         notes.append(f"{len(card.text)}/{card.limit} characters on {card.platform}")
-    notes.append(f"/crm use {sid} · /crm vote {sid} up|down · /crm suggest {card.conversation_id}")
+    if card.reply_mode == "direct":
+        notes.append(f"Send publishes it on {card.platform or 'the platform'} as your reply")
+    elif card.reply_mode == "approve":
+        notes.append("Send for approval: an approver publishes it")
+    else:
+        notes.append(f"/crm use {sid} records a reply you made elsewhere")
+    notes.append(f"/crm vote {sid} up|down · /crm suggest {card.conversation_id}")
     embed.set_footer(text=clip(" · ".join(notes), limits.FOOTER))
     return embed
