@@ -188,7 +188,7 @@ async def test_send_on_a_direct_mode_card_sends_the_suggested_text() -> None:
     async with discord_with(inbound) as (guild, adapter):
         card = await _post(guild, adapter, _suggestion("direct"))
         assert card.labels == ["Send", "Edit & send", "👍", "👎"]
-        assert "Send publishes it on mastodon as your reply" in card.shown
+        assert "Send publishes it on Mastodon as your reply" in card.shown
         pressed = await guild.press(card, "crm:sug:send:1:7", user=ANA)
         assert pressed.deferred_ephemeral  # deferred at once: Discord's 3 seconds are kept
         (told,) = pressed.followups
@@ -352,12 +352,12 @@ async def test_an_edit_box_submitted_after_a_restart_still_sends() -> None:
 async def test_each_step_of_a_reply_is_shown_in_words() -> None:
     async with discord_with(Inbound()) as (guild, adapter):
         queued = await _post(guild, adapter, _draft("queued", approver="lead"))
-        assert "Publishing reply r12 on mastodon…" in queued.shown
+        assert "Publishing reply r12 on Mastodon…" in queued.shown
         assert "Approved by: lead" in queued.shown and queued.components == []
 
         url = "https://mastodon.social/@acme/113000000000000001"
         published = await _post(guild, adapter, _draft("published", url=url))
-        assert "Published on mastodon" in published.shown
+        assert "Published on Mastodon" in published.shown
         assert published.embeds[0]["url"] == url and f"Link: {url}" in published.shown
         assert published.components == []
 
@@ -370,7 +370,7 @@ async def test_each_step_of_a_reply_is_shown_in_words() -> None:
         failed = await _post(
             guild, adapter, _draft("failed", error="Mastodon said 422: the post was deleted.")
         )
-        assert "not published on mastodon" in failed.shown
+        assert "not published on Mastodon" in failed.shown
         assert "Why: Mastodon said 422: the post was deleted." in failed.shown
 
         # whatever the sizes, Discord's limits hold

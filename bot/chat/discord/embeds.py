@@ -40,6 +40,12 @@ SEVERITY_COLOUR = {
 SENTIMENT_EMOJI = {"negative": "😞", "neutral": "😐", "positive": "😄"}
 STATUS_EMOJI = {"open": "📥", "claimed": "🙋", "resolved": "✅"}
 FOLLOW_UP = "follow-up"
+PLATFORM_NAMES = {"x": "X", "twitter": "X"}
+
+
+def platform_name(platform: str) -> str:
+    """How a platform is written for people: ``Mastodon``, ``X``."""
+    return PLATFORM_NAMES.get(platform.lower(), platform.capitalize() or "the platform")
 
 
 def _field(embed: discord.Embed, name: str, value: str, inline: bool = True) -> None:
@@ -239,7 +245,7 @@ def suggestion_embed(card: SuggestionCard) -> discord.Embed:
     if card.limit:
         notes.append(f"{len(card.text)}/{card.limit} characters on {card.platform}")
     if card.reply_mode == "direct":
-        notes.append(f"Send publishes it on {card.platform or 'the platform'} as your reply")
+        notes.append(f"Send publishes it on {platform_name(card.platform)} as your reply")
     elif card.reply_mode == "approve":
         notes.append("Send for approval: an approver publishes it")
     else:

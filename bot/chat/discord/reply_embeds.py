@@ -11,6 +11,7 @@ from __future__ import annotations
 import discord
 
 from bot.chat.discord import limits
+from bot.chat.discord.embeds import platform_name
 from bot.chat.discord.limits import clip, clip_escaped, is_url, one_line, quote
 from handlers.cards import ReplyCard
 
@@ -36,7 +37,7 @@ def reply_title(card: ReplyCard) -> str:
     """The step in a few words: ``✅ Published on mastodon``."""
     template, _ = STATES.get(card.state, ("Reply {ref}: {state}", discord.Colour.default()))
     text = template.format(
-        ref=reply_ref(card), platform=card.platform or "the platform", state=card.state
+        ref=reply_ref(card), platform=platform_name(card.platform), state=card.state
     )
     return clip(one_line(text), limits.TITLE)
 
@@ -48,8 +49,6 @@ def _field(embed: discord.Embed, name: str, value: str, inline: bool = True) -> 
 def _reason(card: ReplyCard) -> str:
     if card.error:
         return clip_escaped(one_line(card.error), REASON)
-    if card.state == "rejected":
-        return "No reason was given."
     return "The platform gave no reason; see the bot's log."
 
 
@@ -73,7 +72,7 @@ def reply_embed(card: ReplyCard) -> discord.Embed:
         _field(embed, "Link", url, inline=False)
     elif card.state == "published":
         _field(embed, "Link", "The platform gave no public link.", inline=False)
-    if card.state in ("rejected", "failed"):
+    if card.error or card.state == "failed":
         _field(embed, "Why", _reason(card), inline=False)
     embed.set_footer(text=clip(_footer(card), limits.FOOTER))
     return embed
