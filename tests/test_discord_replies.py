@@ -60,7 +60,10 @@ class Inbound:
         return actor.user_id in STAFF_IDS.values()
 
     async def command(self, command: Command, mentioned: Mapping[str, Actor]) -> Reply:
-        raise AssertionError("no command in these tests")
+        self.calls.append(("command", command.actor.user_id, command.text))
+        if self.refuse is not None:
+            raise UserError(self.refuse)
+        return Reply(text=f"Done: {command.text.split()[0]}.", ephemeral=True)
 
     async def action(self, action: Action, target: Actor | None = None) -> str:
         raise AssertionError("no alert button in these tests")
@@ -394,3 +397,28 @@ async def test_mark_replied_on_an_off_mode_card_records_a_reply_made_elsewhere()
         (used,) = inbound.made("suggestion")
         assert used == ("suggestion", ANA, "use", 7, _delivery(pressed, guild))
         assert inbound.made("send_reply") == []
+
+
+async def test_send_approve_and_reject_are_slash_commands_too() -> None:
+    inbound = Inbound()
+    async with discord_with(inbound) as (guild, _):
+        sent = await guild.slash("send", conversation=1, text="Thanks, it's fixed now!")
+        assert sent.deferred_ephemeral  # the answer is only for the sender
+        assert sent.messages[0].content == "Done: send."
+        await guild.slash("approve", reply="r12", text="Fixed, and refunded.", user=LEAD)
+        await guild.slash("reject", reply="r13", user=LEAD)
+        await guild.slash("drafts", user=LEAD)
+        # the text goes on as typed, for the handlers to parse like Slack's
+        assert inbound.made("command") == [
+            ("command", ANA, "send 1 Thanks, it's fixed now!"),
+            ("command", LEAD, "approve r12 Fixed, and refunded."),
+            ("command", LEAD, "reject r13"),
+            ("command", LEAD, "drafts"),
+        ]
+        inbound.refuse = "Replies from chat are off for #1, so nothing was sent."
+        refused = await guild.slash("send", conversation=1, text="hello")
+        assert refused.messages[0].ephemeral
+        assert (
+            refused.messages[0].content == "Replies from chat are off for #1, so nothing was sent."
+        )
+    assert guild.fake.violations == []

@@ -627,6 +627,13 @@ class FakeDiscord:
         call, fault = await self._record(request)
         if fault:
             return fault
+        problems = [
+            f"command {command.get('name')}: {len(command.get('options') or [])} options > 25"
+            for command in call.body
+            if len(command.get("options") or []) > 25
+        ]
+        if problems:
+            return self._invalid(problems)
         guild = request.match_info.get("guild", "global")
         commands = [
             {**command, "id": self.next_id(), "application_id": APP_ID, "version": "1"}

@@ -243,7 +243,7 @@ def suggestion_embed(card: SuggestionCard) -> discord.Embed:
         _field(embed, "⚠️ A person should handle this", reason, inline=False)
     notes = [one_line(card.label)] if card.label else []
     if card.limit:
-        notes.append(f"{len(card.text)}/{card.limit} characters on {card.platform}")
+        notes.append(f"{len(card.text)}/{card.limit} characters on {platform_name(card.platform)}")
     if card.reply_mode == "direct":
         notes.append(f"Send publishes it on {platform_name(card.platform)} as your reply")
     elif card.reply_mode == "approve":
