@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,71 +26,15 @@ from handlers.config_sources import SourcesConfig
 from storage import sources as cursor_store
 from storage.models import Mention
 from tests.conftest import BotHarness, RecordingAdapter, make_config
+from tests.fakes.social_api import FakePlatform, running_platform
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@dataclass
-class Seen:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: bytes
-
-
-class FakePlatform:
-    """An aiohttp server on 127.0.0.1:0 with per-path handlers, a request log and faults."""
-
-    def __init__(self) -> None:
-        self.routes: dict[tuple[str, str], Handler] = {}
-        self.requests: list[Seen] = []
-        self.faults: list[web.Response] = []
-        self.base = ""
-        self._runner: web.AppRunner | None = None
-
-    def on(self, method: str, path: str, handler: Handler) -> None:
-        self.routes[(method, path)] = handler
-
-    def seen(self, path: str) -> list[Seen]:
-        return [r for r in self.requests if r.path == path]
-
-    async def start(self) -> str:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._dispatch)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        site = web.SockSite(self._runner, sock)
-        await site.start()
-        self.base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        return self.base
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
-        body = await request.read()
-        self.requests.append(
-            Seen(request.method, request.path, dict(request.query), dict(request.headers), body)
-        )
-        if self.faults:
-            return self.faults.pop(0)
-        handler = self.routes.get((request.method, request.path))
-        if handler is None:
-            return web.json_response({"error": "Record not found"}, status=404)
-        return await handler(request)
 
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakePlatform]:
-    platform = FakePlatform()
-    await platform.start()
-    yield platform
-    await platform.stop()
+    async with running_platform() as platform:
+        yield platform
 
 
 def configure(harness: BotHarness, sources: dict[str, Any], admin: str | None = "support") -> None:
