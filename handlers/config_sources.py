@@ -108,12 +108,20 @@ class MastodonSource(PollerConfig):
 
 
 class RedditSource(PollerConfig):
-    """New posts (optionally only those matching ``queries``) in some subreddits."""
+    """New posts (optionally only those matching ``queries``) in some subreddits.
+
+    Polling uses the app's credentials alone (read-only). Replies need a Reddit user: a
+    refresh token (``refresh_token_env``) or, for a script app, the user's name and
+    password (``username_env``, ``password_env``).
+    """
 
     subreddits: Annotated[Terms, Field(min_length=1)]
     queries: Terms = Field(default_factory=list)
     client_id_env: EnvName = "REDDIT_CLIENT_ID"
     client_secret_env: EnvName = "REDDIT_CLIENT_SECRET"
+    refresh_token_env: EnvName = "REDDIT_REFRESH_TOKEN"
+    username_env: EnvName = "REDDIT_USERNAME"
+    password_env: EnvName = "REDDIT_PASSWORD"
     user_agent: str = Field("crmbot/0.1 (social CRM alerts)", min_length=1)
     oauth_url: Url = "https://oauth.reddit.com"
     reddit_url: Url = "https://www.reddit.com"

@@ -7,17 +7,19 @@ thread when it fails (the reason in words, the variable to check, never a secret
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from aiohttp import web
 
+from bot.publish.mastodon import MastodonPublisher
 from bot.publish.outbound import OutboundWebhook
+from bot.sources.base import html_to_text
 from handlers.clock import FakeClock
 from handlers.config_sources import OutboundWebhookConfig, SourcesConfig
-from handlers.publish_port import PublishError
-from tests.fakes.social_api import FakePlatform, WebhookReceiver, running_platform
+from handlers.publish_port import OutboundReply, Published, PublishError, ReplyTarget
+from tests.fakes.social_api import FakeMastodon, FakePlatform, WebhookReceiver, running_platform
 
 SECRET = "s3cret-outbound-value"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -158,3 +160,137 @@ def test_outbound_config_one_url_per_source() -> None:
     assert config.webhooks.reply_endpoint("zapier") is not None
     assert config.webhooks.reply_endpoint("forum") is None
     assert [n for n, _ in config.webhooks.event_endpoints("lead.create")] == ["a"]
+
+
+# -- Mastodon ---------------------------------------------------------------------------
+
+MASTODON_TOKEN = "mastodon-token-abc"
+
+
+def _reply(
+    target: ReplyTarget, text: str = "Sorry! We're on it.", key: str = "reply-1-k"
+) -> OutboundReply:
+    return OutboundReply(
+        key=key, reply_id=1, conversation_id=7, target=target, text=text, author="ana"
+    )
+
+
+def _mastodon(fake: FakePlatform, token_env: str | None = "MASTO_TOKEN") -> MastodonPublisher:
+    table = {"api_base_url": fake.base, "hashtags": ["acme"], "token_env": token_env}
+    sources = SourcesConfig.model_validate({"mastodon": {"main": table}})
+    return MastodonPublisher(sources.mastodon, {"MASTO_TOKEN": MASTODON_TOKEN})
+
+
+def _mastodon_target(status: dict[str, Any], **ref: str) -> ReplyTarget:
+    return ReplyTarget(
+        source="mastodon",
+        source_kind="mastodon",
+        platform="mastodon",
+        external_id=status["uri"],
+        author_handle="janeroe@mastodon.example",
+        url=status["url"],
+        reply_ref=ref,
+    )
+
+
+async def test_mastodon_reply_is_threaded_mentions_the_author_and_stays_private(
+    fake: FakePlatform,
+) -> None:
+    masto = FakeMastodon(fake, MASTODON_TOKEN)
+    original = masto.original("113900000000000003", "janeroe", visibility="private")
+    target = _mastodon_target(
+        original, id="113900000000000003", visibility="private", instance="127.0.0.1"
+    )
+    publisher = _mastodon(fake)
+    published = await publisher.publish(_reply(target))
+    again = await publisher.publish(_reply(target))  # a retry inside Mastodon's key window
+    await publisher.close()
+
+    assert len(masto.posted) == 1
+    status = masto.posted[0]
+    assert status["in_reply_to_id"] == "113900000000000003"
+    assert status["visibility"] == "private"
+    assert html_to_text(status["content"]) == "@janeroe Sorry! We're on it."
+    assert published == again == Published(status["uri"], status["url"])
+    assert fake.seen("/api/v1/statuses")[0].headers["Idempotency-Key"] == "reply-1-k"
+
+
+async def test_mastodon_without_local_id_resolves_the_post_and_direct_stays_direct(
+    fake: FakePlatform,
+) -> None:
+    masto = FakeMastodon(fake, MASTODON_TOKEN)
+    original = masto.original("113900000000000007", "janeroe", visibility="direct")
+    publisher = _mastodon(fake)
+    text = "@janeroe@mastodon.example thanks, fixed now"
+    await publisher.publish(_reply(_mastodon_target(original), text=text))
+    await publisher.close()
+
+    assert fake.seen("/api/v2/search")[0].query["resolve"] == "1"
+    [status] = masto.posted
+    assert (status["in_reply_to_id"], status["visibility"]) == ("113900000000000007", "direct")
+    assert html_to_text(status["content"]) == "@janeroe thanks, fixed now"  # mentioned once
+
+
+async def test_mastodon_find_sees_an_earlier_attempt_so_no_second_post(
+    fake: FakePlatform,
+) -> None:
+    masto = FakeMastodon(fake, MASTODON_TOKEN)
+    original = masto.original("113900000000000003", "janeroe")
+    target = _mastodon_target(original, id="113900000000000003", visibility="public")
+    first = _mastodon(fake)
+    published = await first.publish(_reply(target, text="Line one.\nLine two & more"))
+    await first.close()
+    masto.by_key.clear()  # hours later: Mastodon has forgotten the key
+
+    restarted = _mastodon(fake)
+    assert await restarted.find(_reply(target, text="Line one.\nLine two & more")) == published
+    assert await restarted.find(_reply(target, text="Something else")) is None
+    await restarted.close()
+    assert len(masto.posted) == 1
+
+
+async def test_mastodon_refused_token_names_the_variable_not_the_token(
+    fake: FakePlatform,
+) -> None:
+    masto = FakeMastodon(fake, "another-token")
+    original = masto.original("113900000000000003", "janeroe")
+    target = _mastodon_target(original, id="113900000000000003", visibility="public")
+    publisher = _mastodon(fake)
+    with pytest.raises(PublishError) as caught:
+        await publisher.publish(_reply(target))
+    await publisher.close()
+    assert caught.value.permanent
+    assert "refused the access token (check MASTO_TOKEN" in caught.value.reason
+    assert MASTODON_TOKEN not in caught.value.reason
+    assert masto.posted == []
+
+
+async def test_mastodon_without_token_env_cannot_reply(fake: FakePlatform) -> None:
+    publisher = _mastodon(fake, token_env=None)
+    target = _mastodon_target(FakeMastodon(fake, "x").original("1", "janeroe"))
+    with pytest.raises(PublishError) as caught:
+        await publisher.publish(_reply(target))
+    assert caught.value.permanent
+    assert "sources.mastodon.main has no token_env" in caught.value.reason
+    assert fake.requests == []
+
+
+async def test_mastodon_rate_limit_is_retried_at_the_reset(fake: FakePlatform) -> None:
+    masto = FakeMastodon(fake, MASTODON_TOKEN)
+    original = masto.original("113900000000000003", "janeroe")
+    target = _mastodon_target(original, id="113900000000000003", visibility="public")
+    reset = datetime.now(UTC) + timedelta(seconds=120)  # Mastodon.py reads it against its clock
+    fake.faults.append(
+        web.json_response(
+            {"error": "Too many requests"},
+            status=429,
+            headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset.isoformat()},
+        )
+    )
+    publisher = _mastodon(fake)
+    with pytest.raises(PublishError) as caught:
+        await publisher.publish(_reply(target))
+    await publisher.close()
+    assert not caught.value.permanent
+    assert caught.value.retry_after is not None and 60 < caught.value.retry_after <= 121
+    assert masto.posted == []

@@ -26,7 +26,7 @@ from handlers.config_sources import SourcesConfig
 from storage import sources as cursor_store
 from storage.models import Mention
 from tests.conftest import BotHarness, RecordingAdapter, make_config
-from tests.fakes.social_api import FakePlatform, running_platform
+from tests.fakes.social_api import FakePlatform, running_platform, serve_mastodon_instance
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
 
@@ -329,28 +329,9 @@ def mastodon_fake(fake: FakePlatform, token: str) -> None:
             return web.json_response({"accounts": [], "hashtags": [], "statuses": []})
         return web.json_response(json.loads((FIXTURES / "mastodon_search.json").read_text()))
 
-    async def instance(request: web.Request) -> web.Response:
-        return web.json_response(
-            {
-                "domain": "mastodon.example",
-                "uri": "mastodon.example",
-                "title": "Mastodon Example",
-                "version": "4.3.2",
-                "api_versions": {"mastodon": 2},
-                "configuration": {
-                    "timelines_access": {
-                        "live_feeds": {"local": "public", "remote": "public"},
-                        "hashtag_feeds": {"local": "public", "remote": "public"},
-                        "trending_link_feeds": {"local": "public", "remote": "public"},
-                    }
-                },
-            }
-        )
-
     fake.on("GET", "/api/v1/timelines/tag/acme", tag)
     fake.on("GET", "/api/v2/search", search)
-    fake.on("GET", "/api/v1/instance/", instance)
-    fake.on("GET", "/api/v2/instance/", instance)
+    serve_mastodon_instance(fake)
 
 
 async def test_mastodon_hashtags_and_search_resume_from_min_id(

@@ -8,9 +8,11 @@ and keep what was posted, so a test asserts what a user would see on the platfor
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -118,3 +120,195 @@ class WebhookReceiver:
             self.delivered[key] = envelope
         number = list(self.delivered).index(key) + 1
         return web.json_response({"id": f"msg-{number}", "url": f"https://x.example/s/{number}"})
+
+
+# -- Mastodon ---------------------------------------------------------------------------
+
+
+def _mastodon_account(host: str, username: str, account_id: str) -> dict[str, Any]:
+    return {
+        "id": account_id,
+        "username": username,
+        "acct": username,
+        "display_name": username.title(),
+        "locked": False,
+        "bot": False,
+        "group": False,
+        "created_at": "2023-04-01T00:00:00.000Z",
+        "note": "",
+        "url": f"https://{host}/@{username}",
+        "uri": f"https://{host}/users/{username}",
+        "avatar": f"https://{host}/avatars/missing.png",
+        "avatar_static": f"https://{host}/avatars/missing.png",
+        "header": f"https://{host}/headers/missing.png",
+        "header_static": f"https://{host}/headers/missing.png",
+        "followers_count": 10,
+        "following_count": 10,
+        "statuses_count": 1,
+        "last_status_at": "2026-03-02",
+        "emojis": [],
+        "fields": [],
+    }
+
+
+def _mastodon_html(text: str, host: str) -> str:
+    """Mastodon's rendering of a status: mentions become h-card links reading ``@user``."""
+
+    def link(match: re.Match[str]) -> str:
+        user, domain = match.group(1), match.group(2) or host
+        return (
+            f'<span class="h-card"><a href="https://{domain}/@{user}" class="u-url mention">'
+            f"@<span>{html.escape(user)}</span></a></span>"
+        )
+
+    parts = re.split(r"(@[\w.-]+(?:@[\w.-]+)?)", text)
+    out = []
+    for part in parts:
+        found = re.fullmatch(r"@([\w.-]+)(?:@([\w.-]+))?", part)
+        out.append(link(found) if found else html.escape(part).replace("\n", "<br />"))
+    return f"<p>{''.join(out)}</p>"
+
+
+def serve_mastodon_instance(platform: FakePlatform) -> None:
+    """``GET /api/v1/instance/`` and ``/api/v2/instance/`` (Mastodon.py's version check)."""
+
+    async def instance(request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "domain": "mastodon.example",
+                "uri": "mastodon.example",
+                "title": "Mastodon Example",
+                "version": "4.3.2",
+                "api_versions": {"mastodon": 2},
+                "configuration": {
+                    "timelines_access": {
+                        "live_feeds": {"local": "public", "remote": "public"},
+                        "hashtag_feeds": {"local": "public", "remote": "public"},
+                        "trending_link_feeds": {"local": "public", "remote": "public"},
+                    }
+                },
+            }
+        )
+
+    platform.on("GET", "/api/v1/instance/", instance)
+    platform.on("GET", "/api/v2/instance/", instance)
+
+
+class FakeMastodon:
+    """A Mastodon instance's REST API (``/api/v1/statuses``, ``/api/v2/search``, the
+    account's statuses), keeping what was posted. ``POST /api/v1/statuses`` drops a
+    repeated ``Idempotency-Key`` as Mastodon does: the same status comes back."""
+
+    host = "mastodon.example"
+
+    def __init__(self, platform: FakePlatform, token: str) -> None:
+        self.token = token
+        self.me = _mastodon_account(self.host, "acmesupport", "109900000000000099")
+        self.originals: dict[str, dict[str, Any]] = {}
+        self.posted: list[dict[str, Any]] = []
+        self.by_key: dict[str, dict[str, Any]] = {}
+        self.next_id = 114000000000000001
+        platform.on("POST", "/api/v1/statuses", self._post)
+        platform.on("GET", "/api/v2/search", self._search)
+        platform.on("GET", "/api/v1/accounts/verify_credentials", self._me)
+        platform.on("GET", f"/api/v1/accounts/{self.me['id']}/statuses", self._statuses)
+        serve_mastodon_instance(platform)
+
+    def original(self, local_id: str, username: str, visibility: str = "public") -> dict[str, Any]:
+        """A customer's status on this instance (what the bot answers)."""
+        author = _mastodon_account(self.host, username, "109900000000000001")
+        status = self._status(local_id, author, f"<p>@acme is {username} down?</p>", visibility)
+        self.originals[local_id] = status
+        return status
+
+    def _status(
+        self,
+        local_id: str,
+        account: dict[str, Any],
+        content: str,
+        visibility: str,
+        in_reply_to_id: str | None = None,
+    ) -> dict[str, Any]:
+        user = account["username"]
+        return {
+            "id": local_id,
+            "created_at": "2026-03-02T09:00:00.000Z",
+            "in_reply_to_id": in_reply_to_id,
+            "in_reply_to_account_id": None,
+            "sensitive": False,
+            "spoiler_text": "",
+            "visibility": visibility,
+            "language": "en",
+            "uri": f"https://{self.host}/users/{user}/statuses/{local_id}",
+            "url": f"https://{self.host}/@{user}/{local_id}",
+            "replies_count": 0,
+            "reblogs_count": 0,
+            "favourites_count": 0,
+            "content": content,
+            "reblog": None,
+            "account": account,
+            "media_attachments": [],
+            "mentions": [],
+            "tags": [],
+            "emojis": [],
+            "card": None,
+            "poll": None,
+        }
+
+    def _authorised(self, request: web.Request) -> bool:
+        return request.headers.get("Authorization") == f"Bearer {self.token}"
+
+    @staticmethod
+    def _refused() -> web.Response:
+        return web.json_response({"error": "The access token is invalid"}, status=401)
+
+    async def _post(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return self._refused()
+        if request.content_type == "application/json":
+            form: Mapping[str, Any] = await request.json()
+        else:
+            form = await request.post()
+        key = request.headers.get("Idempotency-Key")
+        if key and key in self.by_key:
+            return web.json_response(self.by_key[key])
+        parent = str(form.get("in_reply_to_id") or "")
+        if parent and parent not in self.originals:
+            return web.json_response({"error": "Record not found"}, status=404)
+        text = str(form["status"])
+        if len(text) > 500:
+            return web.json_response(
+                {"error": "Validation failed: Text character limit of 500 exceeded"}, status=422
+            )
+        status = self._status(
+            str(self.next_id),
+            self.me,
+            _mastodon_html(text, self.host),
+            str(form.get("visibility") or "public"),
+            parent or None,
+        )
+        self.next_id += 1
+        self.posted.append(status)
+        if key:
+            self.by_key[key] = status
+        return web.json_response(status)
+
+    async def _search(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return self._refused()
+        assert request.query["type"] == "statuses"
+        found = [s for s in self.originals.values() if s["uri"] == request.query["q"]]
+        if found and request.query.get("resolve") not in ("1", "true"):
+            found = []  # a remote post is found by its URI only with resolve=true
+        return web.json_response({"accounts": [], "hashtags": [], "statuses": found})
+
+    async def _me(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return self._refused()
+        return web.json_response(self.me)
+
+    async def _statuses(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return self._refused()
+        limit = int(request.query.get("limit", "20"))
+        return web.json_response(list(reversed(self.posted))[:limit])
