@@ -13,13 +13,20 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from bot.publish.bluesky import BlueskyPublisher, record_key
 from bot.publish.mastodon import MastodonPublisher
 from bot.publish.outbound import OutboundWebhook
 from bot.sources.base import html_to_text
 from handlers.clock import FakeClock
 from handlers.config_sources import OutboundWebhookConfig, SourcesConfig
 from handlers.publish_port import OutboundReply, Published, PublishError, ReplyTarget
-from tests.fakes.social_api import FakeMastodon, FakePlatform, WebhookReceiver, running_platform
+from tests.fakes.social_api import (
+    FakeBluesky,
+    FakeMastodon,
+    FakePlatform,
+    WebhookReceiver,
+    running_platform,
+)
 
 SECRET = "s3cret-outbound-value"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -294,3 +301,119 @@ async def test_mastodon_rate_limit_is_retried_at_the_reset(fake: FakePlatform) -
     assert not caught.value.permanent
     assert caught.value.retry_after is not None and 60 < caught.value.retry_after <= 121
     assert masto.posted == []
+
+
+# -- Bluesky ----------------------------------------------------------------------------
+
+JANE_DID = "did:plc:janeroe00000000000000000"
+MENTION_URI = "at://did:plc:janeroe00000000000000000/app.bsky.feed.post/3lbmention222"
+ROOT_URI = "at://did:plc:someoneelse0000000000000/app.bsky.feed.post/3lbroot222222"
+
+
+def _bluesky(fake: FakePlatform, password: str = "app-pass-1") -> BlueskyPublisher:
+    table = {"queries": ["acme"], "base_url": fake.base}
+    sources = SourcesConfig.model_validate({"bluesky": {"main": table}})
+    env = {"BLUESKY_HANDLE": "acme.bsky.social", "BLUESKY_APP_PASSWORD": password}
+    return BlueskyPublisher(sources.bluesky, env, now=FakeClock(NOW).now)
+
+
+def _bluesky_target() -> ReplyTarget:
+    return ReplyTarget(
+        source="bluesky",
+        source_kind="bluesky",
+        platform="bluesky",
+        external_id=MENTION_URI,
+        author_handle="jane.bsky.social",
+        reply_ref={
+            "uri": MENTION_URI,
+            "cid": "bafyreimention",
+            "root_uri": ROOT_URI,
+            "root_cid": "bafyreiroot",
+        },
+    )
+
+
+async def test_bluesky_reply_has_thread_refs_and_a_mention_facet_in_bytes(
+    fake: FakePlatform,
+) -> None:
+    sky = FakeBluesky(fake, {"jane.bsky.social": JANE_DID})
+    publisher = _bluesky(fake)
+    text = "🎉 Thanks @jane.bsky.social, it's fixed!"
+    published = await publisher.publish(_reply(_bluesky_target(), text=text))
+    await publisher.close()
+
+    assert sky.refused == []
+    [(rkey, record)] = sky.records.items()
+    assert record["text"] == text  # the author is mentioned once, where staff wrote it
+    assert record["createdAt"] == "2026-03-02T09:00:00Z"
+    strong_ref = {"$type": "com.atproto.repo.strongRef"}
+    assert record["reply"]["parent"] == {**strong_ref, "uri": MENTION_URI, "cid": "bafyreimention"}
+    assert record["reply"]["root"] == {**strong_ref, "uri": ROOT_URI, "cid": "bafyreiroot"}
+    [facet] = record["facets"]
+    # "🎉 Thanks " is 9 characters but 12 UTF-8 bytes (the emoji takes 4)
+    assert (facet["index"]["byteStart"], facet["index"]["byteEnd"]) == (12, 29)
+    assert facet["features"][0]["did"] == JANE_DID
+    assert published == Published(
+        sky.uri(rkey), f"https://bsky.app/profile/acme.bsky.social/post/{rkey}"
+    )
+
+
+async def test_bluesky_retry_makes_no_second_post_and_find_sees_the_first(
+    fake: FakePlatform,
+) -> None:
+    sky = FakeBluesky(fake, {"jane.bsky.social": JANE_DID})
+    first = _bluesky(fake)
+    published = await first.publish(_reply(_bluesky_target()))
+    await first.close()
+
+    restarted = _bluesky(fake)  # the process died before it recorded the result
+    assert await restarted.find(_reply(_bluesky_target())) == published
+    assert await restarted.find(_reply(_bluesky_target(), key="another-reply")) is None
+    assert await restarted.publish(_reply(_bluesky_target())) == published
+    await restarted.close()
+    assert len(sky.records) == 1
+    [record] = sky.records.values()
+    assert record["text"] == "@jane.bsky.social Sorry! We're on it."
+    index = record["facets"][0]["index"]
+    assert (index["byteStart"], index["byteEnd"]) == (0, 17)
+
+
+async def test_bluesky_refused_login_names_the_variables_not_the_password(
+    fake: FakePlatform,
+) -> None:
+    sky = FakeBluesky(fake, {"jane.bsky.social": JANE_DID})
+    publisher = _bluesky(fake, password="wrong-secret-pw")
+    with pytest.raises(PublishError) as caught:
+        await publisher.publish(_reply(_bluesky_target()))
+    await publisher.close()
+    assert caught.value.permanent
+    assert caught.value.reason == (
+        "Bluesky refused the login (check BLUESKY_HANDLE and BLUESKY_APP_PASSWORD)"
+    )
+    assert sky.records == {}
+
+
+async def test_bluesky_429_is_retried_after(fake: FakePlatform) -> None:
+    FakeBluesky(fake, {"jane.bsky.social": JANE_DID})
+    publisher = _bluesky(fake)
+    await publisher.find(_reply(_bluesky_target()))  # logged in
+    fake.faults.append(
+        web.json_response(
+            {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
+            status=429,
+            headers={"Retry-After": "45", "ratelimit-remaining": "0"},
+        )
+    )
+    with pytest.raises(PublishError) as caught:
+        await publisher.publish(_reply(_bluesky_target()))
+    await publisher.close()
+    assert (caught.value.permanent, caught.value.retry_after) == (False, 45.0)
+
+
+def test_bluesky_limit_counts_graphemes_and_record_keys_are_tids() -> None:
+    limit = BlueskyPublisher({}, {}).limit("bluesky")
+    family = "👩\u200d👩\u200d👧"
+    assert limit.length(family * 300) == 300 and limit.excess(family * 301) == 1
+    key = record_key("reply-1-k")
+    assert key == record_key("reply-1-k") != record_key("reply-2-k")
+    assert len(key) == 13 and key[0] in "234567abcdefghij"

@@ -26,7 +26,12 @@ from handlers.config_sources import SourcesConfig
 from storage import sources as cursor_store
 from storage.models import Mention
 from tests.conftest import BotHarness, RecordingAdapter, make_config
-from tests.fakes.social_api import FakePlatform, running_platform, serve_mastodon_instance
+from tests.fakes.social_api import (
+    BlueskySession,
+    FakePlatform,
+    running_platform,
+    serve_mastodon_instance,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
 
@@ -516,50 +521,9 @@ async def test_reddit_new_posts_with_cursor(harness: BotHarness, fake: FakePlatf
 # -- Bluesky -----------------------------------------------------------------------------
 
 
-def _jwt(payload: dict[str, Any]) -> str:
-    def part(data: dict[str, Any]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
-
-    return f"{part({'typ': 'at+jwt', 'alg': 'ES256K'})}.{part(payload)}.c2lnbmF0dXJl"
-
-
 def bluesky_fake(fake: FakePlatform) -> dict[str, Any]:
-    did = "did:plc:crmbotservice0000000000"
     served: dict[str, Any] = {"page": "bluesky_search_1.json", "unauthorized": False}
-    now = int(time.time())
-    access = _jwt({"scope": "com.atproto.appPass", "sub": did, "iat": now, "exp": now + 7200})
-    refresh = _jwt({"scope": "com.atproto.refresh", "sub": did, "iat": now, "exp": now + 86400})
-
-    async def session(request: web.Request) -> web.Response:
-        body = await request.json()
-        if body != {"identifier": "acme.bsky.social", "password": "app-pass-1"}:
-            return web.json_response(
-                {"error": "AuthenticationRequired", "message": "Invalid identifier or password"},
-                status=401,
-            )
-        return web.json_response(
-            {
-                "accessJwt": access,
-                "refreshJwt": refresh,
-                "handle": "acme.bsky.social",
-                "did": did,
-                "didDoc": {
-                    "@context": ["https://www.w3.org/ns/did/v1"],
-                    "id": did,
-                    "alsoKnownAs": ["at://acme.bsky.social"],
-                    "service": [
-                        {
-                            "id": "#atproto_pds",
-                            "type": "AtprotoPersonalDataServer",
-                            "serviceEndpoint": fake.base,
-                        }
-                    ],
-                },
-                "email": "social@acme.example",
-                "emailConfirmed": True,
-                "active": True,
-            }
-        )
+    access = BlueskySession(fake).access
 
     async def search(request: web.Request) -> web.Response:
         if served["unauthorized"] or request.headers.get("Authorization") != f"Bearer {access}":
@@ -569,7 +533,6 @@ def bluesky_fake(fake: FakePlatform) -> dict[str, Any]:
             )
         return web.json_response(json.loads((FIXTURES / served["page"]).read_text()))
 
-    fake.on("POST", "/xrpc/com.atproto.server.createSession", session)
     fake.on("GET", "/xrpc/app.bsky.feed.searchPosts", search)
     return served
 

@@ -9,6 +9,7 @@ the mention was read from (``reply_ref["instance"]``), else the first by name.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -43,10 +44,9 @@ def pick_source(
 
 
 def with_mention(text: str, mention: str) -> str:
-    """``text`` starting with ``mention`` (an ``@handle``) unless it already mentions it."""
-    stripped = text.lstrip()
-    lowered = stripped.lower()
-    tag = mention.lower()
-    if lowered.startswith(tag) and lowered[len(tag) : len(tag) + 1] in ("", " ", "\n", ",", ":"):
+    """``text`` starting with ``mention`` (an ``@handle``) unless it mentions it already."""
+    stripped = text.strip()
+    pattern = rf"(?<![\w@.-]){re.escape(mention)}(?![\w@-]|\.\w)"
+    if re.search(pattern, stripped, flags=re.IGNORECASE):
         return stripped
     return f"{mention} {stripped}"

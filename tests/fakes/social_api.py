@@ -8,15 +8,18 @@ and keep what was posted, so a test asserts what a user would see on the platfor
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import re
 import socket
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import regex
 from aiohttp import web
 
 from bot.sources.signatures import CRMBOT_HEADER, SignatureError, verify_crmbot
@@ -312,3 +315,149 @@ class FakeMastodon:
             return self._refused()
         limit = int(request.query.get("limit", "20"))
         return web.json_response(list(reversed(self.posted))[:limit])
+
+
+# -- Bluesky ----------------------------------------------------------------------------
+
+
+def _jwt(payload: dict[str, Any]) -> str:
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    return f"{part({'typ': 'at+jwt', 'alg': 'ES256K'})}.{part(payload)}.c2lnbmF0dXJl"
+
+
+def _xrpc_error(error: str, message: str, status: int = 400) -> web.Response:
+    return web.json_response({"error": error, "message": message}, status=status)
+
+
+class BlueskySession:
+    """A PDS's ``com.atproto.server.createSession`` / ``getSession`` for one account
+    (``acme.bsky.social`` with the app password ``app-pass-1``)."""
+
+    did = "did:plc:crmbotservice0000000000"
+    handle = "acme.bsky.social"
+    password = "app-pass-1"
+
+    def __init__(self, platform: FakePlatform) -> None:
+        now = int(time.time())  # the SDK checks the JWT's expiry against its own clock
+        self.access = _jwt(
+            {"scope": "com.atproto.appPass", "sub": self.did, "iat": now, "exp": now + 7200}
+        )
+        self.refresh = _jwt(
+            {"scope": "com.atproto.refresh", "sub": self.did, "iat": now, "exp": now + 86400}
+        )
+        self._platform = platform
+        platform.on("POST", "/xrpc/com.atproto.server.createSession", self._create)
+        platform.on("GET", "/xrpc/com.atproto.server.getSession", self._get)
+
+    def authorised(self, request: web.Request) -> bool:
+        return request.headers.get("Authorization") == f"Bearer {self.access}"
+
+    def _session(self) -> dict[str, Any]:
+        return {
+            "handle": self.handle,
+            "did": self.did,
+            "didDoc": {
+                "@context": ["https://www.w3.org/ns/did/v1"],
+                "id": self.did,
+                "alsoKnownAs": [f"at://{self.handle}"],
+                "service": [
+                    {
+                        "id": "#atproto_pds",
+                        "type": "AtprotoPersonalDataServer",
+                        "serviceEndpoint": self._platform.base,
+                    }
+                ],
+            },
+            "email": "social@acme.example",
+            "emailConfirmed": True,
+            "active": True,
+        }
+
+    async def _create(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if body != {"identifier": self.handle, "password": self.password}:
+            return _xrpc_error("AuthenticationRequired", "Invalid identifier or password", 401)
+        return web.json_response(
+            {"accessJwt": self.access, "refreshJwt": self.refresh, **self._session()}
+        )
+
+    async def _get(self, request: web.Request) -> web.Response:
+        if not self.authorised(request):
+            return _xrpc_error("ExpiredToken", "Token has expired", 400)
+        return web.json_response(self._session())
+
+
+class FakeBluesky:
+    """A PDS's repo (``createRecord``, ``getRecord``) and ``resolveHandle``, checking what
+    Bluesky checks of a reply post: the lexicon's shape, strong refs, facets whose UTF-8
+    byte range holds the mention, 300 graphemes, and that a record key is used once."""
+
+    def __init__(self, platform: FakePlatform, handles: Mapping[str, str]) -> None:
+        self.session = BlueskySession(platform)
+        self.handles = dict(handles)  # handle -> DID
+        self.records: dict[str, dict[str, Any]] = {}  # rkey -> record
+        self.refused: list[str] = []
+        platform.on("GET", "/xrpc/com.atproto.identity.resolveHandle", self._resolve)
+        platform.on("POST", "/xrpc/com.atproto.repo.createRecord", self._create)
+        platform.on("GET", "/xrpc/com.atproto.repo.getRecord", self._get)
+
+    def uri(self, rkey: str) -> str:
+        return f"at://{self.session.did}/app.bsky.feed.post/{rkey}"
+
+    async def _resolve(self, request: web.Request) -> web.Response:
+        did = self.handles.get(request.query["handle"])
+        if did is None:
+            return _xrpc_error("InvalidRequest", "Unable to resolve handle")
+        return web.json_response({"did": did})
+
+    def _invalid(self, record: dict[str, Any]) -> str | None:
+        if record.get("$type") != "app.bsky.feed.post" or not record.get("createdAt"):
+            return "Record/$type and createdAt are required"
+        if len(regex.findall(r"\X", record["text"])) > 300:
+            return "Record/text must not be longer than 300 graphemes"
+        reply = record.get("reply") or {}
+        for part in ("root", "parent"):
+            ref = reply.get(part) or {}
+            if not str(ref.get("uri", "")).startswith("at://") or not ref.get("cid"):
+                return f"Record/reply/{part} must be a strong ref"
+        encoded = record["text"].encode()
+        for facet in record.get("facets") or []:
+            index, [feature] = facet["index"], facet["features"]
+            covered = encoded[index["byteStart"] : index["byteEnd"]].decode(errors="replace")
+            did = feature.get("did")
+            if not covered.startswith("@") or self.handles.get(covered[1:]) != did:
+                return "Record/facets: the mention's byte range does not hold its handle"
+        return None
+
+    async def _create(self, request: web.Request) -> web.Response:
+        if not self.session.authorised(request):
+            return _xrpc_error("ExpiredToken", "Token has expired", 400)
+        body = await request.json()
+        rkey, record = body["rkey"], body["record"]
+        assert body["repo"] == self.session.did and body["collection"] == "app.bsky.feed.post"
+        assert re.fullmatch(r"[234567a-j][234567a-z]{12}", rkey), rkey  # a TID
+        problem = self._invalid(record)
+        if problem is None and rkey in self.records:
+            problem = "Record already exists"
+        if problem is not None:
+            self.refused.append(problem)
+            return _xrpc_error("InvalidRequest", problem)
+        self.records[rkey] = record
+        return web.json_response(
+            {
+                "uri": self.uri(rkey),
+                "cid": "bafyreia" + rkey,
+                "commit": {"cid": "bafyreicommit", "rev": "3lcommitrev22"},
+                "validationStatus": "valid",
+            }
+        )
+
+    async def _get(self, request: web.Request) -> web.Response:
+        rkey = request.query["rkey"]
+        if rkey not in self.records:
+            return _xrpc_error("RecordNotFound", f"Could not locate record: {self.uri(rkey)}")
+        return web.json_response(
+            {"uri": self.uri(rkey), "cid": "bafyreia" + rkey, "value": self.records[rkey]}
+        )
