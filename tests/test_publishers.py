@@ -16,6 +16,7 @@ from aiohttp import web
 from bot.publish.bluesky import BlueskyPublisher, record_key
 from bot.publish.mastodon import MastodonPublisher
 from bot.publish.outbound import OutboundWebhook
+from bot.publish.reddit import RedditPublisher
 from bot.sources.base import html_to_text
 from handlers.clock import FakeClock
 from handlers.config_sources import OutboundWebhookConfig, SourcesConfig
@@ -24,6 +25,7 @@ from tests.fakes.social_api import (
     FakeBluesky,
     FakeMastodon,
     FakePlatform,
+    FakeReddit,
     WebhookReceiver,
     running_platform,
 )
@@ -417,3 +419,97 @@ def test_bluesky_limit_counts_graphemes_and_record_keys_are_tids() -> None:
     key = record_key("reply-1-k")
     assert key == record_key("reply-1-k") != record_key("reply-2-k")
     assert len(key) == 13 and key[0] in "234567abcdefghij"
+
+
+# -- Reddit -----------------------------------------------------------------------------
+
+REDDIT_APP = {"REDDIT_CLIENT_ID": "rid", "REDDIT_CLIENT_SECRET": "rsecret"}
+
+
+def _reddit(fake: FakePlatform, **env: str) -> RedditPublisher:
+    table = {"subreddits": ["acme"], "oauth_url": fake.base, "reddit_url": fake.base}
+    sources = SourcesConfig.model_validate({"reddit": {"main": table}})
+    return RedditPublisher(sources.reddit, {**REDDIT_APP, **env})
+
+
+def _reddit_target(fullname: str = "t3_1b7z0qq") -> ReplyTarget:
+    return ReplyTarget(
+        source="reddit",
+        source_kind="reddit",
+        platform="reddit",
+        external_id=fullname,
+        author_handle="janeroe",
+        reply_ref={"fullname": fullname},
+    )
+
+
+async def test_reddit_comment_under_the_post_with_a_script_app_user(fake: FakePlatform) -> None:
+    reddit = FakeReddit(fake)
+    publisher = _reddit(fake, REDDIT_USERNAME="acme_support", REDDIT_PASSWORD="user-pass-1")
+    published = await publisher.publish(_reply(_reddit_target(), text="Sorry! **We're on it.**"))
+
+    [comment] = reddit.comments
+    assert (comment["parent_id"], comment["body"]) == ("t3_1b7z0qq", "Sorry! **We're on it.**")
+    assert published == Published(
+        "t1_kc00001", "https://www.reddit.com/r/acme/comments/1b7z0qq/post/kc00001/"
+    )
+    # a restart later: the comment is found, so the retry posts nothing
+    assert (
+        await publisher.find(_reply(_reddit_target(), text="Sorry! **We're on it.**")) == published
+    )
+    assert await publisher.find(_reply(_reddit_target("t3_other1"), text="Sorry!")) is None
+    await publisher.close()
+    assert len(reddit.comments) == 1
+
+
+async def test_reddit_refresh_token_and_a_locked_post(fake: FakePlatform) -> None:
+    reddit = FakeReddit(fake)
+    reddit.locked.add("t3_1b7z0qq")
+    publisher = _reddit(fake, REDDIT_REFRESH_TOKEN="refresh-tok-1")
+    with pytest.raises(PublishError) as caught:
+        await publisher.publish(_reply(_reddit_target()))
+    await publisher.close()
+    assert caught.value.permanent
+    assert caught.value.reason == "Reddit refused the comment: Comments are locked."
+
+
+async def test_reddit_app_only_credentials_cannot_post(fake: FakePlatform) -> None:
+    FakeReddit(fake)
+    publisher = _reddit(fake)
+    with pytest.raises(PublishError) as caught:
+        await publisher.publish(_reply(_reddit_target()))
+    assert caught.value.permanent
+    assert (
+        "needs a Reddit user: set REDDIT_REFRESH_TOKEN, or REDDIT_USERNAME" in caught.value.reason
+    )
+    assert "read-only" in caught.value.reason
+    assert fake.requests == []
+
+
+async def test_reddit_wrong_password_names_the_variables_not_the_password(
+    fake: FakePlatform,
+) -> None:
+    reddit = FakeReddit(fake)
+    publisher = _reddit(fake, REDDIT_USERNAME="acme_support", REDDIT_PASSWORD="not-it-123")
+    with pytest.raises(PublishError) as caught:
+        await publisher.publish(_reply(_reddit_target()))
+    await publisher.close()
+    assert caught.value.permanent
+    assert "REDDIT_USERNAME/REDDIT_PASSWORD" in caught.value.reason
+    assert "not-it-123" not in caught.value.reason
+    assert reddit.comments == []
+
+
+async def test_reddit_429_is_retried_after(fake: FakePlatform) -> None:
+    FakeReddit(fake)
+    publisher = _reddit(fake, REDDIT_REFRESH_TOKEN="refresh-tok-1")
+    await publisher.find(_reply(_reddit_target()))  # holds a token now
+    fake.faults.append(
+        web.json_response(
+            {"message": "Too Many Requests", "error": 429}, status=429, headers={"Retry-After": "7"}
+        )
+    )
+    with pytest.raises(PublishError) as caught:
+        await publisher.publish(_reply(_reddit_target()))
+    await publisher.close()
+    assert (caught.value.permanent, caught.value.retry_after) == (False, 7.0)

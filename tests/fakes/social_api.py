@@ -461,3 +461,84 @@ class FakeBluesky:
         return web.json_response(
             {"uri": self.uri(rkey), "cid": "bafyreia" + rkey, "value": self.records[rkey]}
         )
+
+
+# -- Reddit -----------------------------------------------------------------------------
+
+
+class FakeReddit:
+    """Reddit's OAuth token endpoint (password and refresh-token grants of an app) and the
+    user's side of its API: ``POST /api/comment``, ``/api/v1/me`` and the user's newest
+    comments, keeping the comments made. ``locked`` answers a comment as Reddit does on a
+    locked post."""
+
+    client = ("rid", "rsecret")
+    username = "acme_support"
+    password = "user-pass-1"
+    refresh_token = "refresh-tok-1"
+    access = "eyJ-reddit-user-token"
+
+    def __init__(self, platform: FakePlatform) -> None:
+        self.comments: list[dict[str, Any]] = []
+        self.locked: set[str] = set()
+        platform.on("POST", "/api/v1/access_token", self._token)
+        platform.on("POST", "/api/comment/", self._comment)
+        platform.on("GET", "/api/v1/me", self._me)
+        platform.on("GET", f"/user/{self.username}/comments", self._mine)
+
+    async def _token(self, request: web.Request) -> web.Response:
+        basic = base64.b64encode(":".join(self.client).encode()).decode()
+        if request.headers.get("Authorization") != f"Basic {basic}":
+            return web.json_response({"error": 401, "message": "Unauthorized"}, status=401)
+        form = await request.post()
+        grant = form["grant_type"]
+        good = (grant == "password" and form.get("password") == self.password) or (
+            grant == "refresh_token" and form.get("refresh_token") == self.refresh_token
+        )
+        if not good:
+            return web.json_response({"error": "invalid_grant"})  # Reddit answers 200
+        return web.json_response(
+            {"access_token": self.access, "token_type": "bearer", "expires_in": 86400, "scope": "*"}
+        )
+
+    def _authorised(self, request: web.Request) -> bool:
+        return request.headers.get("Authorization") == f"bearer {self.access}"
+
+    async def _comment(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return web.json_response({"message": "Unauthorized", "error": 401}, status=401)
+        form = await request.post()
+        parent = str(form["thing_id"])
+        if parent in self.locked:
+            errors = [["THREAD_LOCKED", "Comments are locked.", "parent"]]
+            return web.json_response({"json": {"errors": errors}})
+        number = len(self.comments) + 1
+        post_id = parent.removeprefix("t3_")
+        comment = {
+            "id": f"kc{number:05d}",
+            "name": f"t1_kc{number:05d}",
+            "body": str(form["text"]),
+            "parent_id": parent,
+            "link_id": parent,
+            "author": self.username,
+            "subreddit": "acme",
+            "created_utc": 1772442000.0 + number,
+            "permalink": f"/r/acme/comments/{post_id}/post/kc{number:05d}/",
+            "score": 1,
+            "replies": "",
+        }
+        self.comments.append(comment)
+        return web.json_response(
+            {"json": {"errors": [], "data": {"things": [{"kind": "t1", "data": comment}]}}}
+        )
+
+    async def _me(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return web.json_response({"message": "Unauthorized", "error": 401}, status=401)
+        return web.json_response({"name": self.username, "id": "u1acme"})
+
+    async def _mine(self, request: web.Request) -> web.Response:
+        newest = [{"kind": "t1", "data": c} for c in reversed(self.comments)]
+        return web.json_response(
+            {"kind": "Listing", "data": {"after": None, "before": None, "children": newest}}
+        )
