@@ -17,10 +17,18 @@ from bot.publish.bluesky import BlueskyPublisher, record_key
 from bot.publish.mastodon import MastodonPublisher
 from bot.publish.outbound import OutboundWebhook
 from bot.publish.reddit import RedditPublisher
+from bot.publish.registry import build_publishers, close_publishers
 from bot.sources.base import html_to_text
 from handlers.clock import FakeClock
+from handlers.config import CrmbotConfig
 from handlers.config_sources import OutboundWebhookConfig, SourcesConfig
-from handlers.publish_port import OutboundReply, Published, PublishError, ReplyTarget
+from handlers.publish_port import (
+    OutboundReply,
+    Published,
+    PublishError,
+    ReplyTarget,
+    TextLimit,
+)
 from tests.fakes.social_api import (
     FakeBluesky,
     FakeMastodon,
@@ -513,3 +521,96 @@ async def test_reddit_429_is_retried_after(fake: FakePlatform) -> None:
         await publisher.publish(_reply(_reddit_target()))
     await publisher.close()
     assert (caught.value.permanent, caught.value.retry_after) == (False, 7.0)
+
+
+# -- the registry and webhook sources ---------------------------------------------------
+
+
+def _config(fake: FakePlatform, receiver: WebhookReceiver) -> CrmbotConfig:
+    return CrmbotConfig.model_validate(
+        {
+            "sources": {
+                "webhooks": {
+                    "outbound": {
+                        "zap": {
+                            "url": receiver.url,
+                            "secret_env": "OUT_SECRET",
+                            "sources": ["zapier"],
+                        }
+                    }
+                },
+                "mastodon": {"m": {"api_base_url": fake.base, "hashtags": ["a"], "token_env": "T"}},
+                "reddit": {"r": {"subreddits": ["acme"]}},
+            }
+        }
+    )
+
+
+async def test_registry_builds_publishers_and_a_webhook_reply_goes_out_signed(
+    fake: FakePlatform,
+) -> None:
+    receiver = WebhookReceiver(fake, SECRET)
+    publishers = build_publishers(
+        _config(fake, receiver), {"OUT_SECRET": SECRET}, now=FakeClock(NOW).now
+    )
+    assert sorted(publishers) == ["mastodon", "reddit", "webhook"]  # no Bluesky source
+    assert publishers["mastodon"].limit("mastodon").max_length == 500
+    assert publishers["webhook"].limit("x") == TextLimit(280)
+
+    target = ReplyTarget(
+        source="zapier",
+        source_kind="webhook",
+        platform="x",
+        external_id="1790000000000000001",
+        author_handle="janeroe",
+        url="https://x.com/janeroe/status/1790000000000000001",
+    )
+    reply = OutboundReply(
+        key="reply-9-k",
+        reply_id=9,
+        conversation_id=3,
+        target=target,
+        text="On it!",
+        author="ana",
+        approver="ben",
+    )
+    webhook = publishers["webhook"]
+    assert await webhook.find(reply) is None  # the receiver dedupes: sending again is safe
+    published = await webhook.publish(reply)
+    assert await webhook.publish(reply) == published
+    await close_publishers(publishers)
+
+    assert published == Published("msg-1", "https://x.example/s/1")
+    [envelope] = receiver.delivered.values()
+    assert envelope["event"] == "reply.create"
+    assert envelope["data"] == {
+        "reply_id": 9,
+        "conversation_id": 3,
+        "text": "On it!",
+        "author": "ana",
+        "approver": "ben",
+        "target": {
+            "source": "zapier",
+            "platform": "x",
+            "id": "1790000000000000001",
+            "author_handle": "janeroe",
+            "url": "https://x.com/janeroe/status/1790000000000000001",
+        },
+    }
+
+
+async def test_webhook_reply_without_an_outbound_webhook_says_what_to_configure(
+    fake: FakePlatform,
+) -> None:
+    receiver = WebhookReceiver(fake, SECRET)
+    publishers = build_publishers(_config(fake, receiver), {"OUT_SECRET": SECRET})
+    target = ReplyTarget("forum", "webhook", "forum", "post-1", "amy")
+    with pytest.raises(PublishError) as caught:
+        await publishers["webhook"].publish(_reply(target))
+    await close_publishers(publishers)
+    assert caught.value.permanent
+    assert caught.value.reason == (
+        'no outbound webhook takes replies to forum mentions: add sources = ["forum"] '
+        "to a [sources.webhooks.outbound.NAME] table"
+    )
+    assert receiver.delivered == {}

@@ -23,6 +23,7 @@ from bot.sources import polling
 from bot.sources.polling import PollingRuntime, poll_job, schedule_pollers
 from handlers.cards import NoticeCard
 from handlers.config_sources import SourcesConfig
+from handlers.events import Mention as MentionEvent
 from storage import sources as cursor_store
 from storage.models import Mention
 from tests.conftest import BotHarness, RecordingAdapter, make_config
@@ -639,3 +640,54 @@ async def test_jobs_persist_and_reach_the_bot_through_the_registry(
         await poll_job("rss", "news")
     assert len(fake.requests) == fetched and count_mentions(harness.bot, "rss") == stored
     assert "poller rss.news ran with no bot running; skipped" in caplog.messages
+
+
+# -- what a reply needs --------------------------------------------------------------------
+
+
+async def test_polled_mentions_carry_what_a_reply_needs(fake: FakePlatform) -> None:
+    """Each poller stores the reply refs its publisher threads a reply with
+    (handlers/publish_port.ReplyTarget.reply_ref)."""
+    mastodon_fake(fake, "tok")
+    bluesky_fake(fake)
+    reddit_fake(fake)
+    sources = SourcesConfig.model_validate(
+        {
+            "mastodon": {"m": {"api_base_url": fake.base, "hashtags": ["acme"]}},
+            "bluesky": {"b": {"queries": ["acme"], "base_url": fake.base}},
+            "reddit": {
+                "r": {
+                    "subreddits": ["acme", "logistics"],
+                    "oauth_url": fake.base,
+                    "reddit_url": fake.base,
+                }
+            },
+        }
+    )
+    env = {
+        "BLUESKY_HANDLE": "acme.bsky.social",
+        "BLUESKY_APP_PASSWORD": "app-pass-1",
+        "REDDIT_CLIENT_ID": "rid",
+        "REDDIT_CLIENT_SECRET": "rsecret",
+    }
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    refs: dict[str, dict[str, str]] = {}
+    for kind, name in sources.pollers():
+        config = sources.poller(kind, name)
+        assert config is not None
+        connector = polling.make_connector(kind, config, env)
+        result = await connector.poll({}, now)
+        await connector.close()
+        for event in result.events:
+            assert isinstance(event, MentionEvent)
+            refs[event.external_id] = event.reply_ref
+
+    assert refs["https://mastodon.example/users/janeroe/statuses/113900000000000003"] == {
+        "id": "113900000000000003",
+        "visibility": "public",
+        "instance": "127.0.0.1",
+    }
+    bluesky = "at://did:plc:ewvi7nxzyoun6zhxrhs64oiz/app.bsky.feed.post/3lk2cy5qjts2a"
+    cid = "bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hhe"
+    assert refs[bluesky] == {"uri": bluesky, "cid": cid, "root_uri": bluesky, "root_cid": cid}
+    assert refs["t3_1b7x9k2"] == {"fullname": "t3_1b7x9k2"}
