@@ -15,7 +15,7 @@ from aiohttp import web
 
 from bot.publish.bluesky import BlueskyPublisher, record_key
 from bot.publish.mastodon import MastodonPublisher
-from bot.publish.outbound import OutboundWebhook
+from bot.publish.outbound import OutboundWebhook, subscribed
 from bot.publish.reddit import RedditPublisher
 from bot.publish.registry import build_publishers, close_publishers
 from bot.sources.base import html_to_text
@@ -614,3 +614,47 @@ async def test_webhook_reply_without_an_outbound_webhook_says_what_to_configure(
         "to a [sources.webhooks.outbound.NAME] table"
     )
     assert receiver.delivered == {}
+
+
+async def test_bluesky_ended_session_is_retried_with_a_new_login(fake: FakePlatform) -> None:
+    sky = FakeBluesky(fake, {"jane.bsky.social": JANE_DID})
+    publisher = _bluesky(fake)
+    assert await publisher.find(_reply(_bluesky_target())) is None  # logged in
+    fake.faults.append(
+        web.json_response({"error": "ExpiredToken", "message": "Token has expired"}, status=401)
+    )
+    with pytest.raises(PublishError) as caught:
+        await publisher.publish(_reply(_bluesky_target()))
+    assert not caught.value.permanent
+    await publisher.publish(_reply(_bluesky_target()))
+    await publisher.close()
+    assert len(fake.seen("/xrpc/com.atproto.server.createSession")) == 2
+    assert len(sky.records) == 1
+
+
+async def test_lead_events_go_to_every_subscribed_webhook(fake: FakePlatform) -> None:
+    receiver = WebhookReceiver(fake, SECRET)
+    config = SourcesConfig.model_validate(
+        {
+            "webhooks": {
+                "outbound": {
+                    "crm": {
+                        "url": receiver.url,
+                        "secret_env": "OUT_SECRET",
+                        "events": ["lead.create"],
+                    },
+                    "desk": {
+                        "url": f"{fake.base}/other",
+                        "secret_env": "OUT_SECRET",
+                        "sources": ["forum"],
+                        "events": ["reply.create"],
+                    },
+                }
+            }
+        }
+    )
+    hooks = subscribed(config.webhooks, "lead.create", {"OUT_SECRET": SECRET})
+    assert [h.name for h in hooks] == ["crm"]
+    await hooks[0].send("lead.create", {"handle": "amy"}, "lead-1")
+    await hooks[0].close()
+    assert list(receiver.delivered) == ["lead-1"]

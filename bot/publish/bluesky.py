@@ -206,8 +206,9 @@ class BlueskyPublisher:
             return PublishError("Bluesky rate limit reached (HTTP 429)", retry_after=wait)
         if isinstance(exc, at_errors.UnauthorizedError):
             account = self._accounts.pop(name, None)  # log in afresh next time
-            if account is not None:
+            if account is not None:  # a session that worked has ended: not the password
                 await account.client.request.close()
+                return PublishError("Bluesky ended the session; logging in again")
             return PublishError(
                 "Bluesky refused the login (check "
                 f"{config.handle_env} and {config.app_password_env})",

@@ -28,7 +28,7 @@ import httpx
 from bot.publish.errors import env_secret
 from bot.sources.backoff import retry_after_seconds
 from bot.sources.signatures import CRMBOT_HEADER, crmbot_signature
-from handlers.config_sources import OutboundWebhookConfig
+from handlers.config_sources import OutboundWebhookConfig, WebhooksConfig
 from handlers.publish_port import PublishError
 
 log = logging.getLogger(__name__)
@@ -165,3 +165,17 @@ def _short_reason(response: httpx.Response) -> str:
     if len(text) > _REASON_CHARS:
         text = text[: _REASON_CHARS - 1] + "…"
     return text
+
+
+def subscribed(
+    webhooks: WebhooksConfig,
+    event: str,
+    env: Mapping[str, str],
+    *,
+    now: Callable[[], datetime] = _utc_now,
+) -> list[OutboundWebhook]:
+    """The outbound webhooks whose ``events`` include ``event`` (e.g. ``lead.create``)."""
+    return [
+        OutboundWebhook(name, endpoint, env, now=now)
+        for name, endpoint in webhooks.event_endpoints(event)
+    ]

@@ -42,7 +42,8 @@ def build_publishers(
     now: Callable[[], datetime] = _utc_now,
 ) -> dict[str, ClosablePublisher]:
     """The publishers for ``config``'s sources, with credentials from ``env``
-    (the process environment by default) and ``now`` for outbound webhooks' ``sent_at``."""
+    (the process environment by default); ``now`` stamps outbound webhooks' ``sent_at``
+    and Bluesky posts' ``createdAt``."""
     environ: Mapping[str, str] = os.environ if env is None else env
     sources = config.sources
     publishers: dict[str, ClosablePublisher] = {
@@ -55,7 +56,7 @@ def build_publishers(
     if sources.bluesky:
         from bot.publish.bluesky import BlueskyPublisher
 
-        publishers["bluesky"] = BlueskyPublisher(sources.bluesky, environ)
+        publishers["bluesky"] = BlueskyPublisher(sources.bluesky, environ, now=now)
     if sources.reddit:
         from bot.publish.reddit import RedditPublisher
 
