@@ -144,7 +144,7 @@ def _all_outbound_events() -> list[OutboundEvent]:
     return ["reply.create", "lead.create"]
 
 
-SourceName = Annotated[str, Field(pattern=_SOURCE_NAME.pattern)]
+SourceName = Annotated[str, Field(min_length=1, max_length=200)]  # an event's ``source``
 
 
 class OutboundWebhookConfig(_Strict):
