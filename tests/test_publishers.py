@@ -7,6 +7,7 @@ thread when it fails (the reason in words, the variable to check, never a secret
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -658,3 +659,24 @@ async def test_lead_events_go_to_every_subscribed_webhook(fake: FakePlatform) ->
     await hooks[0].send("lead.create", {"handle": "amy"}, "lead-1")
     await hooks[0].close()
     assert list(receiver.delivered) == ["lead-1"]
+
+
+async def test_bluesky_mention_without_reply_refs_is_looked_up(fake: FakePlatform) -> None:
+    sky = FakeBluesky(fake, {"jane.bsky.social": JANE_DID})
+    sky.add_post(MENTION_URI, "bafyreimention", "jane.bsky.social", root=(ROOT_URI, "bafyreiroot"))
+    gone = "at://did:plc:janeroe00000000000000000/app.bsky.feed.post/3lbdeleted222"
+    publisher = _bluesky(fake)
+    bare = ReplyTarget("bluesky", "bluesky", "bluesky", MENTION_URI, "jane.bsky.social")
+    await publisher.publish(_reply(bare))
+    with pytest.raises(PublishError) as caught:
+        await publisher.publish(_reply(replace(bare, external_id=gone), key="reply-2-k"))
+    await publisher.close()
+
+    [record] = sky.records.values()
+    assert record["reply"]["parent"]["uri"] == MENTION_URI
+    assert (record["reply"]["root"]["uri"], record["reply"]["root"]["cid"]) == (
+        ROOT_URI,
+        "bafyreiroot",
+    )
+    assert caught.value.permanent
+    assert caught.value.reason == "Bluesky cannot find the post being answered (deleted?)"

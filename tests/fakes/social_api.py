@@ -402,6 +402,28 @@ class FakeBluesky:
         platform.on("GET", "/xrpc/com.atproto.identity.resolveHandle", self._resolve)
         platform.on("POST", "/xrpc/com.atproto.repo.createRecord", self._create)
         platform.on("GET", "/xrpc/com.atproto.repo.getRecord", self._get)
+        platform.on("GET", "/xrpc/app.bsky.feed.getPosts", self._posts)
+        self.posts: dict[str, dict[str, Any]] = {}  # at:// URI -> post view (the AppView)
+
+    def add_post(
+        self, uri: str, cid: str, handle: str, root: tuple[str, str] | None = None
+    ) -> None:
+        """A customer's post the AppView knows (``root``: the thread's first post)."""
+        record: dict[str, Any] = {
+            "$type": "app.bsky.feed.post",
+            "text": "is acme down?",
+            "createdAt": "2026-03-02T08:50:00.000Z",
+        }
+        if root is not None:
+            ref = {"uri": root[0], "cid": root[1]}
+            record["reply"] = {"root": ref, "parent": ref}
+        self.posts[uri] = {
+            "uri": uri,
+            "cid": cid,
+            "author": {"did": self.handles[handle], "handle": handle},
+            "record": record,
+            "indexedAt": "2026-03-02T08:50:01.000Z",
+        }
 
     def uri(self, rkey: str) -> str:
         return f"at://{self.session.did}/app.bsky.feed.post/{rkey}"
@@ -453,6 +475,12 @@ class FakeBluesky:
                 "validationStatus": "valid",
             }
         )
+
+    async def _posts(self, request: web.Request) -> web.Response:
+        if not self.session.authorised(request):
+            return _xrpc_error("ExpiredToken", "Token has expired", 400)
+        uris = request.query.getall("uris")
+        return web.json_response({"posts": [self.posts[u] for u in uris if u in self.posts]})
 
     async def _get(self, request: web.Request) -> web.Response:
         rkey = request.query["rkey"]
