@@ -12,25 +12,6 @@ from sqlmodel import Session, col, func, select
 from storage.models import Outbox, PostedAlert
 
 
-def due(session: Session, now: datetime, limit: int = 100) -> list[Outbox]:
-    """Pending rows whose next attempt is due, oldest first."""
-    return list(
-        session.exec(
-            select(Outbox)
-            .where(Outbox.status == "pending", col(Outbox.next_attempt_at) <= now)
-            .order_by(col(Outbox.id))
-            .limit(limit)
-        ).all()
-    )
-
-
-def next_due_at(session: Session) -> datetime | None:
-    """When the earliest pending row is due."""
-    return session.exec(
-        select(func.min(Outbox.next_attempt_at)).where(Outbox.status == "pending")
-    ).one()
-
-
 def pending_count(session: Session) -> int:
     return int(session.exec(select(func.count()).where(Outbox.status == "pending")).one())
 
