@@ -21,11 +21,11 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from bot.backoff import Backoff
 from bot.budget import WINDOW, PostBudget
 from bot.chat.base import ChatAdapter, DeliveryError, PostedRef
 from bot.observability import BotMetrics
@@ -87,22 +87,6 @@ def _digest_reason(group_key: str | None, per_minute: int) -> str:
         return f"held during quiet hours ({group_key.removeprefix('quiet:')})"
     route, _, labels = group_key.removeprefix("group:").partition(":")
     return f"grouped by {route}" + (f" ({labels})" if labels else "")
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Delay before retry ``attempt`` (1-based): base * 2^(attempt-1), capped, with jitter."""
-
-    base: float = 2.0
-    cap: float = 300.0
-    jitter: float = 0.2
-
-    def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        seconds = min(self.cap, self.base * 2 ** (attempt - 1))
-        seconds *= 1 + random.uniform(-self.jitter, self.jitter)
-        if retry_after is not None:
-            seconds = max(seconds, retry_after)
-        return float(seconds)
 
 
 class Dispatcher:
