@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -168,4 +168,20 @@ class SourcesConfig(_Strict):
         return dict(getattr(self, kind))
 
 
-POLLER_KINDS = ("rss", "mastodon", "reddit", "bluesky")
+def _poller_model(annotation: object) -> type[PollerConfig] | None:
+    """``RssSource`` for a ``dict[str, RssSource]`` field, None for other fields."""
+    args = get_args(annotation)
+    if get_origin(annotation) is dict and len(args) == 2:
+        model = args[1]
+        if isinstance(model, type) and issubclass(model, PollerConfig):
+            return model
+    return None
+
+
+POLLER_MODELS: dict[str, type[PollerConfig]] = {
+    kind: model
+    for kind, field in SourcesConfig.model_fields.items()
+    if (model := _poller_model(field.annotation)) is not None
+}
+"""``kind -> config model`` of every poller, from ``SourcesConfig``'s table fields."""
+POLLER_KINDS = tuple(POLLER_MODELS)
