@@ -45,6 +45,7 @@ from storage import handling, leases
 from storage import outbox as outbox_store
 from storage.db import Database
 from storage.models import Conversation, Outbox, PostedAlert
+from storage.outbox_types import OutboxKind, OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -278,7 +279,7 @@ class Dispatcher:
             else []
         )
         folded: set[int] = set()
-        followups = [r for r in others if r.kind == "followup"]
+        followups = [r for r in others if r.kind == OutboxKind.FOLLOWUP]
         if followups:
             posted, settled = await self._fold_followups(followups, now)
             sent += posted
@@ -531,9 +532,11 @@ class Dispatcher:
         with self.db.session() as session:
             stored = session.get(Outbox, row.id)
             assert stored is not None
-            if stored.status == "sent":  # a lease ran out mid-post and another replica posted
+            if (
+                stored.status == OutboxStatus.SENT
+            ):  # a lease ran out mid-post and another replica posted
                 log.warning("outbox row %s was posted by two replicas", row.id)
-            stored.status = "sent"
+            stored.status = OutboxStatus.SENT
             stored.sent_at = now
             stored.message_ref = ref.message_ref
             stored.attempts += 1
@@ -592,7 +595,7 @@ class Dispatcher:
             stored.last_error = reason
             delay = self.backoff.delay(stored.attempts, retry_after)
             if permanent:
-                stored.status = "dead"
+                stored.status = OutboxStatus.DEAD
             else:
                 stored.next_attempt_at = now + timedelta(seconds=delay)
             session.add(stored)

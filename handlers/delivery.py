@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from handlers.cards import Card
 from handlers.config import CrmbotConfig
 from handlers.time_intervals import quiet_until
+from storage.outbox_types import OutboxKind, OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +48,12 @@ def outbox_rows(
         rows.extend(
             {
                 "conversation_id": card.conversation_id,
-                "kind": card.kind,
+                "kind": OutboxKind(card.kind),
                 "channel": channel,
                 "platform": target.platform,
                 "destination": target.destination,
                 "payload": payload,
-                "status": "pending",
+                "status": OutboxStatus.PENDING,
                 "attempts": 0,
                 "created_at": now,
                 "next_attempt_at": timing.due if timing else now,

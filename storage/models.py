@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from storage.types import UTCDateTime
+from storage.outbox_types import OutboxKind, OutboxStatus
+from storage.types import StrEnumText, UTCDateTime
 
 
 def _utc(nullable: bool = False, index: bool = False) -> Any:
@@ -222,12 +223,12 @@ class Outbox(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int | None = Field(default=None, foreign_key="conversation.id")
-    kind: str  # alert | followup | update | notice
+    kind: OutboxKind = Field(sa_type=StrEnumText(OutboxKind))
     channel: str
     platform: str
     destination: str
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    status: str = "pending"  # pending | sent
+    status: OutboxStatus = Field(default=OutboxStatus.PENDING, sa_type=StrEnumText(OutboxStatus))
     group_key: str | None = Field(default=None, index=True)  # alerts sent together as a digest
     attempts: int = 0
     last_error: str | None = None
