@@ -41,6 +41,7 @@ from handlers.cards import (
 )
 from handlers.clock import Clock
 from handlers.config import CrmbotConfig
+from handlers.digest_group import DigestGroup
 from storage import handling, leases
 from storage import outbox as outbox_store
 from storage.db import Database
@@ -80,14 +81,7 @@ def _has_posted_alert(session: Session, row: Outbox) -> bool:
 def _digest_reason(group_key: str | None, per_minute: int) -> str:
     if group_key is None:
         return f"burst over the channel budget of {per_minute} posts a minute"
-    if group_key.startswith("repeat:"):
-        return f"still unclaimed (repeat_interval of {group_key.removeprefix('repeat:')})"
-    if group_key.startswith("inhibit:"):
-        return f"muted while spike #{group_key.removeprefix('inhibit:')} is open"
-    if group_key.startswith("quiet:"):
-        return f"held during quiet hours ({group_key.removeprefix('quiet:')})"
-    route, _, labels = group_key.removeprefix("group:").partition(":")
-    return f"grouped by {route}" + (f" ({labels})" if labels else "")
+    return DigestGroup.parse(group_key).reason()
 
 
 class Dispatcher:
