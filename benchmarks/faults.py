@@ -28,7 +28,7 @@ from sqlmodel import Session, col, func, select
 from benchmarks.burst import SPEEDUP, FastClock, pending_rows
 from benchmarks.common import emit
 from bot.app import CrmBot
-from bot.chat.slack import PostBudget, RetryPolicy, SlackAdapter, SlackConnection
+from bot.chat.slack import BurstLimit, RetryPolicy, SlackAdapter, SlackConnection
 from bot.config_loader import load_config_text
 from handlers.events import Mention
 from storage.models import Outbox
@@ -90,7 +90,7 @@ async def run(n: int, workdir: Path, channels: int = CHANNELS) -> StormResult:
         bot_token=SecretStr(TOKEN), signing_secret=SecretStr("s" * 32), api_url=fake.api_url
     )
     adapter = SlackAdapter(
-        connection, retry=RetryPolicy(max_retries=0), budget=PostBudget(posts=1000, seconds=1)
+        connection, retry=RetryPolicy(max_retries=0), burst=BurstLimit(posts=1000, seconds=1)
     )
     config = load_config_text(config_text(channels))
     bot = CrmBot(f"sqlite:///{workdir / 'storm.db'}", config, [adapter], clock=clock)

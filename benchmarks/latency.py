@@ -16,7 +16,6 @@ import contextlib
 import json
 import os
 import socket
-import statistics
 import sys
 import tempfile
 import time
@@ -28,6 +27,7 @@ import httpx
 
 from benchmarks.common import emit
 from bot.sources.signatures import crmbot_signature
+from handlers.percentiles import nearest_ranks
 from tests.fakes.slack_api import FakeSlack
 
 CHANNELS = 50
@@ -176,9 +176,11 @@ def latencies(sent: dict[str, float], arrivals: dict[str, float], chat: str) -> 
 
 
 def percentiles(values: list[float]) -> tuple[float, float]:
-    """(p50, p99) of ``values``."""
-    ordered = sorted(values)
-    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+    """(p50, p99) of ``values`` (nearest rank, as everywhere in crmbot)."""
+    p50, p99 = nearest_ranks(values, (0.5, 0.99))
+    if p50 is None or p99 is None:
+        raise RuntimeError("no latencies were measured")
+    return p50, p99
 
 
 async def run(events: int, workdir: Path) -> list[float]:

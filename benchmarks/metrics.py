@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
 import tempfile
 import time
 import uuid
@@ -24,6 +23,7 @@ from rich.progress import Progress
 from sqlalchemy import create_engine, text
 
 from benchmarks.common import emit
+from handlers.percentiles import nearest_rank
 from storage import metrics, migrate, rollups
 from storage.db import Database
 
@@ -137,8 +137,9 @@ def measure(db: Database, runs: int) -> tuple[float, float, float]:
         assert got.count == exact.count
         for g, e in ((got.median, exact.median), (got.p90, exact.p90)):
             errors.append(abs(g - e) / e if e else 0.0)
-    p95 = statistics.quantiles(fast_ms, n=20)[-1]
-    return p95, statistics.median(raw_ms), max(errors)
+    p95, raw_median = nearest_rank(fast_ms, 0.95), nearest_rank(raw_ms, 0.5)
+    assert p95 is not None and raw_median is not None
+    return p95, raw_median, max(errors)
 
 
 def main(quick: bool = False) -> None:

@@ -29,6 +29,7 @@ from bot.settings import Settings
 from handlers.config import CrmbotConfig
 from storage import migrate
 from storage.db import Database, redact_url
+from storage.outbox_types import OutboxStatus
 
 app = typer.Typer(
     help="crmbot: social mentions and CRM events into your team's chat.", no_args_is_help=True
@@ -432,9 +433,9 @@ outbox_app = typer.Typer(
 )
 app.add_typer(outbox_app, name="outbox")
 OUTBOX_STATUSES = {
-    "dead": ("dead",),
-    "pending": ("pending",),
-    "all": ("dead", "pending", "dropped"),
+    "dead": (OutboxStatus.DEAD,),
+    "pending": (OutboxStatus.PENDING,),
+    "all": (OutboxStatus.DEAD, OutboxStatus.PENDING, OutboxStatus.DROPPED),
 }
 OutboxIds = Annotated[list[int] | None, typer.Argument(help="Outbox row ids.", show_default=False)]
 AllDead = Annotated[bool, typer.Option("--all-dead", help="Every dead-lettered row.")]
@@ -473,7 +474,7 @@ def outbox_list(
     if status and status not in OUTBOX_STATUSES:
         err.print(f"[red]--status must be one of {', '.join(OUTBOX_STATUSES)}[/red]")
         raise typer.Exit(2)
-    statuses = OUTBOX_STATUSES[status] if status else ("dead", "pending")
+    statuses = OUTBOX_STATUSES[status] if status else (OutboxStatus.DEAD, OutboxStatus.PENDING)
     with _outbox_session() as session:
         rows = outbox_store.troubled(session, statuses, limit)
     if not rows:

@@ -8,6 +8,9 @@ status updates wait for their conversation's alert so they can thread under it.
 Several replicas may share one database: a destination is drained only by the holder of
 its dispatch lease (storage/leases.py), and the post budget is re-read from the database
 whenever the lease is taken. Database work runs in worker threads, off the event loop.
+
+What to post now, what to fold into a digest and what waits for the budget is decided by
+the pure functions of bot/delivery_policy.py; this module reads, posts and records.
 """
 
 from __future__ import annotations
@@ -21,13 +24,21 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from bot.backoff import Backoff
 from bot.budget import WINDOW, PostBudget
 from bot.chat.base import ChatAdapter, DeliveryError, PostedRef
+from bot.delivery_policy import (
+    AlertAction,
+    burst_reason,
+    channel_budget,
+    fold_followups,
+    plan_alerts,
+    plan_row,
+)
 from bot.observability import BotMetrics
 from handlers.cards import (
     AlertCard,
@@ -45,6 +56,7 @@ from storage import handling, leases
 from storage import outbox as outbox_store
 from storage.db import Database
 from storage.models import Conversation, Outbox, PostedAlert
+from storage.outbox_types import OutboxKind, OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -74,35 +86,6 @@ def _has_posted_alert(session: Session, row: Outbox) -> bool:
         outbox_store.posted_alert(session, row.conversation_id, row.platform, row.destination)
         is not None
     )
-
-
-def _digest_reason(group_key: str | None, per_minute: int) -> str:
-    if group_key is None:
-        return f"burst over the channel budget of {per_minute} posts a minute"
-    if group_key.startswith("repeat:"):
-        return f"still unclaimed (repeat_interval of {group_key.removeprefix('repeat:')})"
-    if group_key.startswith("inhibit:"):
-        return f"muted while spike #{group_key.removeprefix('inhibit:')} is open"
-    if group_key.startswith("quiet:"):
-        return f"held during quiet hours ({group_key.removeprefix('quiet:')})"
-    route, _, labels = group_key.removeprefix("group:").partition(":")
-    return f"grouped by {route}" + (f" ({labels})" if labels else "")
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Delay before retry ``attempt`` (1-based): base * 2^(attempt-1), capped, with jitter."""
-
-    base: float = 2.0
-    cap: float = 300.0
-    jitter: float = 0.2
-
-    def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        seconds = min(self.cap, self.base * 2 ** (attempt - 1))
-        seconds *= 1 + random.uniform(-self.jitter, self.jitter)
-        if retry_after is not None:
-            seconds = max(seconds, retry_after)
-        return float(seconds)
 
 
 class Dispatcher:
@@ -294,7 +277,7 @@ class Dispatcher:
             else []
         )
         folded: set[int] = set()
-        followups = [r for r in others if r.kind == "followup"]
+        followups = [r for r in others if r.kind == OutboxKind.FOLLOWUP]
         if followups:
             posted, settled = await self._fold_followups(followups, now)
             sent += posted
@@ -315,15 +298,16 @@ class Dispatcher:
         all as one digest; returns (messages posted, ids settled)."""
         first = rows[0]
         key = (first.platform, first.destination)
-        available = self.budget.available(key, now, self._per_minute(first.channel, first.platform))
-        if len(rows) <= available or available == 0:
+        per_minute = self._per_minute(first.channel, first.platform)
+        available = self.budget.available(key, now, per_minute)
+        if not fold_followups(len(rows), available):
             return 0, set()
         ready = await asyncio.to_thread(
             self._ready_followups, now, first.platform, first.destination
         )
-        if len(ready) <= available:
+        if not fold_followups(len(ready), available):
             return 0, set()
-        reason = f"burst over the channel budget of {self._per_minute(first.channel, first.platform)} posts a minute"
+        reason = burst_reason(per_minute)
         cards = [card_from_outbox(r.kind, r.payload) for r in ready]
         digest = followup_digest([c for c in cards if isinstance(c, FollowUpCard)], reason)
         posted, _ = await self._post_digest(ready, cards, digest)
@@ -350,7 +334,7 @@ class Dispatcher:
         known = channels.get(channel)
         adapter = self.adapters.get(platform)
         ceiling = adapter.capabilities.posts_per_minute if adapter else DEFAULT_PER_MINUTE
-        return min(known.max_posts_per_minute, ceiling) if known is not None else ceiling
+        return channel_budget(known.max_posts_per_minute if known else None, ceiling)
 
     async def _deliver_alerts(self, rows: list[Outbox], group_key: str | None) -> tuple[int, int]:
         """Post due alerts of one destination; returns (messages posted, rows settled)."""
@@ -359,29 +343,28 @@ class Dispatcher:
         first = rows[0]
         key = (first.platform, first.destination)
         now = self.clock.now()
-        available = self.budget.available(key, now, self._per_minute(first.channel, first.platform))
-        if available == 0:
+        per_minute = self._per_minute(first.channel, first.platform)
+        plan = plan_alerts(
+            len(rows), group_key, self.budget.available(key, now, per_minute), per_minute
+        )
+        if plan.action is AlertAction.WAIT:
             await asyncio.to_thread(
                 self._reschedule,
                 [r.id for r in rows if r.id is not None],
                 self.budget.next_slot(key, now),
             )
             return 0, 0
-        if group_key is None and len(rows) <= available:
-            posted = 0
-            settled = 0
-            for row in rows:
-                if not await self._holds(key):
-                    return posted, settled
-                if await self._deliver(row) == "sent":
-                    posted += 1
-                settled += 1
-            return posted, settled
-        if len(rows) == 1:
-            return (1 if await self._deliver(rows[0]) == "sent" else 0), 1
-        return await self._deliver_digest(
-            rows, _digest_reason(group_key, self._per_minute(first.channel, first.platform))
-        )
+        if plan.action is AlertAction.DIGEST:
+            return await self._deliver_digest(rows, plan.reason)
+        posted = 0
+        settled = 0
+        for row in rows:
+            if not await self._holds(key):
+                return posted, settled
+            if await self._deliver(row) == "sent":
+                posted += 1
+            settled += 1
+        return posted, settled
 
     async def _deliver_digest(self, rows: list[Outbox], reason: str) -> tuple[int, int]:
         alerts = [card_from_outbox(r.kind, r.payload) for r in rows]
@@ -436,20 +419,19 @@ class Dispatcher:
             posted, alert = found
             thread = _posted_ref(posted) if posted else None
             in_digest = posted is not None and posted.digest
-        edit = (
-            isinstance(card, StatusCard)
-            and thread is not None
-            and not in_digest
-            and adapter.capabilities.edits
-        )
-        if not adapter.capabilities.threads:
-            thread = None
         key = (row.platform, row.destination)
         now = self.clock.now()
-        if (
-            not edit
-            and self.budget.available(key, now, self._per_minute(row.channel, row.platform)) == 0
-        ):
+        plan = plan_row(
+            status_update=isinstance(card, StatusCard),
+            alert_posted=thread is not None,
+            alert_in_digest=in_digest,
+            capabilities=adapter.capabilities,
+            available=self.budget.available(key, now, self._per_minute(row.channel, row.platform)),
+        )
+        edit = plan.edit
+        if not plan.threaded:
+            thread = None
+        if plan.wait:
             await asyncio.to_thread(self._reschedule, [row.id], self.budget.next_slot(key, now))
             return "waiting"
         if not await self._holds(key):
@@ -547,9 +529,10 @@ class Dispatcher:
         with self.db.session() as session:
             stored = session.get(Outbox, row.id)
             assert stored is not None
-            if stored.status == "sent":  # a lease ran out mid-post and another replica posted
+            if stored.status == OutboxStatus.SENT:
+                # a lease ran out mid-post and another replica posted it too
                 log.warning("outbox row %s was posted by two replicas", row.id)
-            stored.status = "sent"
+            stored.status = OutboxStatus.SENT
             stored.sent_at = now
             stored.message_ref = ref.message_ref
             stored.attempts += 1
@@ -608,7 +591,7 @@ class Dispatcher:
             stored.last_error = reason
             delay = self.backoff.delay(stored.attempts, retry_after)
             if permanent:
-                stored.status = "dead"
+                stored.status = OutboxStatus.DEAD
             else:
                 stored.next_attempt_at = now + timedelta(seconds=delay)
             session.add(stored)

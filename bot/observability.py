@@ -18,11 +18,11 @@ from sqlalchemy import func, select
 
 from storage.db import Database
 from storage.models import Outbox
+from storage.outbox_types import OutboxStatus
 
 log = logging.getLogger(__name__)
 
 DELIVERY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-DEAD_STATUS = "dead"
 
 
 class OutboxCollector(Collector):
@@ -58,10 +58,12 @@ class OutboxCollector(Collector):
         t = Outbox.__table__  # type: ignore[attr-defined]
         with self._db.engine.connect() as conn:
             pending, oldest = conn.execute(
-                select(func.count(), func.min(t.c.created_at)).where(t.c.status == "pending")
+                select(func.count(), func.min(t.c.created_at)).where(
+                    t.c.status == OutboxStatus.PENDING
+                )
             ).one()
             dead = conn.execute(
-                select(func.count()).select_from(t).where(t.c.status == DEAD_STATUS)
+                select(func.count()).select_from(t).where(t.c.status == OutboxStatus.DEAD)
             ).scalar_one()
         return int(pending), oldest, int(dead)
 

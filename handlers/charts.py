@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 
 from handlers.config_metrics import SlaConfig
 from handlers.durations import format_duration
-from handlers.metrics_sla import nearest_rank
+from handlers.percentiles import nearest_rank
 from storage.metrics_cycles import CycleRow, per_day
 
 BARS = "#4c78a8"

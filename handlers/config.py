@@ -12,47 +12,21 @@ from __future__ import annotations
 import difflib
 import re
 from datetime import timedelta
-from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from handlers.config_metrics import BusinessHoursConfig, ReportsConfig, SlaConfig
 from handlers.config_sentiment import SentimentConfig
 from handlers.config_sources import SourcesConfig
 from handlers.config_suggestions import SuggestionsConfig
-from handlers.durations import parse_duration
+from handlers.config_types import WEEKDAYS, Duration, TimeZoneName
+from handlers.config_types import StrictModel as _Strict
 from handlers.query import QueryError, parse_query
 
 Severity = Literal["low", "normal", "high", "critical"]
 Role = Literal["staff", "manager", "admin"]
 SEVERITY_ORDER: dict[str, int] = {"low": 0, "normal": 1, "high": 2, "critical": 3}
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-
-
-def _duration(value: object) -> object:
-    if isinstance(value, str):
-        return parse_duration(value)
-    return value
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-def _check_timezone(value: object) -> object:
-    if not isinstance(value, str):
-        raise ValueError(f"a time zone is a name like 'Europe/Berlin', not {value!r}")
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"unknown time zone {value!r} (use e.g. 'Europe/Berlin' or 'UTC')"
-        ) from None
-    return value
 
 
 class ChannelConfig(_Strict):
@@ -225,7 +199,7 @@ class TimeIntervalConfig(_Strict):
     """Named times (Alertmanager's time_intervals), used for quiet hours."""
 
     name: str = Field(min_length=1)
-    timezone: Annotated[str, BeforeValidator(_check_timezone)] = "UTC"
+    timezone: TimeZoneName = "UTC"
     weekdays: list[str] = Field(default_factory=list)
     times: list[TimeRange] = Field(default_factory=list)
 
@@ -308,7 +282,7 @@ class AlertsConfig(_Strict):
     reopen_window: Duration = timedelta(hours=24)
     fallback_channel: str | None = None
     admin_channel: str | None = None
-    timezone: Annotated[str, BeforeValidator(_check_timezone)] = "UTC"
+    timezone: TimeZoneName = "UTC"
 
 
 class ConsoleConfig(_Strict):

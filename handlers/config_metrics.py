@@ -18,37 +18,22 @@ channel = "managers"
 from __future__ import annotations
 
 import re
-from datetime import timedelta
-from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from handlers.durations import parse_duration
+from handlers.config_types import WEEKDAYS, Duration, StrictModel, TimeZoneName
 
-DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _CLOCK = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 
 
-def _duration(value: object) -> object:
-    return parse_duration(value) if isinstance(value, str) else value
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SlaTarget(_Strict):
+class SlaTarget(StrictModel):
     """Targets for one severity; a missing target is not measured."""
 
     first_response: Duration | None = None
     resolution: Duration | None = None
 
 
-class SlaConfig(_Strict):
+class SlaConfig(StrictModel):
     """``[sla.<severity>]`` tables."""
 
     low: SlaTarget | None = None
@@ -64,29 +49,20 @@ class SlaConfig(_Strict):
         }
 
 
-class BusinessHoursConfig(_Strict):
+class BusinessHoursConfig(StrictModel):
     """When the team works; business-hours durations count only this time."""
 
-    timezone: str = "UTC"
-    weekdays: list[str] = Field(default_factory=lambda: list(DAYS[:5]))
+    timezone: TimeZoneName = "UTC"
+    weekdays: list[str] = Field(default_factory=lambda: list(WEEKDAYS[:5]))
     start: str = "09:00"
     end: str = "17:00"
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use e.g. 'Europe/Berlin')") from None
-        return value
 
     @field_validator("weekdays")
     @classmethod
     def _days(cls, value: list[str]) -> list[str]:
-        bad = [d for d in value if d.lower() not in DAYS]
+        bad = [d for d in value if d.lower() not in WEEKDAYS]
         if bad:
-            raise ValueError(f"unknown weekday {bad[0]!r} (use {', '.join(DAYS)})")
+            raise ValueError(f"unknown weekday {bad[0]!r} (use {', '.join(WEEKDAYS)})")
         return [d.lower() for d in value]
 
     @field_validator("start", "end")
@@ -98,13 +74,13 @@ class BusinessHoursConfig(_Strict):
 
     def describe(self) -> str:
         """E.g. ``Europe/Berlin, Mon-Fri 09:00-17:00`` or ``UTC, every day 08:00-20:00``."""
-        idx = sorted(DAYS.index(d) for d in self.weekdays)
+        idx = sorted(WEEKDAYS.index(d) for d in self.weekdays)
         if len(idx) == 7:
             days = "every day"
         elif idx and idx == list(range(idx[0], idx[-1] + 1)):
-            days = f"{DAYS[idx[0]][:3].title()}-{DAYS[idx[-1]][:3].title()}"
+            days = f"{WEEKDAYS[idx[0]][:3].title()}-{WEEKDAYS[idx[-1]][:3].title()}"
         else:
-            days = ", ".join(DAYS[i][:3].title() for i in idx) or "no days"
+            days = ", ".join(WEEKDAYS[i][:3].title() for i in idx) or "no days"
         return f"{self.timezone}, {days} {self.start}-{self.end}"
 
     def minutes(self) -> tuple[int, int]:
@@ -112,7 +88,7 @@ class BusinessHoursConfig(_Strict):
         return sh * 60 + sm, eh * 60 + em
 
 
-class ReportsConfig(_Strict):
+class ReportsConfig(StrictModel):
     """The weekly digest: when (5-field cron, UTC) and to which channel."""
 
     weekly_cron: str | None = "0 9 * * mon"

@@ -19,7 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from handlers.config_types import StrictModel
 
 Term = tuple[str, float, str]
 
@@ -74,10 +76,8 @@ def read_lexicon_file(path: Path) -> list[tuple[str, float, str]]:
     return parse_terms(text, str(path))
 
 
-class SentimentConfig(BaseModel):
+class SentimentConfig(StrictModel):
     """How sentiment is labelled."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     lexicons: list[Path] = Field(default_factory=list)
     terms: dict[str, float] = Field(default_factory=dict)

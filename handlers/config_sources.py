@@ -19,28 +19,20 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     model_validator,
 )
 
-from handlers.durations import parse_duration
+from handlers.config_types import Duration
+from handlers.config_types import StrictModel as _Strict
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _URL = re.compile(r"^https?://[^\s/]+", re.IGNORECASE)
-
-
-def _duration(value: object) -> object:
-    if isinstance(value, str):
-        return parse_duration(value)
-    return value
 
 
 def _env_name(value: str) -> str:
@@ -57,14 +49,9 @@ def _url(value: str) -> str:
     return value.rstrip("/")
 
 
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
 EnvName = Annotated[str, AfterValidator(_env_name)]
 Url = Annotated[str, AfterValidator(_url)]
 Terms = Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]], Field(max_length=50)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class PollerConfig(_Strict):
@@ -267,4 +254,20 @@ class SourcesConfig(_Strict):
         return dict(getattr(self, kind))
 
 
-POLLER_KINDS = ("rss", "mastodon", "reddit", "bluesky")
+def _poller_model(annotation: object) -> type[PollerConfig] | None:
+    """``RssSource`` for a ``dict[str, RssSource]`` field, None for other fields."""
+    args = get_args(annotation)
+    if get_origin(annotation) is dict and len(args) == 2:
+        model = args[1]
+        if isinstance(model, type) and issubclass(model, PollerConfig):
+            return model
+    return None
+
+
+POLLER_MODELS: dict[str, type[PollerConfig]] = {
+    kind: model
+    for kind, field in SourcesConfig.model_fields.items()
+    if (model := _poller_model(field.annotation)) is not None
+}
+"""``kind -> config model`` of every poller, from ``SourcesConfig``'s table fields."""
+POLLER_KINDS = tuple(POLLER_MODELS)

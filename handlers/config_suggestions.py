@@ -8,7 +8,9 @@ suggestion, never the alert it follows.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from handlers.config_types import StrictModel
 
 DEFAULT_LIMITS: dict[str, int] = {
     "twitter": 280,
@@ -24,10 +26,8 @@ DEFAULT_RULES: list[str] = [
 ]
 
 
-class SuggestionsConfig(BaseModel):
+class SuggestionsConfig(StrictModel):
     """How suggested replies are drafted."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = False  # opt-in: it adds a message to every alert thread
     model: str = Field("gpt-4o-mini", min_length=1)

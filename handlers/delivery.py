@@ -10,7 +10,9 @@ from typing import Any, Protocol
 
 from handlers.cards import Card
 from handlers.config import CrmbotConfig
+from handlers.digest_group import DigestGroup
 from handlers.time_intervals import quiet_until
+from storage.outbox_types import OutboxKind, OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +49,12 @@ def outbox_rows(
         rows.extend(
             {
                 "conversation_id": card.conversation_id,
-                "kind": card.kind,
+                "kind": OutboxKind(card.kind),
                 "channel": channel,
                 "platform": target.platform,
                 "destination": target.destination,
                 "payload": payload,
-                "status": "pending",
+                "status": OutboxStatus.PENDING,
                 "attempts": 0,
                 "created_at": now,
                 "next_attempt_at": timing.due if timing else now,
@@ -68,7 +70,12 @@ class AlertTiming:
     """When a new alert may be posted, and the digest group it is posted with (if any)."""
 
     due: datetime
-    group_key: str | None = None
+    group: DigestGroup | None = None
+
+    @property
+    def group_key(self) -> str | None:
+        """The group as stored in ``Outbox.group_key`` (None: posted on its own)."""
+        return self.group.key if self.group is not None else None
 
 
 GroupState = Callable[[str], tuple[datetime | None, datetime | None]]
@@ -99,14 +106,14 @@ def alert_timing(
         intervals = [iv for iv in config.time_intervals if iv.name in chosen.quiet_hours]
         until = quiet_until(intervals, now)
         if until is not None:
-            return AlertTiming(until, f"quiet:{label}")
+            return AlertTiming(until, DigestGroup.quiet(label))
     if not chosen.group_by and not chosen.group_wait:
         return AlertTiming(now)
-    key = f"group:{label}:" + ",".join(f"{k}={labels.get(k, '')}" for k in chosen.group_by)
-    pending_due, last_sent = group_state(key)
+    group = DigestGroup.route(label, chosen.group_by, labels)
+    pending_due, last_sent = group_state(group.key)
     if pending_due is not None:
-        return AlertTiming(pending_due, key)
+        return AlertTiming(pending_due, group)
     due = now + chosen.group_wait
     if last_sent is not None:
         due = max(due, last_sent + chosen.group_interval)
-    return AlertTiming(due, key)
+    return AlertTiming(due, group)

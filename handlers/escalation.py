@@ -12,6 +12,7 @@ from handlers.cards import AlertCard, NoticeCard, Ping
 from handlers.config import CrmbotConfig, EscalationConfig
 from handlers.context import BotContext
 from handlers.delivery import AlertTiming
+from handlers.digest_group import DigestGroup
 from handlers.durations import format_duration
 from handlers.routing import cached_route, route
 from handlers.rules import Subject, rule_labels
@@ -183,7 +184,9 @@ def check_repeats(ctx: BotContext) -> list[int]:
                         "escalation": f"Still unclaimed ({age})",
                     }
                 )
-                ctx.queue(session, card, [candidate.channel], AlertTiming(now, f"repeat:{label}"))
+                ctx.queue(
+                    session, card, [candidate.channel], AlertTiming(now, DigestGroup.repeat(label))
+                )
                 repeated.append(conversation.id)
     if repeated:
         ctx.on_queued()

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from handlers.config import CrmbotConfig, RouteConfig
 from handlers.delivery import AlertTiming, GroupState
+from handlers.digest_group import DigestGroup
 from handlers.routing import route_matches
 
 MUTED_WAIT = timedelta(minutes=1)
@@ -47,11 +48,11 @@ def inhibitor(
 def muted_timing(source: ActiveAlert, now: datetime, group_state: GroupState) -> AlertTiming:
     """Muted alerts of one source go out together: a digest a minute after the first,
     then at most every MUTED_INTERVAL."""
-    key = f"inhibit:{source.conversation_id}"
-    pending_due, last_sent = group_state(key)
+    group = DigestGroup.inhibit(source.conversation_id)
+    pending_due, last_sent = group_state(group.key)
     if pending_due is not None:
-        return AlertTiming(pending_due, key)
+        return AlertTiming(pending_due, group)
     due = now + MUTED_WAIT
     if last_sent is not None:
         due = max(due, last_sent + MUTED_INTERVAL)
-    return AlertTiming(due, key)
+    return AlertTiming(due, group)

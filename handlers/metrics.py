@@ -8,11 +8,11 @@ from handlers.errors import UserError
 from handlers.metrics_sla import business_table, sla_table, sla_targets
 from handlers.periods import parse_period
 from handlers.replies import Reply, Table
-from handlers.reports import chart_reply
+from handlers.reports import chart_reply, summary_text
 from storage import metrics as metrics_sql
 from storage import staff as staff_store
-from storage.metrics import Distribution, MetricsReport, StaffFigures
 from storage.metrics_cycles import CycleRow, cycles_since
+from storage.metrics_report import Distribution, MetricsReport, StaffFigures
 from storage.metrics_sla import sla_counts
 from storage.models import Staff
 
@@ -26,13 +26,6 @@ def _dist_row(name: str, dist: Distribution) -> tuple[str, ...]:
         format_duration(dist.median),
         format_duration(dist.p90),
         format_duration(dist.average),
-    )
-
-
-def summary_text(report: MetricsReport, label: str, scope: str) -> str:
-    return (
-        f"Metrics for the last {label}{scope}: {report.conversations} conversations "
-        f"({report.cycles} cycles), {report.resolved} resolved, {report.open_now} still open."
     )
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from handlers.config_metrics import DAYS, BusinessHoursConfig
+from handlers.config_metrics import BusinessHoursConfig
+from handlers.config_types import WEEKDAYS
 
 
 def business_seconds(start: datetime, end: datetime, hours: BusinessHoursConfig) -> float:
@@ -14,7 +15,7 @@ def business_seconds(start: datetime, end: datetime, hours: BusinessHoursConfig)
         return 0.0
     tz = ZoneInfo(hours.timezone)
     open_min, close_min = hours.minutes()
-    workdays = {DAYS.index(d) for d in hours.weekdays}
+    workdays = {WEEKDAYS.index(d) for d in hours.weekdays}
     local_start, local_end = start.astimezone(tz), end.astimezone(tz)
     day = local_start.date()
     total = 0.0

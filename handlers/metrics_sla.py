@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from datetime import timedelta
 
 from handlers.config_metrics import BusinessHoursConfig, SlaConfig
 from handlers.durations import format_duration
 from handlers.metrics_hours import business_seconds
+from handlers.percentiles import nearest_rank
 from handlers.replies import Table
 from storage.metrics_cycles import CycleRow
 from storage.metrics_sla import SlaCount
@@ -53,13 +53,6 @@ def sla_table(
         columns=("severity", "target", "within", "measured", "met", "breaches"),
         rows=tuple(out),
     )
-
-
-def nearest_rank(values: list[float], p: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(1, math.ceil(p * len(ordered) - 1e-9)) - 1]
 
 
 def business_table(

@@ -7,9 +7,9 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from handlers.influence import influence
+from handlers.events import Mention
 from handlers.routing import decide
-from handlers.rules import Ruleset, Subject
+from handlers.rules import Ruleset, subject_of
 from storage.mentions import StoredMention
 
 
@@ -24,22 +24,27 @@ class ReplayReport:
     examples: dict[str, str] = field(default_factory=dict)
 
 
+def as_mention(stored: StoredMention) -> Mention:
+    """The stored mention as the event ingest saw, so replay routes it through the live
+    :func:`handlers.rules.subject_of` (a dry run cannot drift from live routing)."""
+    return Mention(
+        source=stored.source,
+        external_id=str(stored.id),
+        platform=stored.platform,
+        author_handle=stored.handle or "",
+        text=stored.text,
+        posted_at=stored.received_at,
+        author_followers=stored.followers,
+        lang=stored.lang,
+    )
+
+
 def replay(ruleset: Ruleset, mentions: Iterable[StoredMention]) -> ReplayReport:
     """Evaluate the current rules and routes over ``mentions``."""
     report = ReplayReport()
     for stored in mentions:
         report.mentions += 1
-        subject = Subject(
-            kind="mention",
-            text=stored.text,
-            platform=stored.platform,
-            source=stored.source,
-            lang=stored.lang,
-            sentiment=stored.sentiment,
-            followers=stored.followers,
-            influence=influence(stored.followers),
-            handle=stored.handle,
-        )
+        subject = subject_of(as_mention(stored), stored.sentiment)
         decision = decide(ruleset, subject)
         if decision is None:
             continue

@@ -20,6 +20,7 @@ from handlers.replies import Attachment, Reply, Table
 from storage import metrics as metrics_sql
 from storage import staff as staff_store
 from storage.metrics_cycles import CycleRow, cycles_since
+from storage.metrics_report import MetricsReport
 from storage.models import Staff
 from storage.types import UTCDateTime
 
@@ -224,10 +225,16 @@ def outcome_table(ctx: BotContext, since: datetime) -> Table:
     return Table(title="Outcomes", columns=("measure", "value"), rows=rows)
 
 
+def summary_text(report: MetricsReport, label: str, scope: str) -> str:
+    """The one-line summary heading `/crm metrics` and the weekly digest."""
+    return (
+        f"Metrics for the last {label}{scope}: {report.conversations} conversations "
+        f"({report.cycles} cycles), {report.resolved} resolved, {report.open_now} still open."
+    )
+
+
 def weekly_digest(ctx: BotContext) -> Reply:
     """The weekly digest for managers: last 7 days' figures, leaderboard and a chart."""
-    from handlers.metrics import summary_text
-
     _label, since = _since(ctx, "7d")
     with ctx.db.engine.connect() as conn:
         report = metrics_sql.compute(conn, since)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from handlers.config import WEEKDAYS, TimeIntervalConfig, TimeRange
+from handlers.config import TimeIntervalConfig, TimeRange
+from handlers.config_types import WEEKDAYS
 
 _MAX_HOPS = 32
 

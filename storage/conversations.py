@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from storage.models import Author, Conversation, Cycle, PostedAlert
+from storage.models import Author, Conversation, Cycle
 
 MAX_ID = 2**31 - 1  # ids are INTEGER columns; a larger number names no conversation
 
@@ -68,15 +68,6 @@ def assigned_to(session: Session, staff_id: int, limit: int = 20) -> list[Conver
             .where(Conversation.assignee_id == staff_id, Conversation.status != "resolved")
             .order_by(col(Conversation.created_at))
             .limit(limit)
-        ).all()
-    )
-
-
-def posted_alerts(session: Session, conversation_id: int) -> list[PostedAlert]:
-    """Where the conversation's alert was posted."""
-    return list(
-        session.exec(
-            select(PostedAlert).where(PostedAlert.conversation_id == conversation_id)
         ).all()
     )
 

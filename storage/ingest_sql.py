@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Table, bindparam, func, insert, select, updat
 
 from storage.models import Author, ContactHandle, Conversation, Cycle, Outbox
 from storage.models import Mention as MentionRow
+from storage.outbox_types import OutboxStatus
 
 _CHUNK = 400
 
@@ -218,11 +219,13 @@ def group_state(conn: Connection, group_key: str) -> tuple[datetime | None, date
     t = table(Outbox)
     pending = conn.execute(
         select(func.min(t.c.next_attempt_at)).where(
-            t.c.group_key == group_key, t.c.status == "pending"
+            t.c.group_key == group_key, t.c.status == OutboxStatus.PENDING
         )
     ).scalar()
     sent = conn.execute(
-        select(func.max(t.c.sent_at)).where(t.c.group_key == group_key, t.c.status == "sent")
+        select(func.max(t.c.sent_at)).where(
+            t.c.group_key == group_key, t.c.status == OutboxStatus.SENT
+        )
     ).scalar()
     return pending, sent
 

@@ -7,57 +7,22 @@ when handling events are recorded, so no date arithmetic happens here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection
 
-from storage.types import UTCDateTime
+from storage import metrics_rollup
+from storage.metrics_report import (
+    DURATIONS,
+    STAFF_COLUMN,
+    Distribution,
+    MetricsReport,
+    StaffFigures,
+    run_query,
+)
 
-DURATIONS = ("claim_s", "first_response_s", "resolution_s")
 FAST_FROM = 20_000  # cycles in the period from which rollups answer
-STAFF_COLUMN = {
-    "claim_s": "claimed_by",
-    "first_response_s": "first_response_by",
-    "resolution_s": "resolved_by",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Distribution:
-    """Count, average, median and p90 of one duration, in seconds."""
-
-    count: int = 0
-    average: float | None = None
-    median: float | None = None
-    p90: float | None = None
-
-
-@dataclass(slots=True)
-class StaffFigures:
-    """What one staff member did in the period."""
-
-    staff_id: int
-    handled: int = 0
-    claims: Distribution = field(default_factory=Distribution)
-    first_responses: Distribution = field(default_factory=Distribution)
-    resolutions: Distribution = field(default_factory=Distribution)
-
-
-@dataclass(slots=True)
-class MetricsReport:
-    """Figures for conversations received since ``since``."""
-
-    since: datetime
-    conversations: int = 0
-    cycles: int = 0
-    resolved: int = 0
-    open_now: int = 0
-    time_to_claim: Distribution = field(default_factory=Distribution)
-    first_response: Distribution = field(default_factory=Distribution)
-    resolution: Distribution = field(default_factory=Distribution)
-    staff: dict[int, StaffFigures] = field(default_factory=dict)
 
 
 def _filters(team: str | None, source: str | None) -> tuple[str, dict[str, Any]]:
@@ -72,11 +37,6 @@ def _filters(team: str | None, source: str | None) -> tuple[str, dict[str, Any]]
     return " AND ".join(clauses), params
 
 
-def _run(conn: Connection, sql: str, since: datetime, params: dict[str, Any]) -> list[Any]:
-    stmt = text(sql).bindparams(bindparam("since", type_=UTCDateTime()))
-    return list(conn.execute(stmt, {"since": since, **params}))
-
-
 def compute(
     conn: Connection,
     since: datetime,
@@ -89,8 +49,6 @@ def compute(
     Small periods are computed exactly from the rows; large unfiltered ones from the
     rollups (exact counts, percentiles within 1%). ``fast`` forces one or the other.
     """
-    from storage import metrics_rollup
-
     if fast is None:
         fast = team is None and source is None and count_cycles(conn, since) >= FAST_FROM
     if fast and team is None and source is None:
@@ -100,9 +58,8 @@ def compute(
 
 def count_cycles(conn: Connection, since: datetime) -> int:
     """Cycles received since ``since`` (an index-only count)."""
-    return int(
-        _run(conn, "SELECT COUNT(*) FROM cycle c WHERE c.received_at >= :since", since, {})[0][0]
-    )
+    sql = "SELECT COUNT(*) FROM cycle c WHERE c.received_at >= :since"
+    return int(run_query(conn, sql, since, {})[0][0])
 
 
 def compute_raw(
@@ -112,7 +69,7 @@ def compute_raw(
     GROUP BY baseline)."""
     where, params = _filters(team, source)
     report = MetricsReport(since=since)
-    totals = _run(
+    totals = run_query(
         conn,
         "SELECT COUNT(DISTINCT c.conversation_id), COUNT(*), COUNT(c.resolved_at) "
         f"FROM cycle c WHERE {where}",
@@ -137,7 +94,7 @@ def compute_raw(
                 figures.first_responses = dist
             else:
                 figures.resolutions = dist
-    for staff_id, handled in _run(
+    for staff_id, handled in run_query(
         conn,
         f"SELECT actor_id, COUNT(*) FROM (SELECT DISTINCT h.actor_id, h.conversation_id, h.cycle"
         f" FROM handling_event h JOIN cycle c ON c.conversation_id = h.conversation_id"
@@ -160,7 +117,7 @@ def _distributions(
     """Per group (or overall when ``group`` is None): count, average, median and p90."""
     key = f"c.{group}" if group else "NULL"
     partition = f"PARTITION BY c.{group} " if group else ""
-    rows = _run(
+    rows = run_query(
         conn,
         f"SELECT g, n, total, rn, d FROM ("
         f" SELECT {key} AS g, c.{column} AS d,"

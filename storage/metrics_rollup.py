@@ -10,13 +10,13 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, text
 
 from storage import rollups
-from storage.metrics import (
+from storage.metrics_report import (
     DURATIONS,
     STAFF_COLUMN,
     Distribution,
     MetricsReport,
     StaffFigures,
-    _run,
+    run_query,
 )
 from storage.types import UTCDateTime
 
@@ -75,7 +75,7 @@ def compute(conn: Connection, since: datetime) -> MetricsReport:
         since,
         max(since, edge_end),
     )[0]
-    reopened_from_before = _run(
+    reopened_from_before = run_query(
         conn,
         "SELECT COUNT(*) FROM cycle c WHERE c.n > 1 AND c.received_at >= :since"
         " AND c.previous_received_at < :since",

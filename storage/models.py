@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from storage.types import UTCDateTime
+from storage.outbox_types import OutboxKind, OutboxStatus
+from storage.types import StrEnumText, UTCDateTime
 
 
 def _utc(nullable: bool = False, index: bool = False) -> Any:
@@ -222,12 +223,12 @@ class Outbox(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int | None = Field(default=None, foreign_key="conversation.id")
-    kind: str  # alert | followup | update | notice
+    kind: OutboxKind = Field(sa_type=StrEnumText(OutboxKind))
     channel: str
     platform: str
     destination: str
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    status: str = "pending"  # pending | sent
+    status: OutboxStatus = Field(default=OutboxStatus.PENDING, sa_type=StrEnumText(OutboxStatus))
     group_key: str | None = Field(default=None, index=True)  # alerts sent together as a digest
     attempts: int = 0
     last_error: str | None = None
@@ -280,10 +281,22 @@ class SpikeState(SQLModel, table=True):
     conversation_id: int | None = Field(default=None, foreign_key="conversation.id")
 
 
-from storage import rollups as _rollups  # noqa: E402, F401  (registers metric_rollup)
 from storage.audit import AuditEntry as AuditEntry  # noqa: E402  (registers audit_log)
 from storage.config_versions import ConfigVersion as ConfigVersion  # noqa: E402  (registers config_version)
 from storage.deliveries import InboundDelivery as InboundDelivery  # noqa: E402  (registers inbound_delivery)
 from storage.leases import DispatchLease as DispatchLease  # noqa: E402  (registers dispatch_lease)
+from storage.rollup_table import MetricRollup as MetricRollup  # noqa: E402  (registers metric_rollup)
 from storage.sources import SourceCursor as SourceCursor  # noqa: E402  (registers source_cursor)
 from storage.suggestions import KnowledgeEntry as KnowledgeEntry  # noqa: E402  (registers kb_entry, suggestion)
+
+# Reopened cycles are few: this partial index lets distinct-conversation counts find them
+# without reading every cycle of the period.
+Index(
+    "ix_cycle_reopened",
+    Cycle.received_at,  # type: ignore[arg-type]
+    Cycle.previous_received_at,  # type: ignore[arg-type]
+    sqlite_where=text("n > 1"),
+    postgresql_where=text("n > 1"),
+)
+# Counting the cycles of a period (and the new conversations among them) reads only this.
+Index("ix_cycle_received_n", Cycle.received_at, Cycle.n)  # type: ignore[arg-type]

@@ -10,29 +10,13 @@ from sqlalchemy import ColumnElement, and_, or_, update
 from sqlmodel import Session, col, func, select
 
 from storage.models import Outbox, PostedAlert
-
-
-def due(session: Session, now: datetime, limit: int = 100) -> list[Outbox]:
-    """Pending rows whose next attempt is due, oldest first."""
-    return list(
-        session.exec(
-            select(Outbox)
-            .where(Outbox.status == "pending", col(Outbox.next_attempt_at) <= now)
-            .order_by(col(Outbox.id))
-            .limit(limit)
-        ).all()
-    )
-
-
-def next_due_at(session: Session) -> datetime | None:
-    """When the earliest pending row is due."""
-    return session.exec(
-        select(func.min(Outbox.next_attempt_at)).where(Outbox.status == "pending")
-    ).one()
+from storage.outbox_types import OutboxKind, OutboxStatus
 
 
 def pending_count(session: Session) -> int:
-    return int(session.exec(select(func.count()).where(Outbox.status == "pending")).one())
+    return int(
+        session.exec(select(func.count()).where(Outbox.status == OutboxStatus.PENDING)).one()
+    )
 
 
 def alert_pending(session: Session, conversation_id: int, platform: str, destination: str) -> bool:
@@ -43,8 +27,8 @@ def alert_pending(session: Session, conversation_id: int, platform: str, destina
                 Outbox.conversation_id == conversation_id,
                 Outbox.platform == platform,
                 Outbox.destination == destination,
-                Outbox.kind == "alert",
-                Outbox.status == "pending",
+                Outbox.kind == OutboxKind.ALERT,
+                Outbox.status == OutboxStatus.PENDING,
             )
         ).first()
         is not None
@@ -108,8 +92,8 @@ def sent_alert_payload(
             Outbox.conversation_id == conversation_id,
             Outbox.platform == platform,
             Outbox.destination == destination,
-            Outbox.kind == "alert",
-            Outbox.status == "sent",
+            Outbox.kind == OutboxKind.ALERT,
+            Outbox.status == OutboxStatus.SENT,
         )
         .order_by(col(Outbox.id).desc())
     ).first()
@@ -120,7 +104,7 @@ def first_alert_payload(session: Session, conversation_id: int) -> dict[str, Any
     """The payload of the conversation's first alert (to re-post it, e.g. on escalation)."""
     row = session.exec(
         select(Outbox)
-        .where(Outbox.conversation_id == conversation_id, Outbox.kind == "alert")
+        .where(Outbox.conversation_id == conversation_id, Outbox.kind == OutboxKind.ALERT)
         .order_by(col(Outbox.id))
     ).first()
     return dict(row.payload) if row is not None else None
@@ -131,8 +115,8 @@ def due_alert_groups(session: Session, now: datetime) -> list[tuple[str, str, st
     rows = session.exec(
         select(Outbox.platform, Outbox.destination, Outbox.group_key)
         .where(
-            Outbox.status == "pending",
-            Outbox.kind == "alert",
+            Outbox.status == OutboxStatus.PENDING,
+            Outbox.kind == OutboxKind.ALERT,
             col(Outbox.next_attempt_at) <= now,
         )
         .distinct()
@@ -149,8 +133,8 @@ def due_alerts(
         session.exec(
             select(Outbox)
             .where(
-                Outbox.status == "pending",
-                Outbox.kind == "alert",
+                Outbox.status == OutboxStatus.PENDING,
+                Outbox.kind == OutboxKind.ALERT,
                 Outbox.platform == platform,
                 Outbox.destination == destination,
                 group,
@@ -167,8 +151,8 @@ def due_other(session: Session, now: datetime, limit: int) -> list[Outbox]:
         session.exec(
             select(Outbox)
             .where(
-                Outbox.status == "pending",
-                Outbox.kind != "alert",
+                Outbox.status == OutboxStatus.PENDING,
+                Outbox.kind != OutboxKind.ALERT,
                 col(Outbox.next_attempt_at) <= now,
             )
             .order_by(col(Outbox.id))
@@ -192,8 +176,8 @@ def due_followups(session: Session, now: datetime, platform: str, destination: s
         session.exec(
             select(Outbox)
             .where(
-                Outbox.status == "pending",
-                Outbox.kind == "followup",
+                Outbox.status == OutboxStatus.PENDING,
+                Outbox.kind == OutboxKind.FOLLOWUP,
                 Outbox.platform == platform,
                 Outbox.destination == destination,
                 col(Outbox.next_attempt_at) <= now,
@@ -209,7 +193,7 @@ def last_alert_at(session: Session, conversation_id: int, channel: str) -> datet
         select(func.max(Outbox.created_at)).where(
             Outbox.conversation_id == conversation_id,
             Outbox.channel == channel,
-            Outbox.kind == "alert",
+            Outbox.kind == OutboxKind.ALERT,
         )
     ).one()
 
@@ -229,7 +213,7 @@ def recent_posts(
         .where(
             Outbox.platform == platform,
             Outbox.destination == destination,
-            Outbox.status == "sent",
+            Outbox.status == OutboxStatus.SENT,
             col(Outbox.sent_at) > since,
             col(Outbox.message_ref).is_not(None),
         )
@@ -246,8 +230,8 @@ def due_other_of(
         session.exec(
             select(Outbox)
             .where(
-                Outbox.status == "pending",
-                Outbox.kind != "alert",
+                Outbox.status == OutboxStatus.PENDING,
+                Outbox.kind != OutboxKind.ALERT,
                 Outbox.platform == platform,
                 Outbox.destination == destination,
                 col(Outbox.next_attempt_at) <= now,
@@ -260,17 +244,21 @@ def due_other_of(
 
 # --- admin tools (`crmbot outbox`): look at and act on rows that did not go out ---
 
-RETRIABLE = ("dead", "pending", "dropped")  # a sent row is never posted again
-DROPPABLE = ("dead", "pending")
+RETRIABLE = (
+    OutboxStatus.DEAD,
+    OutboxStatus.PENDING,
+    OutboxStatus.DROPPED,
+)  # a sent row is never posted again
+DROPPABLE = (OutboxStatus.DEAD, OutboxStatus.PENDING)
 
 
-def troubled(session: Session, statuses: tuple[str, ...], limit: int) -> list[Outbox]:
+def troubled(session: Session, statuses: tuple[OutboxStatus, ...], limit: int) -> list[Outbox]:
     """Rows with one of ``statuses``, newest first; pending rows only when they failed
     at least once (a row merely waiting its turn is no trouble)."""
-    failed_pending = and_(col(Outbox.status) == "pending", col(Outbox.attempts) > 0)
-    others = [s for s in statuses if s != "pending"]
+    failed_pending = and_(col(Outbox.status) == OutboxStatus.PENDING, col(Outbox.attempts) > 0)
+    others = [s for s in statuses if s != OutboxStatus.PENDING]
     parts: list[ColumnElement[bool]] = [col(Outbox.status).in_(others)] if others else []
-    if "pending" in statuses:
+    if OutboxStatus.PENDING in statuses:
         parts.append(failed_pending)
     condition = or_(*parts)
     return list(
@@ -280,16 +268,16 @@ def troubled(session: Session, statuses: tuple[str, ...], limit: int) -> list[Ou
     )
 
 
-def statuses_of(session: Session, ids: list[int]) -> dict[int, str]:
+def statuses_of(session: Session, ids: list[int]) -> dict[int, OutboxStatus]:
     """The status of each of ``ids`` that exists."""
     rows = session.exec(select(Outbox.id, Outbox.status).where(col(Outbox.id).in_(ids))).all()
-    return {row_id: status for row_id, status in rows if row_id is not None}
+    return {row_id: OutboxStatus(status) for row_id, status in rows if row_id is not None}
 
 
 def dead_ids(session: Session) -> list[int]:
     """Every dead-lettered row, oldest first."""
     found = session.exec(
-        select(Outbox.id).where(Outbox.status == "dead").order_by(col(Outbox.id))
+        select(Outbox.id).where(Outbox.status == OutboxStatus.DEAD).order_by(col(Outbox.id))
     ).all()
     return [row_id for row_id in found if row_id is not None]
 
@@ -303,7 +291,7 @@ def requeue(session: Session, ids: list[int], now: datetime) -> list[int]:
         session.execute(
             update(Outbox)
             .where(col(Outbox.id).in_(chunk), col(Outbox.status).in_(RETRIABLE))
-            .values(status="pending", next_attempt_at=now)
+            .values(status=OutboxStatus.PENDING, next_attempt_at=now)
         )
     return chosen
 
@@ -316,12 +304,12 @@ def drop(session: Session, ids: list[int]) -> list[int]:
         session.execute(
             update(Outbox)
             .where(col(Outbox.id).in_(chunk), col(Outbox.status).in_(DROPPABLE))
-            .values(status="dropped")
+            .values(status=OutboxStatus.DROPPED)
         )
     return chosen
 
 
-def _with_status(session: Session, ids: list[int], statuses: tuple[str, ...]) -> list[int]:
+def _with_status(session: Session, ids: list[int], statuses: tuple[OutboxStatus, ...]) -> list[int]:
     found: list[int] = []
     for chunk_start in range(0, len(ids), 500):
         chunk = ids[chunk_start : chunk_start + 500]

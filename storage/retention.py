@@ -14,10 +14,11 @@ from sqlalchemy import Connection, delete, update
 
 from storage.ingest_sql import table
 from storage.models import Conversation, CrmEvent, Mention, Outbox
+from storage.outbox_types import OutboxStatus
 from storage.privacy import ERASED
 from storage.suggestions import Suggestion
 
-FINISHED_OUTBOX = ("sent", "dead", "dropped")
+FINISHED_OUTBOX = (OutboxStatus.SENT, OutboxStatus.DEAD, OutboxStatus.DROPPED)
 
 
 def _rows(result: object) -> int:

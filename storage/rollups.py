@@ -24,12 +24,13 @@ from typing import Any
 
 import numpy as np
 from ddsketch.mapping import LogarithmicMapping
-from sqlalchemy import Connection, Index, LargeBinary, UniqueConstraint, func, select, text
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Field, Session, SQLModel, col
+from sqlmodel import Session, col
 
 from storage.models import Cycle, HandlingEvent
+from storage.rollup_table import MetricRollup
 
 RELATIVE_ACCURACY = 0.004  # changing it needs a migration that rebuilds (see 0010)
 MAPPING = LogarithmicMapping(RELATIVE_ACCURACY)
@@ -37,40 +38,6 @@ ZERO_KEY = -(2**31)
 ALL = "*"  # team/source/severity of the per-day total rows (staff_id 0)
 SKETCHED = {"claim_s": "claim", "first_response_s": "first_response", "resolution_s": "resolution"}
 CREDIT = {"claim": "claimed_by", "first_response": "first_response_by", "resolution": "resolved_by"}
-
-
-class MetricRollup(SQLModel, table=True):
-    """Count, sum and sketch of one measure for one day and key (see the module doc)."""
-
-    __tablename__ = "metric_rollup"
-    __table_args__ = (
-        UniqueConstraint("day", "staff_id", "team", "source", "severity", "measure"),
-        Index("ix_metric_rollup_day_staff", "day", "staff_id"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    day: date
-    staff_id: int = 0
-    team: str = ""
-    source: str = ""
-    severity: str = ""
-    measure: str
-    count: int = 0
-    total: float = 0.0
-    sketch: bytes = Field(default=b"", sa_type=LargeBinary())
-
-
-# Reopened cycles are few: this partial index lets distinct-conversation counts find them
-# without reading every cycle of the period.
-Index(
-    "ix_cycle_reopened",
-    Cycle.received_at,  # type: ignore[arg-type]
-    Cycle.previous_received_at,  # type: ignore[arg-type]
-    sqlite_where=text("n > 1"),
-    postgresql_where=text("n > 1"),
-)
-# Counting the cycles of a period (and the new conversations among them) reads only this.
-Index("ix_cycle_received_n", Cycle.received_at, Cycle.n)  # type: ignore[arg-type]
 
 
 # -- sketches ---------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, bindparam, func, select, update
 from storage.ingest_sql import table
 from storage.models import Conversation, Outbox, Staff
 from storage.models import Mention as MentionRow
+from storage.outbox_types import OutboxStatus
 
 OFFLINE = "offline"
 
@@ -127,7 +128,7 @@ def restate_alerts(conn: Connection, fields: dict[int, dict[str, Any]]) -> list[
         )
     posted: dict[int, set[str]] = {}
     for row in rows:
-        if row.status == "sent":
+        if row.status == OutboxStatus.SENT:
             posted.setdefault(row.conversation_id, set()).add(row.channel)
     if not posted:
         return []

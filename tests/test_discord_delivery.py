@@ -13,6 +13,7 @@ from bot.chat.base import DeliveryError
 from handlers.cards import AlertCard, Ping
 from handlers.clock import FakeClock
 from storage.models import Outbox
+from storage.outbox_types import OutboxStatus
 from tests.conftest import mention
 from tests.fakes.discord_bot import CHANNEL_IDS, DiscordBot, discord_bot
 
@@ -52,7 +53,7 @@ async def test_a_long_rate_limit_goes_back_to_the_outbox_and_blocks_no_one(
         assert {r.destination for r in rows} == {SUPPORT, SALES}
         # the dispatcher takes channels in any order: the first post is the one refused
         (limited,) = [r for r in rows if r.status == "pending"]
-        assert [r.status for r in rows].count("sent") == 1  # the other channel went on
+        assert [r.status for r in rows].count(OutboxStatus.SENT) == 1  # the other channel went on
         assert "rate limited" in (limited.last_error or "")
         wait = limited.next_attempt_at.replace(tzinfo=None) - clock.now().replace(tzinfo=None)
         assert wait >= timedelta(seconds=119)  # Discord's retry_after is honoured

@@ -23,7 +23,7 @@ from tests.fakes.slack_bot import (
     APP_TOKEN,
     BOT_TOKEN,
     FAST_RETRY,
-    NO_BUDGET,
+    NO_BURST_LIMIT,
     SIGNING_SECRET,
     SlackBot,
     _serve,
@@ -110,7 +110,7 @@ async def test_one_conversation_on_slack_and_discord_at_once_has_one_record(
             api_url=slack_fake.api_url,
         ),
         retry=FAST_RETRY,
-        budget=NO_BUDGET,
+        burst=NO_BURST_LIMIT,
     )
     config = slack_config(discord_config())
     try:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from bot.backoff import Backoff
 from bot.chat.base import DeliveryError
-from bot.dispatcher import Backoff
 from handlers.cards import AlertCard, FollowUpCard, StatusCard
 from storage.models import Cycle, HandlingEvent, Outbox, PostedAlert
 from tests.conftest import BotHarness, mention

@@ -15,6 +15,7 @@ from bot.cli import app
 from handlers.cards import AlertCard
 from handlers.clock import FakeClock
 from storage.models import Outbox
+from storage.outbox_types import OutboxStatus
 from tests.conftest import RecordingAdapter, make_config, mention
 from tests.test_cli import crmbot
 
@@ -128,6 +129,7 @@ def test_outbox_list_refuses_to_invent_an_empty_database(tmp_path: Path) -> None
 async def test_requeue_and_drop_are_set_based_on_every_database(database_url: str) -> None:
     from storage import outbox as outbox_store
 
+    troubles = (OutboxStatus.DEAD, OutboxStatus.PENDING)
     clock = FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     adapter = MissingChannel()
     bot = CrmBot(database_url, make_config(), [adapter], clock=clock)
@@ -135,11 +137,11 @@ async def test_requeue_and_drop_are_set_based_on_every_database(database_url: st
     await bot.dispatcher.drain()
     with bot.db.session() as session:
         dead = outbox_store.dead_ids(session)
-        listed = [r.id for r in outbox_store.troubled(session, ("dead", "pending"), 10)]
+        listed = [r.id for r in outbox_store.troubled(session, troubles, 10)]
         assert listed == sorted(dead, reverse=True) and len(dead) == 2
         assert outbox_store.drop(session, [*dead, 999]) == dead
     with bot.db.session() as session:
-        assert outbox_store.troubled(session, ("dead", "pending"), 10) == []
+        assert outbox_store.troubled(session, troubles, 10) == []
         assert outbox_store.requeue(session, dead, clock.now()) == dead
     adapter.fixed = True
     await bot.dispatcher.drain()

@@ -24,6 +24,7 @@ from handlers.clock import FakeClock
 from storage import leases
 from storage.db import Database
 from storage.models import Outbox
+from storage.outbox_types import OutboxKind
 from tests.conftest import TEST_CONFIG, make_config, mention
 
 CHANNELS = 4
@@ -142,7 +143,7 @@ async def test_a_replica_without_a_platform_leaves_its_rows_to_one_that_runs_it(
     with a.bot.db.session() as session:
         session.add(
             Outbox(
-                kind="notice",
+                kind=OutboxKind.NOTICE,
                 channel="c0",
                 platform="discord",
                 destination="D1",

@@ -157,7 +157,7 @@ def test_worker_processes_score_with_the_admin_terms_too() -> None:
     scorer = SentimentScorer(workers=1, config=config.sentiment)
     try:
         texts = ["Total meltdown today"] * 200
-        scores = scorer.score_many(texts, langs=["en"] * 200)
+        scores = scorer.begin(texts, langs=["en"] * 200).result()
     finally:
         scorer.close()
     assert all(label(s) == "negative" for s in scores)

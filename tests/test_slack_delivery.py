@@ -13,7 +13,7 @@ from slack_sdk.http_retry import builtin_async_handlers
 from sqlmodel import Session, select
 
 from bot.chat.base import DeliveryError
-from bot.chat.slack import PostBudget, RetryPolicy
+from bot.chat.slack import BurstLimit, RetryPolicy
 from bot.chat.slack.blocks import CLAIM
 from handlers.cards import Card, NoticeCard
 from handlers.clock import FakeClock
@@ -198,21 +198,21 @@ async def test_unreachable_slack_is_a_delivery_error(sb: SlackBot) -> None:
     assert caught.value.reason.startswith("Slack chat.postMessage: unreachable")
 
 
-async def test_post_budget_is_per_channel(database_url: str, clock: FakeClock) -> None:
-    budget = PostBudget(posts=1, seconds=3600)
-    async with slack_bot(database_url, clock, budget=budget) as sb:
+async def test_burst_limit_is_per_channel(database_url: str, clock: FakeClock) -> None:
+    burst = BurstLimit(posts=1, seconds=3600)
+    async with slack_bot(database_url, clock, burst=burst) as sb:
         with loop_clock() as loop_time:  # the limiter reads the event loop's clock
             notice = NoticeCard(conversation_id=None, text="digest")
             await sb.adapter.post(SUPPORT, notice, None)
             second = asyncio.create_task(sb.adapter.post(SUPPORT, notice, None))
             await sb.adapter.post(CHANNEL_IDS["sales"], notice, None)  # another channel: not held
             await turns()
-            assert not second.done()  # over budget in #support: held back ...
+            assert not second.done()  # over the limit in #support: held back ...
             loop_time.advance(3000)
             await turns()
             assert not second.done()
             assert [m.channel for m in sb.fake.posts()] == [SUPPORT, CHANNEL_IDS["sales"]]
-            loop_time.advance(700)  # ... until the budget's hour has passed; never dropped
+            loop_time.advance(700)  # ... until the limit's hour has passed; never dropped
             await asyncio.wait_for(second, timeout=60)
             assert [m.channel for m in sb.fake.posts()] == [SUPPORT, CHANNEL_IDS["sales"], SUPPORT]
 

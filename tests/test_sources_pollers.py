@@ -21,6 +21,7 @@ from bot.app import CrmBot
 from bot.scheduler import make_scheduler
 from bot.sources import polling
 from bot.sources.polling import PollingRuntime, poll_job, schedule_pollers
+from bot.sources.registry import make_connector
 from handlers.cards import NoticeCard
 from handlers.config_sources import SourcesConfig
 from handlers.events import Mention as MentionEvent
@@ -675,7 +676,7 @@ async def test_polled_mentions_carry_what_a_reply_needs(fake: FakePlatform) -> N
     for kind, name in sources.pollers():
         config = sources.poller(kind, name)
         assert config is not None
-        connector = polling.make_connector(kind, config, env)
+        connector = make_connector(kind, config, env)
         result = await connector.poll({}, now)
         await connector.close()
         for event in result.events:

@@ -1,9 +1,12 @@
-"""Exponential backoff for failing pollers, capped, honouring the platform's Retry-After."""
+"""Backoff for failing pollers (:class:`bot.backoff.Backoff` in timedeltas, no jitter),
+their schedule, and the platform's Retry-After header."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+
+from bot.backoff import Backoff
 
 MAX_RETRY_AFTER = timedelta(days=1)
 
@@ -16,11 +19,14 @@ def backoff_delay(
     ``every``, ``2*every``, ``4*every``, ... up to ``cap`` (never below ``every``); a
     Retry-After from the platform wins when it asks for longer (up to a day).
     """
-    doubling: timedelta = every * (2 ** max(0, min(failures - 1, 30)))
-    delay = max(every, min(doubling, cap))
-    if retry_after is not None and retry_after > 0:
-        delay = max(delay, min(timedelta(seconds=retry_after), MAX_RETRY_AFTER))
-    return delay
+    backoff = Backoff(
+        base=every.total_seconds(),
+        floor=every.total_seconds(),
+        cap=cap.total_seconds(),
+        jitter=0.0,
+        max_retry_after=MAX_RETRY_AFTER.total_seconds(),
+    )
+    return timedelta(seconds=backoff.delay(failures, retry_after))
 
 
 def due(next_attempt_at: datetime | None, now: datetime, every: timedelta) -> bool:

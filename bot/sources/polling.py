@@ -29,6 +29,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from bot.sources.backoff import backoff_delay, due
 from bot.sources.base import Connector, PollResult
 from bot.sources.errors import SourceError
+from bot.sources.registry import make_connector
 from handlers.config_sources import PollerConfig
 from handlers.durations import format_duration
 from handlers.source_port import SourceSink, SourceState
@@ -298,32 +299,3 @@ class PollingRuntime:
             return
         self._closing.add(task)
         task.add_done_callback(self._closed)
-
-
-def make_connector(kind: str, config: PollerConfig, env: Mapping[str, str]) -> Connector:
-    """The connector for a ``[sources.<kind>.<name>]`` table (platform libraries load lazily)."""
-    if kind == "rss":
-        from bot.sources.rss import RssConnector
-        from handlers.config_sources import RssSource
-
-        assert isinstance(config, RssSource)
-        return RssConnector(config)
-    if kind == "mastodon":
-        from bot.sources.mastodon import MastodonConnector
-        from handlers.config_sources import MastodonSource
-
-        assert isinstance(config, MastodonSource)
-        return MastodonConnector(config, env)
-    if kind == "reddit":
-        from bot.sources.reddit import RedditConnector
-        from handlers.config_sources import RedditSource
-
-        assert isinstance(config, RedditSource)
-        return RedditConnector(config, env)
-    if kind == "bluesky":
-        from bot.sources.bluesky import BlueskyConnector
-        from handlers.config_sources import BlueskySource
-
-        assert isinstance(config, BlueskySource)
-        return BlueskyConnector(config, env)
-    raise ValueError(f"unknown source kind {kind!r}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,7 +35,12 @@ MAX_TEXT = 4000
 class RssConnector:
     """Polls one feed URL."""
 
-    def __init__(self, config: RssSource, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        config: RssSource,
+        env: Mapping[str, str] | None = None,  # a feed needs no secrets
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
         self.config = config
         self.host = urlsplit(config.url).hostname or config.url
         self._client = client or httpx.AsyncClient(

@@ -76,12 +76,6 @@ class SentimentScorer:
     def score(self, text: str, lang: str | None = None) -> float:
         return self._analyzer.score(text, lang)
 
-    def score_many(
-        self, texts: Sequence[str], langs: Sequence[str | None] | None = None
-    ) -> list[float]:
-        """Scores in order; batches of PARALLEL_MIN_BATCH or more use the worker processes."""
-        return self.begin(texts, langs=langs).result()
-
     def begin(
         self,
         texts: Sequence[str],

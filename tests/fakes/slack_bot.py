@@ -25,7 +25,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.app import CrmBot
 from bot.assembly import http_routes
-from bot.chat.slack import PostBudget, RetryPolicy, SlackAdapter, SlackConnection
+from bot.chat.slack import BurstLimit, RetryPolicy, SlackAdapter, SlackConnection
 from bot.server import build_http_app
 from bot.settings import Settings
 from handlers.clock import FakeClock
@@ -42,12 +42,12 @@ STAFF_IDS = {"lead": "U0LEAD", "ana": "U0ANA", "ben": "U0BEN"}
 CHANNEL_IDS = {"support": "C0SUPPORT", "sales": "C0SALES", "social": "C0SOCIAL"}
 ALERTS_ONLY = {"sales"}
 
-# Retries without waiting (a 429 still waits its Retry-After) and no post budget, so tests
-# do not wait on the clock; the budget has a test of its own.
+# Retries without waiting (a 429 still waits its Retry-After) and no burst limit, so tests
+# do not wait on the clock; the limit has a test of its own.
 FAST_RETRY = RetryPolicy(
     max_retries=2, server_error_interval=FixedValueRetryIntervalCalculator(0.0)
 )
-NO_BUDGET = PostBudget(posts=1000, seconds=1)
+NO_BURST_LIMIT = BurstLimit(posts=1000, seconds=1)
 
 
 def slack_config(base: CrmbotConfig | None = None) -> CrmbotConfig:
@@ -285,7 +285,7 @@ async def slack_bot(
     *,
     mode: str = "http",
     retry: RetryPolicy = FAST_RETRY,
-    budget: PostBudget = NO_BUDGET,
+    burst: BurstLimit = NO_BURST_LIMIT,
     run_dispatcher: bool = False,
     config: CrmbotConfig | None = None,
 ) -> AsyncIterator[SlackBot]:
@@ -299,7 +299,7 @@ async def slack_bot(
             signing_secret=SecretStr(SIGNING_SECRET),
             api_url=fake.api_url,
         )
-        adapter = SlackAdapter(connection, retry=retry, budget=budget)
+        adapter = SlackAdapter(connection, retry=retry, burst=burst)
         bot = CrmBot(database_url, config or slack_config(), [adapter], clock=clock)
         app = build_http_app(bot, http_routes(bot, Settings()))
         stop = asyncio.Event()

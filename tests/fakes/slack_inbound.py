@@ -37,7 +37,7 @@ from tests.fakes.slack_bot import (
     APP_TOKEN,
     BOT_TOKEN,
     FAST_RETRY,
-    NO_BUDGET,
+    NO_BURST_LIMIT,
     SIGNING_SECRET,
     _serve,
     sign,
@@ -280,7 +280,7 @@ async def port_bot(
             signing_secret=SecretStr(SIGNING_SECRET),
             api_url=fake.api_url,
         )
-        adapter = SlackAdapter(connection, retry=FAST_RETRY, budget=NO_BUDGET)
+        adapter = SlackAdapter(connection, retry=FAST_RETRY, burst=NO_BURST_LIMIT)
         port = inbound or RecordingInbound()
         adapter.bind(port)
         if mode == "socket":

@@ -5,7 +5,7 @@ See docs/slack.md for setting up the app (examples/slack-manifest.yaml).
 
 from __future__ import annotations
 
-from bot.chat.slack.adapter import PostBudget, SlackAdapter
+from bot.chat.slack.adapter import BurstLimit, SlackAdapter
 from bot.chat.slack.connection import (
     RetryPolicy,
     SlackConnection,
@@ -14,7 +14,7 @@ from bot.chat.slack.connection import (
 )
 
 __all__ = [
-    "PostBudget",
+    "BurstLimit",
     "RetryPolicy",
     "SlackAdapter",
     "SlackConnection",

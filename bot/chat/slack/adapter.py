@@ -1,7 +1,7 @@
 """The Slack chat adapter: posts cards with Block Kit, edits alerts in place, and runs the
 Bolt app over Socket Mode (default) or HTTP (``POST /slack/events``).
 
-Alerts, follow-ups and notices go through a per-channel post budget (Slack allows about
+Alerts, follow-ups and notices go through a per-channel burst limit (Slack allows about
 one message per second per channel). A call that still fails after slack_sdk's retries
 raises DeliveryError, so the dispatcher keeps the outbox row and tries again later.
 """
@@ -50,9 +50,10 @@ METADATA_EVENT = "crmbot_outbox"  # message metadata naming the outbox row a pos
 
 
 @dataclass(frozen=True, slots=True)
-class PostBudget:
+class BurstLimit:
     """At most ``posts`` messages per ``seconds`` to one channel (Slack: about one a second,
-    with short bursts allowed; the dispatcher's per-minute budget turns floods into digests)."""
+    with short bursts allowed), enforced by waiting. Not the dispatcher's per-minute
+    :class:`bot.budget.PostBudget`, which turns floods into digests."""
 
     posts: float = 3.0
     seconds: float = 3.0
@@ -70,11 +71,11 @@ class SlackAdapter(ChatAdapter):
         connection: SlackConnection,
         *,
         retry: RetryPolicy | None = None,
-        budget: PostBudget | None = None,
+        burst: BurstLimit | None = None,
     ) -> None:
         self.connection = connection
         self.client = make_client(connection, retry)
-        self.budget = budget or PostBudget()
+        self.burst = burst or BurstLimit()
         self.identities = SlackIdentities(self.client, self.inbound)
         self.listeners = SlackListeners(self.inbound, self.identities, self.client)
         self.app = build_app(self.client, connection, self.listeners)
@@ -154,7 +155,7 @@ class SlackAdapter(ChatAdapter):
     def _limiter(self, destination: str) -> AsyncLimiter:
         limiter = self._limiters.get(destination)
         if limiter is None:
-            limiter = AsyncLimiter(self.budget.posts, self.budget.seconds)
+            limiter = AsyncLimiter(self.burst.posts, self.burst.seconds)
             self._limiters[destination] = limiter
         return limiter
 
