@@ -11,22 +11,8 @@ from bot.crm.hubspot import HubspotCrm, hubspot_client, hubspot_from_settings
 from bot.settings import Settings
 from handlers.config_sources import HubspotConfig
 from handlers.crm_port import CrmError, LeadRequest
+from tests.crm_support import Ticks
 from tests.fakes.hubspot_api import TOKEN, FakeHubspot
-
-
-class Ticks:
-    """An injected monotonic clock and sleep: waits are recorded, never slept."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.t += seconds
 
 
 @pytest.fixture

@@ -42,6 +42,7 @@ class FakeHubspot:
     requests: list[tuple[str, str]] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     url: str = ""
+    gate: threading.Event | None = None  # when set, reads wait for it (a slow HubSpot)
     _next_id: int = 1000
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -101,6 +102,8 @@ class FakeHubspot:
         parsed = urlparse(req.path)
         length = int(req.headers.get("Content-Length") or 0)
         body = json.loads(req.rfile.read(length) or b"{}") if length else {}
+        if method == "GET" and self.gate is not None:
+            self.gate.wait(10)
         with self._lock:
             self.requests.append((method, parsed.path))
             if req.headers.get("Authorization") != f"Bearer {self.token}":
