@@ -18,6 +18,7 @@ HANDLING_KINDS = (
     "resolved",
     "reopened",
     "escalated",
+    "lead_created",
 )
 
 

@@ -1,0 +1,142 @@
+"""Create lead and ``/crm lead``: the author becomes a HubSpot contact (the real client on
+the fake), reused when the email or handle matches, with a note and a link back."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import select
+
+from handlers.cards import AlertCard, NoticeCard
+from handlers.events import Action, Actor
+from storage.crm import CrmLead
+from storage.models import Author, Contact, HandlingEvent
+from tests import crm_support
+from tests.conftest import BotHarness, crm_event, mention
+from tests.fakes.hubspot_api import FakeHubspot
+
+crm_harness = crm_support.crm_harness
+fake_hubspot = crm_support.fake_hubspot
+
+
+def _rows(h: BotHarness, model: type) -> list[dict[str, object]]:
+    with h.bot.db.engine.connect() as conn:
+        table = model.__table__  # type: ignore[attr-defined]
+        return [dict(r._mapping) for r in conn.execute(select(table))]
+
+
+def _notices(h: BotHarness) -> list[str]:
+    return [p.card.text for p in h.adapter.posts if isinstance(p.card, NoticeCard)]
+
+
+async def test_create_lead_reuses_the_contact_whose_email_matches(
+    crm_harness: BotHarness, fake_hubspot: FakeHubspot
+) -> None:
+    h = crm_harness
+    existing = fake_hubspot.add_contact(firstname="Jane", lastname="Roe", email="jane@acme.test")
+    h.bot.ingest(
+        [
+            crm_event(
+                "contact_updated", object_id=f"contact-{existing}", contact_id=existing,
+                contact_name="Jane Roe", contact_email="jane@acme.test", summary="Jane updated",
+            )
+        ]
+    )  # fmt: skip
+    result = h.bot.ingest(
+        [
+            mention(
+                "is there an enterprise plan for 200 seats?", author_handle="janeroe",
+                author_email="jane@acme.test", url="https://x.com/janeroe/status/1",
+            )
+        ]
+    )  # fmt: skip
+    [conv_id] = result.opened
+    await h.deliver()
+
+    answer = await asyncio.to_thread(h.say, f"lead {conv_id}", "ana")
+
+    assert "existing HubSpot contact" in answer and "Jane Roe" in answer
+    assert len(fake_hubspot.contacts) == 1  # reused, not duplicated
+    assert fake_hubspot.contacts[existing]["twitterhandle"] == "janeroe"
+    [note] = fake_hubspot.notes
+    assert note["associations"][0]["to"]["id"] == existing
+    assert "enterprise plan for 200 seats" in note["properties"]["hs_note_body"]
+    assert "https://x.com/janeroe/status/1" in note["properties"]["hs_note_body"]
+    await h.deliver()
+    assert any("Lead in HubSpot" in text and "Jane Roe" in text for text in _notices(h))
+    [lead] = _rows(h, CrmLead)
+    assert lead["created"] is False and lead["source"] == "twitter"
+    kinds = [(e["kind"], e["actor_id"]) for e in _rows(h, HandlingEvent)]
+    assert ("lead_created", lead["staff_id"]) in kinds
+
+
+async def test_the_create_lead_button_makes_a_contact_with_a_note(
+    crm_harness: BotHarness, fake_hubspot: FakeHubspot
+) -> None:
+    h = crm_harness
+    result = h.bot.ingest(
+        [mention("our whole team wants the enterprise plan", author_handle="sam",
+                 author_name="Sam Lee", url="https://x.com/sam/status/2")]
+    )  # fmt: skip
+    [conv_id] = result.opened
+    await h.deliver()
+    ana = Actor("console", "ana", "ana")
+
+    answer = await h.bot.inbound.action(Action(ana, "lead", conv_id, delivery_id="press-1"))
+
+    assert answer.startswith(f"Created a lead in HubSpot for #{conv_id}")
+    [(contact_id, props)] = fake_hubspot.contacts.items()
+    assert props == {"twitterhandle": "sam", "firstname": "Sam", "lastname": "Lee"}
+    [note] = fake_hubspot.notes
+    assert note["associations"][0]["to"]["id"] == contact_id
+    assert note["associations"][0]["types"][0]["associationTypeId"] == 202
+    contact = _rows(h, Contact)[0]
+    assert contact["external_id"] == contact_id and contact["name"] == "Sam Lee"
+    assert contact["url"] == f"https://app.hubspot.com/contacts/4242/record/0-1/{contact_id}"
+    assert _rows(h, Author)[0]["contact_id"] == contact["id"]
+    await h.deliver()
+    assert any(f"record/0-1/{contact_id}" in text for text in _notices(h))
+
+    again = await asyncio.to_thread(h.say, f"lead {conv_id}", "ben")
+    assert again.startswith(f"#{conv_id} is already a lead: Sam Lee")
+    assert len(fake_hubspot.contacts) == 1 and len(fake_hubspot.notes) == 1
+
+
+async def test_a_new_alert_shows_the_contact_after_a_lead(
+    crm_harness: BotHarness, fake_hubspot: FakeHubspot
+) -> None:
+    h = crm_harness
+    [conv_id] = h.bot.ingest(
+        [mention("pricing for the enterprise plan?", author_handle="kim")]
+    ).opened
+    await asyncio.to_thread(h.say, f"lead {conv_id}", "ana")
+    await h.deliver()
+    [alert] = [p.card for p in h.adapter.of_kind("alert") if isinstance(p.card, AlertCard)]
+    assert alert.contact is not None  # posted after the lead: the card names the contact
+
+
+def test_crm_lead_without_a_crm_says_what_to_configure(harness: BotHarness) -> None:
+    [conv_id] = harness.bot.ingest([mention("pricing please", author_handle="zed")]).opened
+
+    answer = harness.say(f"lead {conv_id}", "ana")
+
+    assert "HUBSPOT_ACCESS_TOKEN" in answer
+    assert '"lead.create"' in answer and "[sources.webhooks.outbound.NAME]" in answer
+
+
+async def test_a_lead_on_a_crm_event_is_refused_in_words(crm_harness: BotHarness) -> None:
+    [conv_id] = crm_harness.bot.ingest([crm_event("deal_stage_changed")]).opened
+    answer = await asyncio.to_thread(crm_harness.say, f"lead {conv_id}", "ana")
+    assert "is a CRM event, not a social conversation" in answer
+
+
+async def test_a_refused_token_is_said_without_the_token(
+    crm_harness: BotHarness, fake_hubspot: FakeHubspot
+) -> None:
+    fake_hubspot.token = "another-token"  # HubSpot no longer accepts ours
+    [conv_id] = crm_harness.bot.ingest([mention("pricing?", author_handle="lou")]).opened
+
+    answer = await asyncio.to_thread(crm_harness.say, f"lead {conv_id}", "ana")
+
+    assert "HUBSPOT_ACCESS_TOKEN" in answer and "pat-na1" not in answer
+    assert _rows(crm_harness, CrmLead) == []
