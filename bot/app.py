@@ -122,6 +122,7 @@ class CrmBot:
         # the CRM, given the live config (bot/crm: HubSpot, or a lead.create webhook)
         self.ctx.crm = crm(lambda: self.rules.get().config) if crm is not None else None
         self.enricher = Enricher(self.ctx, self.ctx.crm)
+        self.ingestor.offer_lead = self.ctx.crm is not None
         if self.enricher.enabled and self.ctx.crm is not None:
             self.ingestor.enrich_source = self.ctx.crm.name
         for adapter in self.adapters.values():

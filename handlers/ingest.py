@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -124,6 +124,7 @@ class Ingestor:
         # the CRM source whose events carry only ids and are completed after ingest
         # (set when a CRM that can read is configured; handlers/crm_enrich.py)
         self.enrich_source: str | None = None
+        self.offer_lead = False  # social alerts offer Create lead (a CRM is configured)
 
     def ingest(self, events: Sequence[InboundEvent]) -> IngestResult:
         """Store ``events`` in one transaction; returns what happened."""
@@ -132,7 +133,7 @@ class Ingestor:
         self._scorer.configure(ruleset.config.sentiment)
         with self.db.transaction() as conn:
             batch = _Batch(conn, ruleset, self._destinations, self._scorer, now)
-            batch.enrich_source = self.enrich_source
+            batch.enrich_source, batch.offer_lead = self.enrich_source, self.offer_lead
             result = batch.run(events)
         if result.outbox_rows and self._on_queued is not None:
             self._on_queued()
@@ -149,7 +150,7 @@ class Ingestor:
         self._scorer.configure(ruleset.config.sentiment)
         with self.db.transaction() as conn:
             batch = _Batch(conn, ruleset, self._destinations, self._scorer, now)
-            batch.enrich_source = self.enrich_source
+            batch.enrich_source, batch.offer_lead = self.enrich_source, self.offer_lead
             results = batch.run_groups(groups)
         if any(r.outbox_rows for r in results) and self._on_queued is not None:
             self._on_queued()
@@ -183,6 +184,7 @@ class _Batch:
         self._groups: dict[str, tuple[datetime | None, datetime | None]] = {}
         self._active: list[ActiveAlert] | None = None
         self.enrich_source: str | None = None
+        self.offer_lead = False
 
     def run(self, events: Sequence[InboundEvent]) -> IngestResult:
         return self.run_groups([events])[0]
@@ -576,6 +578,8 @@ class _Batch:
                     why = explain(self.ruleset, decision, channel)
                     contact = contacts.get(item.contact_id or 0)
                     card = _alert_card(item, conv.id, channel, contact, why)
+                    if self.offer_lead and isinstance(item.event, Mention):
+                        card = replace(card, lead=True)
                     if muter is not None:
                         timing = muted_timing(muter, self.now, self._group_state)
                     else:

@@ -113,6 +113,7 @@ async def test_a_new_alert_shows_the_contact_after_a_lead(
     await h.deliver()
     [alert] = [p.card for p in h.adapter.of_kind("alert") if isinstance(p.card, AlertCard)]
     assert alert.contact is not None  # posted after the lead: the card names the contact
+    assert alert.lead  # with a CRM configured, social alerts offer Create lead
 
 
 def test_crm_lead_without_a_crm_says_what_to_configure(harness: BotHarness) -> None:
