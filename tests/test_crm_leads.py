@@ -4,15 +4,21 @@ the fake), reused when the email or handle matches, with a note and a link back.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import select
 
+from bot.app import CrmBot
+from bot.crm.factory import crm_from_settings
+from bot.settings import Settings
 from handlers.cards import AlertCard, NoticeCard
+from handlers.clock import FakeClock
 from handlers.events import Action, Actor
 from storage.crm import CrmLead
 from storage.models import Author, Contact, HandlingEvent
 from tests import crm_support
-from tests.conftest import BotHarness, crm_event, mention
+from tests.conftest import BotHarness, RecordingAdapter, crm_event, make_config, mention
 from tests.fakes.hubspot_api import FakeHubspot
 
 crm_harness = crm_support.crm_harness
@@ -141,3 +147,36 @@ async def test_a_refused_token_is_said_without_the_token(
 
     assert "HUBSPOT_ACCESS_TOKEN" in answer and "pat-na1" not in answer
     assert _rows(crm_harness, CrmLead) == []
+
+
+async def test_without_hubspot_a_lead_create_webhook_carries_the_lead(
+    sqlite_url: str, clock: FakeClock
+) -> None:
+    sent: list[tuple[str, dict[str, object], str]] = []
+
+    async def send(event: str, body: Mapping[str, Any], key: str) -> None:
+        sent.append((event, dict(body), key))
+
+    factory = crm_from_settings(Settings(), lead_webhook=lambda config: ("crm-sync", send))
+    adapter = RecordingAdapter()
+    bot = CrmBot(sqlite_url, make_config(), [adapter], clock=clock, crm=factory)
+    h = BotHarness(bot, adapter, clock)
+    try:
+        [conv_id] = bot.ingest(
+            [mention("enterprise plan?", platform="bluesky", author_handle="@amy.bsky.social",
+                     author_name="Amy", url="https://bsky.app/profile/amy.bsky.social/post/1")]
+        ).opened  # fmt: skip
+
+        answer = await asyncio.to_thread(h.say, f"lead {conv_id}", "ana")
+
+        assert "the outbound webhook crm-sync" in answer
+        [(event, body, key)] = sent
+        assert (event, key) == ("lead.create", f"lead-{conv_id}")
+        assert body["handle"] == "amy.bsky.social" and body["platform"] == "bluesky"
+        assert body["profile_url"] == "https://bsky.app/profile/amy.bsky.social"
+        assert body["mention_text"] == "enterprise plan?" and body["staff"] == "ana"
+        assert _rows(h, CrmLead)[0]["crm"] == "webhook"
+        assert not bot.enricher.enabled  # a webhook cannot be read
+    finally:
+        bot.ingestor.close()
+        bot.db.dispose()
