@@ -48,7 +48,7 @@ async def test_a_lead_and_its_deal_amount_count_per_source_and_staff(
     mine = await asyncio.to_thread(h.exec, "metrics 7d", "ben")  # staff see only their row
     assert [t.title for t in mine.tables if t.title.startswith("Social")] == []
     digest = weekly_digest(h.bot.ctx)
-    outcomes = dict(_table(digest, "Outcomes").rows)
+    outcomes = {row[0]: row[1] for row in _table(digest, "Outcomes").rows}
     assert outcomes["social leads (docs/crm.md)"] == "1 (1 new contacts)"
     assert outcomes["deals linked to them (amount)"] == "1 (12,000)"
     assert _table(digest, "Social leads by source").rows[0][0] == "mastodon"
