@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from handlers.cards import StatusCard
+from handlers.cards import NoticeCard, StatusCard
 from handlers.contacts import contact_line
 from handlers.context import BotContext
 from handlers.crm_port import ContactRecord, Crm, CrmError, DealRecord
@@ -84,6 +84,7 @@ class Enricher:
         self._task: asyncio.Task[int] | None = None
         self._again = False
         self._timer: asyncio.TimerHandle | None = None
+        self._told: set[str] = set()  # reasons the admins were told this run of the process
 
     @property
     def enabled(self) -> bool:
@@ -195,11 +196,26 @@ class Enricher:
                 log.warning(
                     "CRM %s %s not completed: %s", due.object_type, due.object_id, exc.reason
                 )
-                return
-            backoff = timedelta(seconds=30 * 2 ** min(due.attempts, 10))
-            wait = timedelta(seconds=exc.retry_after) if exc.retry_after else backoff
-            store.retry_later(conn, due.id, now + min(wait, MAX_BACKOFF), exc.reason)
-        log.info("CRM %s %s retried later: %s", due.object_type, due.object_id, exc.reason)
+                told = self._tell_admins(conn, due, exc.reason, now)
+            else:
+                backoff = timedelta(seconds=30 * 2 ** min(due.attempts, 10))
+                wait = timedelta(seconds=exc.retry_after) if exc.retry_after else backoff
+                store.retry_later(conn, due.id, now + min(wait, MAX_BACKOFF), exc.reason)
+                log.info("CRM %s %s later: %s", due.object_type, due.object_id, exc.reason)
+                told = False
+        if told:
+            self.ctx.on_queued()
+
+    def _tell_admins(self, conn: Connection, due: store.Due, reason: str, now: datetime) -> bool:
+        """Say a failure that will not be retried in the admins' channel (once per reason)."""
+        channel = self.ctx.config.alerts.admin_channel
+        if channel is None or reason in self._told:
+            return False
+        self._told.add(reason)
+        text = f"A CRM webhook's {due.object_type} {due.object_id} was not completed: {reason}"
+        card = NoticeCard(conversation_id=None, text=text)
+        sql.insert_many(conn, Outbox, outbox_rows(card, [channel], self.ctx.destinations, now))
+        return True
 
     def _apply(self, conn: Connection, due: store.Due, found: _Found, now: datetime) -> bool:
         """Store what was read; returns whether alert redraws were queued."""

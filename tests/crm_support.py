@@ -16,7 +16,7 @@ from tests.conftest import TEST_CONFIG, BotHarness, RecordingAdapter, make_confi
 from tests.fakes.hubspot_api import TOKEN, FakeHubspot
 
 CRM_CONFIG = (
-    TEST_CONFIG
+    TEST_CONFIG.replace("[alerts]\n", '[alerts]\nadmin_channel = "support"\n', 1)
     + """
 [sources.hubspot]
 handle_properties = ["twitterhandle"]

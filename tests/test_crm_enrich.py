@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.assembly import http_routes
 from bot.server import build_http_app
 from bot.settings import Settings
-from handlers.cards import StatusCard
+from handlers.cards import NoticeCard, StatusCard
 from storage.crm import CrmDeal, CrmEnrichment
 from storage.models import Contact, Conversation
 from tests import crm_support
@@ -126,3 +126,21 @@ async def test_a_rate_limited_enrichment_is_kept_and_retried_later(
     assert _rows(h, Contact)[0]["name"] == "Jane"
     assert [r["status"] for r in _rows(h, CrmEnrichment)] == ["done"]
     await asyncio.sleep(0)
+
+
+async def test_a_refused_token_is_told_to_the_admins_without_the_token(
+    crm_harness: BotHarness, fake_hubspot: FakeHubspot
+) -> None:
+    h = crm_harness
+    contact_id = fake_hubspot.add_contact(firstname="Jane")
+    fake_hubspot.token = "a-token-hubspot-now-expects"
+
+    body = hubspot_delivery("contact.creation", int(contact_id), h.clock.now(), 4)
+    assert (await _post(h, body)).status_code == 202
+    await h.bot.enricher.idle()
+    await h.deliver()
+
+    [row] = _rows(h, CrmEnrichment)
+    assert row["status"] == "failed" and "HUBSPOT_ACCESS_TOKEN" in str(row["last_error"])
+    [notice] = [p.card for p in h.adapter.posts if isinstance(p.card, NoticeCard)]
+    assert "HUBSPOT_ACCESS_TOKEN" in notice.text and "pat-na1" not in notice.text
