@@ -126,26 +126,28 @@ class Enricher:
             log.exception("CRM enrichment failed")
             return 0
         finally:
-            self._schedule_next()
+            await self._schedule_next()
 
     async def idle(self) -> None:
         """Wait for the current run (tests, shutdown)."""
         while self._task is not None and not self._task.done():
             await asyncio.gather(self._task, return_exceptions=True)
 
-    def _schedule_next(self) -> None:
+    async def _schedule_next(self) -> None:
         """Wake up when the next pending enrichment is due (a retry after a rate limit)."""
         if not self.enabled:
             return
-        loop = asyncio.get_running_loop()
-        with self.ctx.db.transaction() as conn:
-            due = store.next_due(conn)
+        due = await asyncio.to_thread(self._next_due)
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         if due is not None:
             delay = max(1.0, (due - self.ctx.clock.now()).total_seconds())
-            self._timer = loop.call_later(delay, self.request)
+            self._timer = asyncio.get_running_loop().call_later(delay, self.request)
+
+    def _next_due(self) -> datetime | None:
+        with self.ctx.db.transaction() as conn:
+            return store.next_due(conn)
 
     def close(self) -> None:
         """Cancel the timer of the next retry (shutdown)."""
@@ -154,31 +156,37 @@ class Enricher:
             self._timer = None
 
     async def run(self) -> int:
-        """Run every due enrichment; returns how many completed."""
+        """Run every due enrichment; returns how many completed. The database work runs
+        in worker threads, the CRM's own calls too (bot/crm): the loop is never held."""
         completed = 0
         while self.enabled:
-            now = self.ctx.clock.now()
-            with self.ctx.db.transaction() as conn:
-                batch = store.claim_due(conn, now, LEASE, BATCH)
+            batch = await asyncio.to_thread(self._claim)
             if not batch:
                 break
             for due in batch:
                 completed += await self._one(due)
         return completed
 
+    def _claim(self) -> list[store.Due]:
+        with self.ctx.db.transaction() as conn:
+            return store.claim_due(conn, self.ctx.clock.now(), LEASE, BATCH)
+
     async def _one(self, due: store.Due) -> int:
         try:
             found = await self._read(due)
         except CrmError as exc:
-            self._failed(due, exc)
+            await asyncio.to_thread(self._failed, due, exc)
             return 0
+        await asyncio.to_thread(self._store, due, found)
+        return 1
+
+    def _store(self, due: store.Due, found: _Found) -> None:
         now = self.ctx.clock.now()
         with self.ctx.db.transaction() as conn:
             queued = self._apply(conn, due, found, now)
             store.finish(conn, due.id, now)
         if queued:
             self.ctx.on_queued()
-        return 1
 
     async def _read(self, due: store.Due) -> _Found:
         assert self.crm is not None
