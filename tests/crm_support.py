@@ -48,24 +48,30 @@ def fake_hubspot() -> Iterator[FakeHubspot]:
     server.stop()
 
 
-@pytest.fixture
-async def crm_harness(
-    database_url: str, clock: FakeClock, fake_hubspot: FakeHubspot
-) -> AsyncIterator[BotHarness]:
-    """A started bot on the recording adapter whose CRM is HubSpot (the fake)."""
+def crm_bot(database_url: str, clock: FakeClock, fake: FakeHubspot) -> CrmBot:
+    """A bot on a recording adapter whose CRM is the real HubSpot client on ``fake``."""
     ticks = Ticks()
-    adapter = RecordingAdapter()
 
     def crm(config: Any) -> HubspotCrm:
         return HubspotCrm(
-            hubspot_client(TOKEN, fake_hubspot.url),
+            hubspot_client(TOKEN, fake.url),
             lambda: config().sources.hubspot,
             now=clock.now,
             monotonic=ticks,
             sleep=ticks.sleep,
         )
 
-    bot = CrmBot(database_url, make_config(CRM_CONFIG), [adapter], clock=clock, crm=crm)
+    return CrmBot(database_url, make_config(CRM_CONFIG), [RecordingAdapter()], clock=clock, crm=crm)
+
+
+@pytest.fixture
+async def crm_harness(
+    database_url: str, clock: FakeClock, fake_hubspot: FakeHubspot
+) -> AsyncIterator[BotHarness]:
+    """A started bot on the recording adapter whose CRM is HubSpot (the fake)."""
+    bot = crm_bot(database_url, clock, fake_hubspot)
+    adapter = bot.adapters["console"]
+    assert isinstance(adapter, RecordingAdapter)
     await bot.start()
     yield BotHarness(bot, adapter, clock)
     await bot.stop()

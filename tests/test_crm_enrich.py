@@ -13,11 +13,12 @@ from bot.assembly import http_routes
 from bot.server import build_http_app
 from bot.settings import Settings
 from handlers.cards import NoticeCard, StatusCard
+from handlers.clock import FakeClock
 from storage.crm import CrmDeal, CrmEnrichment
 from storage.models import Contact, Conversation
 from tests import crm_support
-from tests.conftest import BotHarness
-from tests.crm_support import hubspot_delivery
+from tests.conftest import BotHarness, crm_event
+from tests.crm_support import crm_bot, hubspot_delivery
 from tests.fakes.hubspot_api import FakeHubspot
 from tests.test_webhooks import HUBSPOT_SECRET, _hubspot_headers, served
 
@@ -144,3 +145,27 @@ async def test_a_refused_token_is_told_to_the_admins_without_the_token(
     assert row["status"] == "failed" and "HUBSPOT_ACCESS_TOKEN" in str(row["last_error"])
     [notice] = [p.card for p in h.adapter.posts if isinstance(p.card, NoticeCard)]
     assert "HUBSPOT_ACCESS_TOKEN" in notice.text and "pat-na1" not in notice.text
+
+
+async def test_a_pending_enrichment_survives_a_restart(
+    sqlite_url: str, clock: FakeClock, fake_hubspot: FakeHubspot
+) -> None:
+    contact_id = fake_hubspot.add_contact(firstname="Jane", company="Acme")
+    fake_hubspot.fail_next(429, retry_after="60", times=3)
+    first = crm_bot(sqlite_url, clock, fake_hubspot)
+    await first.start()
+    first.ingest([crm_event("lead_created", object_id=f"contact-{contact_id}",
+                            contact_id=contact_id, summary="New contact")])  # fmt: skip
+    await first.enricher.idle()
+    await first.stop()  # HubSpot was still limiting: the read is pending
+
+    clock.advance(seconds=61)
+    second = crm_bot(sqlite_url, clock, fake_hubspot)
+    await second.start()  # runs what was left pending
+    await second.enricher.idle()
+    try:
+        with second.db.engine.connect() as conn:
+            [(name, company)] = conn.execute(select(Contact.name, Contact.company)).all()  # type: ignore[call-overload]
+        assert (name, company) == ("Jane", "Acme")
+    finally:
+        await second.stop()
