@@ -184,8 +184,13 @@ def _reopen(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
 
 @allowed()
 def _lead(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
-    conversation_id = _conversation_id(args, COMMANDS["lead"].usage)
-    return Reply(text=leads.create_lead(ctx, cmd.actor, conversation_id))
+    usage = COMMANDS["lead"].usage
+    verb = args[0].lower() if args else ""
+    if verb in ("approve", "reject"):
+        conversation_id = _conversation_id(args[1:], usage)
+        decide = leads.approve_lead if verb == "approve" else leads.reject_lead
+        return Reply(text=decide(ctx, cmd.actor, conversation_id))
+    return Reply(text=leads.create_lead(ctx, cmd.actor, _conversation_id(args, usage)))
 
 
 @allowed()
@@ -300,7 +305,9 @@ COMMANDS: dict[str, _Spec] = {
     "resolve": _Spec("resolve <id>", "close a conversation", _resolve),
     "handoff": _Spec("handoff <id> @person", "give a conversation to someone else", _handoff),
     "reopen": _Spec("reopen <id>", "work on a resolved conversation again", _reopen),
-    "lead": _Spec("lead <id>", "make the author a CRM contact (HubSpot), with a note", _lead),
+    "lead": _Spec(
+        "lead [approve|reject] <id>", "make the author a CRM contact, with a note", _lead
+    ),
     "metrics": _Spec(
         "metrics [7d|30d|...] [team:NAME] [source:NAME]",
         "times, SLA, per staff; also @user, bh (business hours), chart",

@@ -19,6 +19,8 @@ HANDLING_KINDS = (
     "reopened",
     "escalated",
     "lead_created",
+    "lead_requested",
+    "lead_rejected",
 )
 
 

@@ -14,6 +14,7 @@ from bot.crm.factory import crm_from_settings
 from bot.settings import Settings
 from handlers.cards import AlertCard, NoticeCard
 from handlers.clock import FakeClock
+from handlers.config_crm import CrmConfig
 from handlers.events import Action, Actor
 from storage.crm import CrmLead
 from storage.models import Author, Contact, HandlingEvent
@@ -180,3 +181,38 @@ async def test_without_hubspot_a_lead_create_webhook_carries_the_lead(
     finally:
         bot.ingestor.close()
         bot.db.dispose()
+
+
+async def test_with_lead_approval_a_lead_waits_for_another_approver(
+    crm_harness: BotHarness, fake_hubspot: FakeHubspot
+) -> None:
+    h = crm_harness
+    h.bot.apply_config(h.bot.config.model_copy(update={"crm": CrmConfig(lead_approval=True)}))
+    [conv_id] = h.bot.ingest([mention("enterprise plan?", author_handle="amy")]).opened
+    [other_id] = h.bot.ingest([mention("pricing?", author_handle="max")]).opened
+
+    def say(text: str, user: str) -> Any:
+        return asyncio.to_thread(h.say, text, user)
+
+    asked = await say(f"lead {conv_id}", "ben")
+    assert asked.startswith("Asked for approval: a manager other than you")
+    assert fake_hubspot.contacts == {}  # nothing in HubSpot before approval
+    await h.deliver()
+    assert any(f"`/crm lead approve {conv_id}`" in t for t in _notices(h))
+    assert "Only managers can approve" in await say(f"lead approve {conv_id}", "ana")
+
+    approved = await say(f"lead approve {conv_id}", "lead")
+
+    assert approved.startswith(f"Created a lead in HubSpot for #{conv_id}")
+    assert len(fake_hubspot.contacts) == 1
+    [lead] = _rows(h, CrmLead)
+    events = {e["kind"]: e for e in _rows(h, HandlingEvent)}
+    assert lead["staff_id"] == events["lead_requested"]["actor_id"]  # credited to ben
+    detail = events["lead_created"]["detail"]
+    assert isinstance(detail, dict) and detail["approver"] == "lead"
+
+    await say(f"lead {other_id}", "lead")
+    assert "another manager approves it" in await say(f"lead approve {other_id}", "lead")
+    turned_down = await say(f"lead reject {other_id}", "lead")
+    assert "You asked for this lead" in turned_down
+    assert "No lead is waiting" in await say(f"lead approve {conv_id}", "lead")
