@@ -18,6 +18,7 @@ from handlers.config_crm import CrmConfig
 from handlers.events import Action, Actor
 from storage.crm import CrmLead
 from storage.models import Author, Contact, HandlingEvent
+from storage.privacy import erase_author
 from tests import crm_support
 from tests.conftest import BotHarness, RecordingAdapter, crm_event, make_config, mention
 from tests.fakes.hubspot_api import FakeHubspot
@@ -216,3 +217,19 @@ async def test_with_lead_approval_a_lead_waits_for_another_approver(
     turned_down = await say(f"lead reject {other_id}", "lead")
     assert "You asked for this lead" in turned_down
     assert "No lead is waiting" in await say(f"lead approve {conv_id}", "lead")
+
+
+async def test_forgetting_the_author_erases_the_lead_contact_and_its_links(
+    crm_harness: BotHarness, fake_hubspot: FakeHubspot
+) -> None:
+    h = crm_harness
+    [conv_id] = h.bot.ingest(
+        [mention("pricing?", author_handle="pat", author_name="Pat Doe")]
+    ).opened
+    await asyncio.to_thread(h.say, f"lead {conv_id}", "ana")
+    with h.bot.db.transaction() as conn:
+        erase_author(conn, "pat")
+
+    [contact] = _rows(h, Contact)
+    assert (contact["name"], contact["url"]) == (None, None)
+    assert _rows(h, CrmLead)[0]["url"] is None
