@@ -18,6 +18,8 @@ from handlers.clock import Clock, SystemClock
 from handlers.commands import handle_command
 from handlers.config import CrmbotConfig
 from handlers.context import BotContext
+from handlers.crm_enrich import Enricher
+from handlers.crm_port import Crm
 from handlers.delivery import Destination
 from handlers.events import Actor, Command, InboundEvent
 from handlers.inbound import InboundHandlers
@@ -86,6 +88,7 @@ class CrmBot:
         migrate_db: bool = True,
         drafter: Drafter | None = None,
         sentiment_model: LabelModel | None = None,
+        crm: Callable[[Callable[[], CrmbotConfig]], Crm | None] | None = None,
     ) -> None:
         self.clock = clock or SystemClock()
         self.db = Database(database_url)
@@ -116,6 +119,12 @@ class CrmBot:
         self.ctx.request_suggestion = self.suggestions.request
         self.inbound = InboundHandlers(self.ctx)
         self.relabeller = Relabeller(self.ctx, sentiment_model)
+        # the CRM, given the live config (bot/crm: HubSpot, or a lead.create webhook)
+        self.ctx.crm = crm(lambda: self.rules.get().config) if crm is not None else None
+        self.enricher = Enricher(self.ctx, self.ctx.crm)
+        self.ingestor.offer_lead = self.ctx.crm is not None
+        if self.enricher.enabled and self.ctx.crm is not None:
+            self.ingestor.enrich_source = self.ctx.crm.name
         for adapter in self.adapters.values():
             adapter.bind(self.inbound)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -249,6 +258,8 @@ class CrmBot:
         self.metrics.stored(result.stored)
         if result.stored:
             self.relabeller.request()  # in the background: never delays the alerts
+        if result.enrichments:
+            self.enricher.request()  # reads the CRM in the background, after the answer
         return result
 
     def ingest_groups(self, groups: Sequence[Sequence[InboundEvent]]) -> list[IngestResult]:
@@ -258,6 +269,8 @@ class CrmBot:
         self.metrics.stored(stored)
         if stored:
             self.relabeller.request()
+        if any(r.enrichments for r in results):
+            self.enricher.request()
         return results
 
     def command(self, actor: Actor, text: str, channel: str | None = None) -> Reply:
@@ -268,6 +281,8 @@ class CrmBot:
         self._loop = asyncio.get_running_loop()
         self.suggestions.bind_loop(self._loop)
         self.relabeller.bind_loop(self._loop)
+        self.enricher.bind_loop(self._loop)
+        self.enricher.request()  # what was left pending before a restart
         for adapter in self.adapters.values():
             await adapter.start()
 
@@ -280,6 +295,7 @@ class CrmBot:
         steps = [
             self.suggestions.idle(),
             self.relabeller.idle(),
+            self.enricher.idle(),
             *(a.stop() for a in self.adapters.values()),
         ]
         for step in steps:
@@ -290,5 +306,6 @@ class CrmBot:
                 log.warning("a shutdown step ran over the %.0fs allowed: cancelled", grace)
             except Exception:
                 log.exception("a shutdown step failed")
+        self.enricher.close()
         self.ingestor.close()
         self.db.dispose()

@@ -21,6 +21,7 @@ from bot.app import CrmBot
 from bot.chat.base import ChatSetupError
 from bot.chat.console import ConsoleAdapter
 from bot.config_loader import ConfigError, load_config
+from bot.crm.factory import crm_from_settings
 from bot.llm import drafter_from_settings
 from bot.llm_sentiment import sentiment_model_from_settings
 from bot.logs import setup_logging
@@ -149,6 +150,7 @@ def run(
         adapters,
         drafter=drafter_from_settings(settings),
         sentiment_model=sentiment_model_from_settings(settings),
+        crm=crm_from_settings(settings),
     )
     bot.ingestor.warm_up()
     reloader = None

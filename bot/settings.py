@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     log_libraries: str | None = Field(None, alias="CRMBOT_LOG_LIBRARIES")  # debug: verbose libs
     # webhooks (bot/sources/webhooks.py); an endpoint whose secret is unset answers 503
     hubspot_client_secret: SecretStr | None = Field(None, alias="HUBSPOT_CLIENT_SECRET")
+    # HubSpot's CRM API (bot/crm/hubspot.py): a private app token; the URL allows a proxy
+    hubspot_access_token: SecretStr | None = Field(None, alias="HUBSPOT_ACCESS_TOKEN")
+    hubspot_api_url: str = Field("https://api.hubapi.com", alias="HUBSPOT_API_URL")
     webhook_secret: SecretStr | None = Field(None, alias="CRMBOT_WEBHOOK_SECRET")
     public_url: str | None = Field(None, alias="CRMBOT_PUBLIC_URL")
     # Slack (bot/chat/slack): Socket Mode with an app token, else HTTP mode with the secret

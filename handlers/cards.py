@@ -75,6 +75,7 @@ class AlertCard(Card):
     escalation: str | None = None
     why: str | None = None  # which rule and route sent it to this channel
     pings: tuple[dict[str, Any], ...] = ()  # Ping payloads to notify with the escalation
+    lead: bool = False  # offer Create lead: a social alert while a CRM is configured
 
     def ping_list(self) -> list[Ping]:
         """The people and groups this alert notifies."""

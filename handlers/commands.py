@@ -14,7 +14,7 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from handlers import actions, privacy, reports
+from handlers import actions, leads, privacy, reports
 from handlers.access import allowed
 from handlers.context import BotContext
 from handlers.durations import format_duration
@@ -183,6 +183,17 @@ def _reopen(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
 
 
 @allowed()
+def _lead(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
+    usage = COMMANDS["lead"].usage
+    verb = args[0].lower() if args else ""
+    if verb in ("approve", "reject"):
+        conversation_id = _conversation_id(args[1:], usage)
+        decide = leads.approve_lead if verb == "approve" else leads.reject_lead
+        return Reply(text=decide(ctx, cmd.actor, conversation_id))
+    return Reply(text=leads.create_lead(ctx, cmd.actor, _conversation_id(args, usage)))
+
+
+@allowed()
 def _metrics(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
     period: str | None = None
     team: str | None = None
@@ -294,6 +305,9 @@ COMMANDS: dict[str, _Spec] = {
     "resolve": _Spec("resolve <id>", "close a conversation", _resolve),
     "handoff": _Spec("handoff <id> @person", "give a conversation to someone else", _handoff),
     "reopen": _Spec("reopen <id>", "work on a resolved conversation again", _reopen),
+    "lead": _Spec(
+        "lead [approve|reject] <id>", "make the author a CRM contact, with a note", _lead
+    ),
     "metrics": _Spec(
         "metrics [7d|30d|...] [team:NAME] [source:NAME]",
         "times, SLA, per staff; also @user, bh (business hours), chart",

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from handlers.config_crm import CrmConfig
 from handlers.config_metrics import BusinessHoursConfig, ReportsConfig, SlaConfig
 from handlers.config_sentiment import SentimentConfig
 from handlers.config_sources import SourcesConfig
@@ -348,6 +349,7 @@ class CrmbotConfig(_Strict):
     suggestions: SuggestionsConfig = Field(default_factory=SuggestionsConfig)
     sentiment: SentimentConfig = Field(default_factory=SentimentConfig)
     retention: RetentionConfig = RetentionConfig()
+    crm: CrmConfig = Field(default_factory=CrmConfig)
 
     @model_validator(mode="after")
     def _check_references(self) -> CrmbotConfig:

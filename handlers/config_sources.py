@@ -214,9 +214,27 @@ class WebhooksConfig(_Strict):
 
 
 class HubspotConfig(_Strict):
-    """``POST /webhooks/hubspot``: contact properties that hold social handles."""
+    """HubSpot: ``POST /webhooks/hubspot`` and, with ``HUBSPOT_ACCESS_TOKEN``, its CRM API.
+
+    ``handle_properties`` are the contact properties that hold social handles (webhooks
+    link authors by them). **Create lead** writes the author's handle to
+    ``handle_property`` (default: the first of ``handle_properties``) and their profile
+    link to ``profile_property`` when set, and finds existing contacts by that handle.
+    ``portal_id`` makes links to contact records (``app_url``/contacts/PORTAL/record/0-1/ID).
+    Reads are cached for ``cache_ttl``.
+    """
 
     handle_properties: list[str] = Field(default_factory=lambda: ["twitterhandle"])
+    handle_property: str | None = Field(None, min_length=1, max_length=100)
+    profile_property: str | None = Field(None, min_length=1, max_length=100)
+    portal_id: int | None = Field(None, ge=1)
+    app_url: Url = "https://app.hubspot.com"
+    cache_ttl: Duration = timedelta(minutes=5)
+
+    @property
+    def lead_handle_property(self) -> str:
+        """The property Create lead writes the handle to and searches by."""
+        return self.handle_property or (self.handle_properties or ["twitterhandle"])[0]
 
 
 class SourcesConfig(_Strict):

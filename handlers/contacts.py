@@ -19,3 +19,11 @@ def contact_line(contact: dict[str, Any] | None) -> str | None:
         deal = contact.get("deal_name") or "deal"
         who += f" · deal: {deal}" + (f" ({', '.join(deal_bits)})" if deal_bits else "")
     return who
+
+
+def split_name(name: str | None) -> tuple[str | None, str | None]:
+    """``"Jane van Roe"`` -> ``("Jane", "van Roe")``: first and last name as CRMs store them."""
+    parts = (name or "").split(None, 1)
+    if not parts:
+        return None, None
+    return parts[0], (parts[1] if len(parts) > 1 else None)

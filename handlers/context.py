@@ -10,6 +10,7 @@ from sqlmodel import Session
 from handlers.cards import Card
 from handlers.clock import Clock
 from handlers.config import CrmbotConfig
+from handlers.crm_port import Crm
 from handlers.delivery import AlertTiming, DestinationResolver, outbox_rows
 from handlers.rules import Ruleset
 from storage.db import Database
@@ -29,6 +30,8 @@ class BotContext:
     on_claimed: Callable[[int], None] = field(default=lambda conversation_id: None)
     # schedules a background suggestion draft; False when none can run (handlers/suggest)
     request_suggestion: Callable[[int], bool] | None = None
+    # the CRM leads are made in and webhooks are completed from (None: none configured)
+    crm: Crm | None = None
 
     @property
     def config(self) -> CrmbotConfig:

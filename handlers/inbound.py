@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import replace
 
-from handlers import actions, once
+from handlers import actions, leads, once
 from handlers.commands import handle_command
 from handlers.config import CrmbotConfig
 from handlers.context import BotContext
@@ -88,6 +88,8 @@ class InboundHandlers(ChatInbound):
             return actions.resolve(ctx, actor, conversation_id).message
         if action.name == "reopen":
             return actions.reopen(ctx, actor, conversation_id).message
+        if action.name == "lead":
+            return leads.create_lead(ctx, actor, conversation_id)
         if action.name == "handoff":
             if target is None:
                 raise UserError("Pick the person to hand the conversation to.")

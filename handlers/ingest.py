@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 from handlers.cards import AlertCard, Card, FollowUpCard, StatusCard
 from handlers.clock import Clock
 from handlers.contacts import contact_line
+from handlers.crm_enrich import enrichment_rows
 from handlers.delivery import AlertTiming, DestinationResolver, alert_timing, outbox_rows
 from handlers.events import CrmEvent, InboundEvent, Mention
 from handlers.influence import influence
@@ -30,6 +31,7 @@ from handlers.sentiment import OFFLINE, SentimentScorer, label
 from handlers.sentiment.cards import card_fields, restate, sets_mood
 from handlers.spikes import record_counts
 from storage import contacts as contact_store
+from storage import crm as crm_store
 from storage import ingest_sql as sql
 from storage import rollups
 from storage.db import Database
@@ -64,6 +66,7 @@ class IngestResult:
     threaded: int = 0
     unrouted: int = 0
     outbox_rows: int = 0
+    enrichments: int = 0  # CRM objects to read in the background (handlers/crm_enrich.py)
 
 
 @dataclass(slots=True)
@@ -118,6 +121,10 @@ class Ingestor:
         self._clock = clock
         self._scorer = scorer or SentimentScorer()
         self._on_queued = on_queued
+        # the CRM source whose events carry only ids and are completed after ingest
+        # (set when a CRM that can read is configured; handlers/crm_enrich.py)
+        self.enrich_source: str | None = None
+        self.offer_lead = False  # social alerts offer Create lead (a CRM is configured)
 
     def ingest(self, events: Sequence[InboundEvent]) -> IngestResult:
         """Store ``events`` in one transaction; returns what happened."""
@@ -125,7 +132,9 @@ class Ingestor:
         ruleset = self._ruleset()
         self._scorer.configure(ruleset.config.sentiment)
         with self.db.transaction() as conn:
-            result = _Batch(conn, ruleset, self._destinations, self._scorer, now).run(events)
+            batch = _Batch(conn, ruleset, self._destinations, self._scorer, now)
+            batch.enrich_source, batch.offer_lead = self.enrich_source, self.offer_lead
+            result = batch.run(events)
         if result.outbox_rows and self._on_queued is not None:
             self._on_queued()
         return result
@@ -140,9 +149,9 @@ class Ingestor:
         ruleset = self._ruleset()
         self._scorer.configure(ruleset.config.sentiment)
         with self.db.transaction() as conn:
-            results = _Batch(conn, ruleset, self._destinations, self._scorer, now).run_groups(
-                groups
-            )
+            batch = _Batch(conn, ruleset, self._destinations, self._scorer, now)
+            batch.enrich_source, batch.offer_lead = self.enrich_source, self.offer_lead
+            results = batch.run_groups(groups)
         if any(r.outbox_rows for r in results) and self._on_queued is not None:
             self._on_queued()
         return results
@@ -174,6 +183,8 @@ class _Batch:
         self.outbox: list[dict[str, Any]] = []
         self._groups: dict[str, tuple[datetime | None, datetime | None]] = {}
         self._active: list[ActiveAlert] | None = None
+        self.enrich_source: str | None = None
+        self.offer_lead = False
 
     def run(self, events: Sequence[InboundEvent]) -> IngestResult:
         return self.run_groups([events])[0]
@@ -506,6 +517,11 @@ class _Batch:
                 self.results[item.owner].threaded += 1
         sql.insert_many(self.conn, MentionRow, mentions)
         sql.insert_many(self.conn, CrmEventRow, crm)
+        if self.enrich_source is not None and crm:
+            events = [i.event for i in items if isinstance(i.event, CrmEvent)]
+            rows = enrichment_rows(events, self.enrich_source)
+            crm_store.queue_enrichments(self.conn, rows, self.now)
+            self.results[0].enrichments += len(rows)
 
     def _reopen(self, reopening: list[_Item]) -> None:
         if not reopening:
@@ -562,6 +578,8 @@ class _Batch:
                     why = explain(self.ruleset, decision, channel)
                     contact = contacts.get(item.contact_id or 0)
                     card = _alert_card(item, conv.id, channel, contact, why)
+                    if self.offer_lead and isinstance(item.event, Mention):
+                        card = replace(card, lead=True)
                     if muter is not None:
                         timing = muted_timing(muter, self.now, self._group_state)
                     else:

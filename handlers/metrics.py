@@ -6,6 +6,7 @@ from handlers.context import BotContext
 from handlers.durations import format_duration
 from handlers.errors import UserError
 from handlers.metrics_sla import business_table, sla_table, sla_targets
+from handlers.outcomes import outcome_tables
 from handlers.periods import parse_period
 from handlers.replies import Reply, Table
 from handlers.reports import chart_reply, summary_text
@@ -98,6 +99,7 @@ def metrics_reply(
         )
     elif not is_manager:
         text += " You have no handled conversations in this period."
+    tables.extend(outcome_tables(ctx, since, now, only_staff=only))
     attachments = chart_reply(ctx, period_text, team, source, user).attachments if chart else ()
     return Reply(text=text, tables=tuple(tables), attachments=attachments)
 

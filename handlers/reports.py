@@ -15,6 +15,7 @@ from handlers.charts import overview_figure, render_png
 from handlers.context import BotContext
 from handlers.durations import format_duration
 from handlers.metrics_hours import business_seconds
+from handlers.outcomes import outcome_summary, outcome_tables
 from handlers.periods import parse_period
 from handlers.replies import Attachment, Reply, Table
 from storage import metrics as metrics_sql
@@ -182,14 +183,6 @@ def outcome_table(ctx: BotContext, since: datetime) -> Table:
             ),
             params,
         ).one()
-        leads, deals, amount = conn.execute(
-            q(
-                "SELECT COUNT(*), COUNT(deal_stage), COALESCE(SUM(deal_amount), 0) FROM contact"
-                " WHERE id IN (SELECT a.contact_id FROM author a JOIN conversation v"
-                " ON v.author_id = a.id WHERE v.created_at >= :since)"
-            ),
-            params,
-        ).one()
         per_author = conn.execute(
             q(
                 "SELECT a.handle, COUNT(m.id), AVG(m.sentiment) FROM author a"
@@ -198,6 +191,7 @@ def outcome_table(ctx: BotContext, since: datetime) -> Table:
             ),
             params,
         ).all()
+    leads, deals = outcome_summary(ctx, since, ctx.clock.now())
     segments = dict.fromkeys(SEGMENTS, 0)
     for _handle, count, _sent in per_author:
         seg = (
@@ -216,8 +210,8 @@ def outcome_table(ctx: BotContext, since: datetime) -> Table:
     rows = (
         ("unique authors engaged", str(authors)),
         ("interactions (mentions)", str(mentions)),
-        ("CRM contacts linked (leads)", str(leads)),
-        ("deals linked", f"{deals} ({amount:,.0f})"),
+        ("social leads (docs/crm.md)", leads),
+        ("deals linked to them (amount)", deals),
         ("segments", ", ".join(f"{n} {s}" for s, n in segments.items())),
         ("top advocates", " ".join("@" + h for h in advocates) or "-"),
         ("top detractors", " ".join("@" + h for h in detractors) or "-"),
@@ -242,6 +236,10 @@ def weekly_digest(ctx: BotContext) -> Reply:
     chart = chart_reply(ctx, "7d")
     return Reply(
         text="Weekly digest. " + summary_text(report, "7d", ""),
-        tables=(*board.tables, outcome_table(ctx, since)),
+        tables=(
+            *board.tables,
+            outcome_table(ctx, since),
+            *outcome_tables(ctx, since, ctx.clock.now()),
+        ),
         attachments=chart.attachments,
     )

@@ -18,6 +18,9 @@ HANDLING_KINDS = (
     "resolved",
     "reopened",
     "escalated",
+    "lead_created",
+    "lead_requested",
+    "lead_rejected",
 )
 
 

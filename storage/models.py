@@ -62,6 +62,8 @@ class Contact(SQLModel, table=True):
     name: str | None = None
     email: str | None = Field(default=None, index=True)
     company: str | None = None
+    owner: str | None = None  # the CRM's owner id of the contact
+    url: str | None = None  # the contact's record in the CRM
     lifecycle_stage: str | None = None
     deal_name: str | None = None
     deal_stage: str | None = None
@@ -283,6 +285,7 @@ class SpikeState(SQLModel, table=True):
 
 from storage.audit import AuditEntry as AuditEntry  # noqa: E402  (registers audit_log)
 from storage.config_versions import ConfigVersion as ConfigVersion  # noqa: E402  (registers config_version)
+from storage.crm import CrmEnrichment as CrmEnrichment  # noqa: E402  (registers crm_enrichment, crm_lead, crm_deal)
 from storage.deliveries import InboundDelivery as InboundDelivery  # noqa: E402  (registers inbound_delivery)
 from storage.leases import DispatchLease as DispatchLease  # noqa: E402  (registers dispatch_lease)
 from storage.rollup_table import MetricRollup as MetricRollup  # noqa: E402  (registers metric_rollup)

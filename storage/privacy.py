@@ -35,6 +35,7 @@ from sqlalchemy import (
 )
 
 from storage.contacts import normalize_handle
+from storage.crm import CrmDeal, CrmLead
 from storage.ingest_sql import table
 from storage.models import (
     Author,
@@ -141,10 +142,16 @@ def erase_author(conn: Connection, handle: str, platform: str | None = None) -> 
                 name=None,
                 email=None,
                 company=None,
+                owner=None,
+                url=None,
                 deal_name=None,
                 lifecycle_stage=None,
             )
         )
+    if contact_ids:  # the CRM links of leads, and deal names that may name the person
+        leads, deals = table(CrmLead), table(CrmDeal)
+        conn.execute(update(leads).where(leads.c.contact_id.in_(contact_ids)).values(url=None))
+        conn.execute(update(deals).where(deals.c.contact_id.in_(contact_ids)).values(name=None))
     e = table(CrmEvent)
     out.crm_events = _count(
         conn.execute(

@@ -223,3 +223,12 @@ def test_a_short_table_keeps_its_columns_aligned() -> None:
     (embed,) = page.embeds
     assert embed.title == "Times"
     assert "time to claim  1" in (embed.description or "")
+
+
+async def test_create_lead_is_a_button_when_offered() -> None:
+    assert _custom_ids(ui.alert_view(7, lead=True))[-1] == "crm:lead:7"
+    assert "crm:lead:7" not in _custom_ids(ui.alert_view(7))
+    assert "crm:lead:7" in _custom_ids(ui.alert_view(7, "claimed", lead=True))
+    assert any(
+        item.__discord_ui_compiled_template__.fullmatch("crm:lead:7") for item in ui.DYNAMIC_ITEMS
+    )

@@ -121,3 +121,18 @@ def test_followup_digest_has_no_claim_buttons() -> None:
     blocks = _valid(digest_blocks(card))
     assert not any("accessory" in b for b in blocks)
     assert block_text(blocks).startswith(":speech_balloon: 3 follow-ups in 1 conversations")
+
+
+def test_create_lead_is_offered_when_a_crm_is_and_its_press_is_the_lead_action() -> None:
+    from bot.chat.slack.inbound import action_from
+    from handlers.events import Actor
+
+    card = AlertCard(conversation_id=5, platform="mastodon", text="hi", lead=True)
+    social = _valid(alert_blocks(card))
+    without = _valid(alert_blocks(AlertCard(conversation_id=6, platform="mastodon", text="hi")))
+    buttons = {e["action_id"]: e for e in social[-1]["elements"]}
+    assert buttons["crm_lead"]["text"]["text"] == "Create lead"
+    assert "crm_lead" not in {e["action_id"] for e in without[-1]["elements"]}
+    body = {"actions": [{"action_id": "crm_lead", "value": "5", "block_id": "crm:5"}]}
+    action = action_from(body, Actor("slack", "U1"))
+    assert (action.name, action.conversation_id) == ("lead", 5)

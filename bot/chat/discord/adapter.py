@@ -90,7 +90,7 @@ def _alert(adapter: DiscordAdapter, card: AlertCard) -> Outgoing:
     return Outgoing(
         content=layout.alert_content(card, [adapter.mention(p) for p in pings]),
         embeds=[layout.alert_embed(card)],
-        view=ui.alert_view(card.conversation_id),
+        view=ui.alert_view(card.conversation_id, lead=card.lead),
         mentions=_ping_mentions(pings),
         thread_name=layout.thread_name(card),
     )
@@ -366,7 +366,9 @@ class DiscordAdapter(ChatAdapter):
             embeds = [layout.alert_embed(alert, status=status)]
         else:
             embeds = [layout.status_embed(status)]
-        view = ui.alert_view(status.conversation_id, status.status)
+        view = ui.alert_view(
+            status.conversation_id, status.status, lead=alert is not None and alert.lead
+        )
         message = self.client.get_partial_messageable(int(destination)).get_partial_message(
             int(posted.message_ref)
         )

@@ -20,12 +20,13 @@ from handlers.inbound_port import SuggestionVerb
 SendHow = Literal["send", "edit"]
 ReviewButtonVerb = Literal["approve", "edit", "reject"]
 
-AlertAction = Literal["claim", "reply", "resolve", "reopen", "handoff"]
+AlertAction = Literal["claim", "reply", "resolve", "reopen", "handoff", "lead"]
 ALERT_BUTTONS: dict[str, tuple[str, discord.ButtonStyle]] = {
     "claim": ("Claim", discord.ButtonStyle.primary),
     "reply": ("Mark replied", discord.ButtonStyle.secondary),
     "resolve": ("Resolve", discord.ButtonStyle.success),
     "reopen": ("Reopen", discord.ButtonStyle.secondary),
+    "lead": ("Create lead", discord.ButtonStyle.secondary),
 }
 SUGGESTION_BUTTONS: dict[str, tuple[str, discord.ButtonStyle]] = {
     # "use" records a reply made elsewhere; its custom_id stays crm:sug:use:<id>
@@ -87,9 +88,9 @@ def custom_id(*parts: object) -> str:
 
 class AlertButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"crm:(?P<action>claim|reply|resolve|reopen):(?P<id>[0-9]{1,19})",
+    template=r"crm:(?P<action>claim|reply|resolve|reopen|lead):(?P<id>[0-9]{1,19})",
 ):
-    """Claim, Mark replied, Resolve or Reopen on an alert (or Claim in a digest)."""
+    """Claim, Mark replied, Resolve, Reopen or Create lead on an alert (or Claim in a digest)."""
 
     def __init__(
         self, action: str, conversation_id: int, *, label: str | None = None, row: int | None = None
@@ -253,8 +254,11 @@ class ReviewButton(
 DYNAMIC_ITEMS = (AlertButton, HandoffSelect, SuggestionButton, SendButton, ReviewButton)
 
 
-def alert_view(conversation_id: int | None, status: str = "open") -> discord.ui.View:
-    """The buttons for the conversation's state: work it while open, reopen once resolved."""
+def alert_view(
+    conversation_id: int | None, status: str = "open", lead: bool = False
+) -> discord.ui.View:
+    """The buttons for the conversation's state: work it while open, reopen once resolved;
+    ``lead`` adds Create lead (the author becomes a CRM contact)."""
     view = discord.ui.View(timeout=None)
     if conversation_id is None:
         return view
@@ -266,6 +270,8 @@ def alert_view(conversation_id: int | None, status: str = "open") -> discord.ui.
     view.add_item(AlertButton("reply", conversation_id, row=0))
     view.add_item(AlertButton("resolve", conversation_id, row=0))
     view.add_item(HandoffSelect(conversation_id, row=1))
+    if lead:
+        view.add_item(AlertButton("lead", conversation_id, row=2))
     return view
 
 

@@ -50,6 +50,7 @@ REPLIED = "crm_replied"
 RESOLVE = "crm_resolve"
 HANDOFF = "crm_handoff"
 REOPEN = "crm_reopen"
+LEAD = "crm_lead"
 
 SEVERITY_EMOJI = {
     "low": ":white_circle:",
@@ -172,8 +173,11 @@ def _button(
     )
 
 
-def action_block(conversation_id: int | None, status: str = "open") -> ActionsBlock:
-    """The buttons for the conversation's state: work it while open, reopen once resolved."""
+def action_block(
+    conversation_id: int | None, status: str = "open", lead: bool = False
+) -> ActionsBlock:
+    """The buttons for the conversation's state: work it while open, reopen once resolved;
+    ``lead`` adds Create lead (social alerts: the author becomes a CRM contact)."""
     elements: list[InteractiveElement] = []
     if status == "resolved":
         elements.append(_button("Reopen", REOPEN, conversation_id))
@@ -185,6 +189,8 @@ def action_block(conversation_id: int | None, status: str = "open") -> ActionsBl
         elements.append(
             UserSelectElement(placeholder=PlainTextObject(text="Hand off to…"), action_id=HANDOFF)
         )
+    if lead:
+        elements.append(_button("Create lead", LEAD, conversation_id))
     return ActionsBlock(block_id=block_id(conversation_id), elements=elements)
 
 
@@ -199,7 +205,11 @@ def alert_blocks(card: AlertCard, status: StatusCard | None = None, pings: str =
         crm_block(card),
         rule_block(card),
         status_block(status) if status is not None else None,
-        action_block(card.conversation_id, status.status if status is not None else "open"),
+        action_block(
+            card.conversation_id,
+            status.status if status is not None else "open",
+            lead=card.lead,
+        ),
     ]
     return [block for block in blocks if block is not None]
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.chat.slack.blocks import CLAIM, HANDOFF, REOPEN, REPLIED, RESOLVE
+from bot.chat.slack.blocks import CLAIM, HANDOFF, LEAD, REOPEN, REPLIED, RESOLVE
 from handlers.cleantext import clean
 from handlers.events import Action, Actor, Command
 from handlers.safelog import shown
@@ -26,6 +26,7 @@ ACTION_NAMES = {
     RESOLVE: "resolve",
     HANDOFF: "handoff",
     REOPEN: "reopen",
+    LEAD: "lead",
 }
 # Message subtypes written by a person; edits, joins, bot posts and the like are not replies.
 PERSON_SUBTYPES = {None, "thread_broadcast", "file_share"}
