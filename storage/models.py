@@ -173,6 +173,9 @@ class Mention(SQLModel, table=True):
     sentiment_by: str = "offline"  # the labeller that decided: offline, or a model's name
     posted_at: datetime = _utc()
     received_at: datetime = _utc(index=True)
+    # what the platform needs to answer the post (handlers.events.Mention.reply_ref);
+    # NULL for mentions stored before replies existed
+    reply_ref: dict[str, str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class CrmEvent(SQLModel, table=True):
@@ -285,5 +288,6 @@ from storage.audit import AuditEntry as AuditEntry  # noqa: E402  (registers aud
 from storage.config_versions import ConfigVersion as ConfigVersion  # noqa: E402  (registers config_version)
 from storage.deliveries import InboundDelivery as InboundDelivery  # noqa: E402  (registers inbound_delivery)
 from storage.leases import DispatchLease as DispatchLease  # noqa: E402  (registers dispatch_lease)
+from storage.replies import SocialReply as SocialReply  # noqa: E402  (registers social_reply)
 from storage.sources import SourceCursor as SourceCursor  # noqa: E402  (registers source_cursor)
 from storage.suggestions import KnowledgeEntry as KnowledgeEntry  # noqa: E402  (registers kb_entry, suggestion)
