@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from sqlmodel import Session
@@ -11,6 +11,7 @@ from handlers.cards import Card
 from handlers.clock import Clock
 from handlers.config import CrmbotConfig
 from handlers.delivery import AlertTiming, DestinationResolver, outbox_rows
+from handlers.publish_port import Publisher
 from handlers.rules import Ruleset
 from storage.db import Database
 from storage.models import Outbox
@@ -29,6 +30,10 @@ class BotContext:
     on_claimed: Callable[[int], None] = field(default=lambda conversation_id: None)
     # schedules a background suggestion draft; False when none can run (handlers/suggest)
     request_suggestion: Callable[[int], bool] | None = None
+    # replies to the customer: publishers by source kind (bot/publish), and how to wake the
+    # publish worker after a reply was queued (handlers/publishing.py)
+    publishers: Mapping[str, Publisher] = field(default_factory=dict)
+    on_reply_queued: Callable[[], None] = field(default=lambda: None)
 
     @property
     def config(self) -> CrmbotConfig:
