@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.app import CrmBot
 from bot.publishing import PublishWorker
@@ -23,7 +23,16 @@ from handlers.publish_port import OutboundReply, Published, PublishError, TextLi
 from storage import replies as reply_store
 from storage.models import Cycle, HandlingEvent, Staff
 from storage.replies import SocialReply
-from tests.conftest import TEST_CONFIG, BotHarness, RecordingAdapter, make_config, mention
+from storage.suggestions import Suggestion
+from tests.conftest import (
+    TEST_CONFIG,
+    BotHarness,
+    RecordingAdapter,
+    make_config,
+    mention,
+    settle,
+    suggestion_cards,
+)
 
 CONFIG = (
     TEST_CONFIG.replace(
@@ -320,3 +329,22 @@ async def test_claiming_a_due_reply_is_won_once(r_any_db: Replies) -> None:
     later = now + ttl
     with r.bot.db.session() as session:
         assert reply_store.claim(session, 1, "replica-b", later, ttl)  # the claim ran out
+
+
+async def test_suggestion_cards_carry_the_reply_mode_and_use_means_send_when_on(
+    sqlite_url: str, clock: FakeClock
+) -> None:
+    for r in _replies(sqlite_url, clock, CONFIG + "\n[suggestions]\nenabled = true\n"):
+        r.bot.ingest([mention("hello @acme"), mention("pricing of the enterprise plan?")])
+        await settle(r.h)
+        modes = {c.conversation_id: c.reply_mode for c in suggestion_cards(r.h)}
+        assert modes == {1: "direct", 2: "off"}
+        sent = await r.bot.inbound.suggestion(ANA, "use", 1)
+        assert sent.startswith("Sending r1 to X")
+        recorded = await r.bot.inbound.suggestion(ANA, "use", 2)
+        assert "crmbot published nothing (replies from chat are off here)" in recorded
+        assert await r.publish() == 1
+        with r.bot.db.session() as session:
+            used = session.exec(select(Suggestion).where(col(Suggestion.used_by).is_not(None)))
+            assert sorted(s.id for s in used) == [1, 2]
+            assert session.exec(select(SocialReply.suggestion_id)).all() == [1]
