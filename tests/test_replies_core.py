@@ -346,5 +346,5 @@ async def test_suggestion_cards_carry_the_reply_mode_and_use_means_send_when_on(
         assert await r.publish() == 1
         with r.bot.db.session() as session:
             used = session.exec(select(Suggestion).where(col(Suggestion.used_by).is_not(None)))
-            assert sorted(s.id for s in used) == [1, 2]
+            assert sorted(s.id or 0 for s in used) == [1, 2]
             assert session.exec(select(SocialReply.suggestion_id)).all() == [1]
