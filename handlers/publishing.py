@@ -25,6 +25,7 @@ from handlers.config_sources import POLLER_KINDS
 from handlers.context import BotContext
 from handlers.errors import UserError
 from handlers.events import Actor
+from handlers.platform_names import platform_name
 from handlers.publish_port import OutboundReply, Publisher, ReplyTarget
 from handlers.replies import Reply, Table
 from handlers.reply_modes import (
@@ -39,19 +40,7 @@ from storage import replies as store
 from storage.models import Author, Conversation, Mention, Staff
 from storage.suggestions import Suggestion
 
-PLATFORM_NAMES = {
-    "mastodon": "Mastodon",
-    "bluesky": "Bluesky",
-    "reddit": "Reddit",
-    "x": "X",
-    "twitter": "X",
-}
 MAX_TEXT = 10_000  # longer than any platform allows; stops a pasted novel at the door
-
-
-def platform_name(platform: str) -> str:
-    """How a platform is written for people: ``Bluesky``, ``X``."""
-    return PLATFORM_NAMES.get(platform.lower(), platform.capitalize() or "the platform")
 
 
 def source_of(config: CrmbotConfig, mention_source: str) -> tuple[str, str]:

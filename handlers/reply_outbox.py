@@ -18,8 +18,9 @@ from sqlmodel import Session
 from handlers import actions
 from handlers.cards import NoticeCard
 from handlers.context import BotContext
+from handlers.platform_names import platform_name
 from handlers.publish_port import OutboundReply, Published
-from handlers.publishing import card_of, outbound, platform_name
+from handlers.publishing import card_of, outbound
 from handlers.suggest.ids import reply_ref
 from storage import conversations
 from storage import replies as store

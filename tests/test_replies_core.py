@@ -6,14 +6,17 @@ real clients are tested against loopback fakes in tests/test_publish_*.py)."""
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
+from rich.console import Console
 from sqlmodel import col, select
 
 from bot.app import CrmBot
+from bot.chat.console import ConsoleAdapter
 from bot.publishing import PublishWorker
 from handlers.cards import ReplyCard
 from handlers.clock import FakeClock
@@ -337,14 +340,46 @@ async def test_suggestion_cards_carry_the_reply_mode_and_use_means_send_when_on(
     for r in _replies(sqlite_url, clock, CONFIG + "\n[suggestions]\nenabled = true\n"):
         r.bot.ingest([mention("hello @acme"), mention("pricing of the enterprise plan?")])
         await settle(r.h)
-        modes = {c.conversation_id: c.reply_mode for c in suggestion_cards(r.h)}
-        assert modes == {1: "direct", 2: "off"}
-        sent = await r.bot.inbound.suggestion(ANA, "use", 1)
+        cards = {c.conversation_id: c for c in suggestion_cards(r.h)}
+        assert {n: c.reply_mode for n, c in cards.items()} == {1: "direct", 2: "off"}
+        sent = await r.bot.inbound.suggestion(ANA, "use", cards[1].suggestion_id)
         assert sent.startswith("Sending r1 to X")
-        recorded = await r.bot.inbound.suggestion(ANA, "use", 2)
+        recorded = await r.bot.inbound.suggestion(ANA, "use", cards[2].suggestion_id)
         assert "crmbot published nothing (replies from chat are off here)" in recorded
         assert await r.publish() == 1
         with r.bot.db.session() as session:
             used = session.exec(select(Suggestion).where(col(Suggestion.used_by).is_not(None)))
-            assert sorted(s.id or 0 for s in used) == [1, 2]
-            assert session.exec(select(SocialReply.suggestion_id)).all() == [1]
+            assert len(used.all()) == 2
+            published = session.exec(select(SocialReply.suggestion_id)).all()
+            assert published == [cards[1].suggestion_id]
+
+
+async def test_the_console_shows_each_step_of_a_reply(sqlite_url: str, clock: FakeClock) -> None:
+    out = io.StringIO()
+    console = ConsoleAdapter(Console(file=out, width=160, highlight=False))
+    webhook = MemoryPlatform("webhook")
+    bot = CrmBot(
+        sqlite_url, make_config(CONFIG), [console], clock=clock, publishers={"webhook": webhook}
+    )
+    try:
+        bot.ingest([mention("the site is down", author_handle="fay")])
+        await bot.dispatcher.drain()
+        lead = bot.command(LEAD, "send 1 Hi Fay, it's back up.")
+        assert lead.text.startswith("Drafted r1")
+        await bot.dispatcher.drain()
+        assert "reply r1 by @lead for X, waiting for a manager or admin:" in out.getvalue()
+        assert "/crm approve r1 [edited text] · /crm reject r1" in out.getvalue()
+        assert bot.command(ANA, "approve r1").text == "Only a manager or admin may review r1."
+        assert bot.command(LEAD, "drafts").text == "No drafts are waiting for you."
+        # the author may withdraw their own draft
+        assert bot.command(LEAD, "reject r1").text == "Rejected r1; nothing was sent."
+        await bot.dispatcher.drain()
+        assert "reply r1 by @lead rejected by @lead; nothing was sent." in out.getvalue()
+        assert bot.command(ANA, "send 1 Fixed now, sorry!").text.startswith("Drafted r2")
+        assert bot.command(LEAD, "approve r2").text == "Approved r2; sending it to X."
+        assert await bot.publish_worker.drain() == 1
+        await bot.dispatcher.drain()
+        assert "reply r2 by @ana published on X: https://social.example/fay/1" in out.getvalue()
+    finally:
+        bot.ingestor.close()
+        bot.db.dispose()
