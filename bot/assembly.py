@@ -5,6 +5,7 @@ Each capability adds itself here in one line, so the runner stays the same.
 
 from __future__ import annotations
 
+import importlib
 import logging
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -18,6 +19,8 @@ from bot.reports import schedule_weekly_report
 from bot.settings import Settings
 from bot.sources.polling import schedule_pollers
 from bot.sources.webhooks import webhook_routes
+from handlers.config import CrmbotConfig
+from handlers.publish_port import Publisher
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +29,24 @@ def chat_adapters(settings: Settings) -> list[ChatAdapter]:
     """The adapters the environment asks for (bot/chat/registry.py); the console when no
     platform is configured."""
     return enabled_adapters(settings)
+
+
+REGISTRY = "bot.publish.registry"
+
+
+def reply_publishers(config: CrmbotConfig) -> dict[str, Publisher]:
+    """The publishers of replies to customers, by source kind, for the configured sources
+    (``bot/publish/registry.py: build_publishers``). Without that package every reply is
+    refused with "no publisher is configured" (handlers/publishing.py), never faked."""
+    try:
+        registry = importlib.import_module(REGISTRY)
+    except ModuleNotFoundError as exc:
+        if exc.name not in (REGISTRY, "bot.publish"):
+            raise
+        log.warning("no reply publishers: %s is not installed", REGISTRY)
+        return {}
+    publishers: dict[str, Publisher] = registry.build_publishers(config)
+    return publishers
 
 
 def http_routes(bot: CrmBot, settings: Settings) -> list[BaseRoute]:

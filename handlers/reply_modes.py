@@ -79,6 +79,13 @@ def approvers_in_words(names: Sequence[str]) -> str:
     return " or ".join(parts) if parts else "nobody"
 
 
+def replies_on(config: CrmbotConfig) -> bool:
+    """Whether any channel or route may publish replies."""
+    modes = [config.replies.mode, *(c.reply_mode for c in config.channels.values())]
+    modes += [r.reply_mode for r in config.routes]
+    return any(mode not in (None, "off") for mode in modes)
+
+
 def reply_warnings(config: CrmbotConfig, publisher_kinds: Collection[str]) -> list[str]:
     """check-config warnings: a channel that publishes replies while a source kind that
     can send it alerts has no publisher (its replies would be refused)."""

@@ -17,12 +17,14 @@ from sqlmodel import col, select
 
 from bot.app import CrmBot
 from bot.chat.console import ConsoleAdapter
+from bot.config_loader import ConfigError
 from bot.publishing import PublishWorker
 from handlers.cards import ReplyCard
 from handlers.clock import FakeClock
 from handlers.errors import UserError
 from handlers.events import Actor
 from handlers.publish_port import OutboundReply, Published, PublishError, TextLimit
+from handlers.reply_modes import replies_on, reply_warnings
 from storage import replies as reply_store
 from storage.models import Cycle, HandlingEvent, Staff
 from storage.replies import SocialReply
@@ -383,3 +385,23 @@ async def test_the_console_shows_each_step_of_a_reply(sqlite_url: str, clock: Fa
     finally:
         bot.ingestor.close()
         bot.db.dispose()
+
+
+def test_bad_reply_settings_name_their_key_and_check_config_warns_of_missing_publishers() -> None:
+    with pytest.raises(ConfigError, match=r"channels\.support\.reply_mode"):
+        make_config(
+            TEST_CONFIG.replace("[channels.support]\n", '[channels.support]\nreply_mode = "on"\n')
+        )
+    with pytest.raises(
+        ConfigError, match=r"replies\.approvers\[0\]: unknown role or staff member 'bos'"
+    ):
+        make_config(TEST_CONFIG + '\n[replies]\napprovers = ["bos"]\n')
+    config = make_config(CONFIG)
+    assert replies_on(config) and not replies_on(make_config(TEST_CONFIG))
+    assert reply_warnings(config, {"bluesky", "webhook"}) == []
+    assert reply_warnings(config, {"webhook"}) == [
+        f"channels.{name}: reply_mode is on but bluesky has no publisher configured; replies "
+        "to those mentions will be refused (see docs/replies.md)"
+        for name in ("social", "support")
+    ]
+    assert "no publisher is configured" in reply_warnings(config, set())[0]
