@@ -23,10 +23,12 @@ from handlers.cards import ReplyCard
 from handlers.clock import FakeClock
 from handlers.errors import UserError
 from handlers.events import Actor
+from handlers.privacy import forget
 from handlers.publish_port import OutboundReply, Published, PublishError, TextLimit
 from handlers.reply_modes import replies_on, reply_warnings
 from storage import replies as reply_store
 from storage.models import Cycle, HandlingEvent, Staff
+from storage.privacy import ERASED
 from storage.replies import SocialReply
 from storage.suggestions import Suggestion
 from tests.conftest import (
@@ -405,3 +407,13 @@ def test_bad_reply_settings_name_their_key_and_check_config_warns_of_missing_pub
         for name in ("social", "support")
     ]
     assert "no publisher is configured" in reply_warnings(config, set())[0]
+
+
+async def test_forgetting_the_customer_withdraws_unpublished_replies(r: Replies) -> None:
+    conv = await _alert(r, "the app is down", author_handle="gus")  # approve
+    await r.bot.inbound.send_reply(ANA, conv, "Hi Gus, sorry about that")
+    forget(r.bot.db, r.h.clock, "gus", None, "lead")
+    (row,) = r.rows()
+    assert (row.state, row.text) == ("rejected", ERASED)
+    assert r.h.say("approve r1", "lead") == "r1 is rejected; only drafts are reviewed."
+    assert await r.publish() == 0 and r.webhook.publish_calls == 0
