@@ -241,6 +241,8 @@ def review(ctx: BotContext, actor: Actor, reply_id: int, verb: str, text: str | 
     rid = reply_ref(reply_id)
     with ctx.db.session() as session:
         staff = actions.identify(session, ctx, actor)
+        now = ctx.clock.now()
+        once.record(session, now)  # a redelivered press gets the first answer again
         row = _reviewable(session, reply_id)
         conversation = session.get(Conversation, row.conversation_id)
         assert conversation is not None
@@ -250,8 +252,6 @@ def review(ctx: BotContext, actor: Actor, reply_id: int, verb: str, text: str | 
         own_withdrawal = row.author_id == staff.id and verb == "reject"
         if not own_withdrawal and not may_approve(ctx.config, names, staff, actor):
             raise UserError(f"Only {approvers_in_words(names)} may review {rid}.")
-        now = ctx.clock.now()
-        once.record(session, now)  # a redelivered press stops here
         if verb == "approve":
             if edited is not None and edited != row.text:
                 check_length(_publisher_for(ctx, row), row.platform, edited)

@@ -417,3 +417,15 @@ async def test_forgetting_the_customer_withdraws_unpublished_replies(r: Replies)
     assert (row.state, row.text) == ("rejected", ERASED)
     assert r.h.say("approve r1", "lead") == "r1 is rejected; only drafts are reviewed."
     assert await r.publish() == 0 and r.webhook.publish_calls == 0
+
+
+async def test_a_redelivered_approve_press_gets_the_first_answer(r: Replies) -> None:
+    conv = await _alert(r, "the app is down")
+    sent = await r.bot.inbound.send_reply(ANA, conv, "On it!", delivery_id="send-1")
+    with pytest.raises(UserError) as resent:
+        await r.bot.inbound.send_reply(ANA, conv, "On it!", delivery_id="send-1")
+    assert resent.value.reason == sent and len(r.rows()) == 1
+    first = await r.bot.inbound.review_reply(LEAD, 1, "approve", delivery_id="press-1")
+    with pytest.raises(UserError) as redelivered:
+        await r.bot.inbound.review_reply(LEAD, 1, "approve", delivery_id="press-1")
+    assert first == redelivered.value.reason == "Approved r1; sending it to X."
