@@ -154,20 +154,20 @@ def main(quick: bool = False) -> None:
         "metrics_30d_p95_ms_sqlite",
         p95,
         "ms",
-        "<= 100",
+        "<= 50",
         conversations=n,
         handling_events_approx=events,
     )
     emit("metrics_groupby_ms_sqlite", raw, "ms", "baseline", conversations=n)
     emit("metrics_speedup_vs_groupby", raw / p95, "ratio", ">= 10", db="sqlite")
-    emit("metrics_percentile_error", err, "ratio", "<= 0.01", db="sqlite")
+    emit("metrics_percentile_error", err, "ratio", "<= 0.005", db="sqlite")
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(PG_URL)
     try:
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     except Exception as exc:  # no server: report and stop
-        emit("metrics_30d_p95_ms_postgres", float("nan"), "ms", "<= 100", error=str(exc)[:80])
+        emit("metrics_30d_p95_ms_postgres", float("nan"), "ms", "<= 50", error=str(exc)[:80])
         return
     try:
         sep = "&" if "?" in PG_URL else "?"
@@ -176,10 +176,10 @@ def main(quick: bool = False) -> None:
         generate(db, n)
         p95, raw, err_pg = measure(db, 40)
         db.dispose()
-        emit("metrics_30d_p95_ms_postgres", p95, "ms", "<= 100", conversations=n)
+        emit("metrics_30d_p95_ms_postgres", p95, "ms", "<= 50", conversations=n)
         emit("metrics_groupby_ms_postgres", raw, "ms", "baseline", conversations=n)
         emit("metrics_speedup_vs_groupby_postgres", raw / p95, "ratio", ">= 10", db="postgresql")
-        emit("metrics_percentile_error_postgres", err_pg, "ratio", "<= 0.01")
+        emit("metrics_percentile_error_postgres", err_pg, "ratio", "<= 0.005")
     finally:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

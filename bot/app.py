@@ -296,5 +296,12 @@ class CrmBot:
                 log.warning("a shutdown step ran over the %.0fs allowed: cancelled", grace)
             except Exception:
                 log.exception("a shutdown step failed")
+        for publisher in self.ctx.publishers.values():
+            close = getattr(publisher, "close", None)  # publishers holding HTTP sessions
+            if close is not None:
+                try:
+                    await close()
+                except Exception:
+                    log.exception("closing a reply publisher failed")
         self.ingestor.close()
         self.db.dispose()

@@ -5,7 +5,6 @@ Each capability adds itself here in one line, so the runner stays the same.
 
 from __future__ import annotations
 
-import importlib
 import logging
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -15,6 +14,7 @@ from starlette.routing import BaseRoute
 from bot.app import CrmBot
 from bot.chat.base import ChatAdapter
 from bot.chat.registry import enabled_adapters
+from bot.publish.registry import build_publishers
 from bot.reports import schedule_weekly_report
 from bot.settings import Settings
 from bot.sources.polling import schedule_pollers
@@ -31,22 +31,10 @@ def chat_adapters(settings: Settings) -> list[ChatAdapter]:
     return enabled_adapters(settings)
 
 
-REGISTRY = "bot.publish.registry"
-
-
 def reply_publishers(config: CrmbotConfig) -> dict[str, Publisher]:
     """The publishers of replies to customers, by source kind, for the configured sources
-    (``bot/publish/registry.py: build_publishers``). Without that package every reply is
-    refused with "no publisher is configured" (handlers/publishing.py), never faked."""
-    try:
-        registry = importlib.import_module(REGISTRY)
-    except ModuleNotFoundError as exc:
-        if exc.name not in (REGISTRY, "bot.publish"):
-            raise
-        log.warning("no reply publishers: %s is not installed", REGISTRY)
-        return {}
-    publishers: dict[str, Publisher] = registry.build_publishers(config)
-    return publishers
+    (credentials are read from the environment when a reply is published)."""
+    return dict(build_publishers(config))
 
 
 def http_routes(bot: CrmBot, settings: Settings) -> list[BaseRoute]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from datetime import datetime
@@ -33,6 +34,7 @@ class EscalationTimers:
     def __init__(self, bot: CrmBot, scheduler: BaseScheduler) -> None:
         self.bot = bot
         self.scheduler = scheduler
+        self._pending: set[asyncio.Task[None]] = set()
         bot.dispatcher.on_alerted = self.start
         bot.ctx.on_claimed = self.cancel
 
@@ -44,6 +46,32 @@ class EscalationTimers:
             return dict(conversation.labels), conversation.cycle
 
     def start(self, conversation_id: int, cycle: int, alerted_at: datetime) -> None:
+        """Start the conversation's escalation timers. Called on the event loop right after
+        its alert went out, so the database work (reading its labels, storing the jobs)
+        runs in a worker thread: on SQLite it may wait for the write lock, and the loop
+        must keep posting meanwhile."""
+        if not any(route.escalate is not None for route in self.bot.config.routes):
+            return  # no route escalates: nothing to read or store
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # called from a worker thread: do it here
+            self._start(conversation_id, cycle, alerted_at)
+            return
+        task = loop.create_task(asyncio.to_thread(self._start, conversation_id, cycle, alerted_at))
+        self._pending.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._pending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("starting escalation timers failed", exc_info=task.exception())
+
+    async def idle(self) -> None:
+        """Wait until every timer being started is stored (tests, shutdown)."""
+        while self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+
+    def _start(self, conversation_id: int, cycle: int, alerted_at: datetime) -> None:
         labels, _ = self._labels_and_cycle(conversation_id)
         for index, rule in escalation_routes(self.bot.config, labels):
             self.scheduler.add_job(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -108,12 +108,20 @@ class MastodonSource(PollerConfig):
 
 
 class RedditSource(PollerConfig):
-    """New posts (optionally only those matching ``queries``) in some subreddits."""
+    """New posts (optionally only those matching ``queries``) in some subreddits.
+
+    Polling uses the app's credentials alone (read-only). Replies need a Reddit user: a
+    refresh token (``refresh_token_env``) or, for a script app, the user's name and
+    password (``username_env``, ``password_env``).
+    """
 
     subreddits: Annotated[Terms, Field(min_length=1)]
     queries: Terms = Field(default_factory=list)
     client_id_env: EnvName = "REDDIT_CLIENT_ID"
     client_secret_env: EnvName = "REDDIT_CLIENT_SECRET"
+    refresh_token_env: EnvName = "REDDIT_REFRESH_TOKEN"
+    username_env: EnvName = "REDDIT_USERNAME"
+    password_env: EnvName = "REDDIT_PASSWORD"
     user_agent: str = Field("crmbot/0.1 (social CRM alerts)", min_length=1)
     oauth_url: Url = "https://oauth.reddit.com"
     reddit_url: Url = "https://www.reddit.com"
@@ -129,15 +137,93 @@ class BlueskySource(PollerConfig):
     every: Duration = timedelta(minutes=2)
 
 
+OutboundEvent = Literal["reply.create", "lead.create"]
+
+
+def _all_outbound_events() -> list[OutboundEvent]:
+    return ["reply.create", "lead.create"]
+
+
+SourceName = Annotated[str, Field(min_length=1, max_length=200)]  # an event's ``source``
+
+
+class OutboundWebhookConfig(_Strict):
+    """``[sources.webhooks.outbound.NAME]``: a URL crmbot POSTs signed events to.
+
+    ``reply.create`` carries staff replies to mentions of the webhook sources named in
+    ``sources`` (an automation tool, a help desk or an in-house system delivers them);
+    ``lead.create`` carries leads for teams without HubSpot. The body is signed with
+    HMAC-SHA256 under the secret in the environment variable ``secret_env``, like the
+    inbound ``X-Crmbot-Signature`` (docs/webhooks.md).
+    """
+
+    url: Url
+    secret_env: EnvName
+    sources: list[SourceName] = Field(default_factory=list, max_length=100)
+    events: list[OutboundEvent] = Field(default_factory=_all_outbound_events, min_length=1)
+    timeout: Duration = timedelta(seconds=10)
+
+    @model_validator(mode="after")
+    def _check(self) -> OutboundWebhookConfig:
+        if self.timeout <= timedelta(0) or self.timeout > timedelta(minutes=2):
+            raise ValueError("timeout: must be more than 0s and at most 2m")
+        if "reply.create" in self.events and not self.sources:
+            raise ValueError(
+                "sources: name the webhook sources whose replies go to this URL "
+                '(e.g. sources = ["zapier"]), or set events = ["lead.create"]'
+            )
+        if self.sources and "reply.create" not in self.events:
+            raise ValueError('sources: replies are sent only with "reply.create" in events')
+        return self
+
+
 class WebhooksConfig(_Strict):
     """The generic ``POST /webhooks/{source}`` endpoint (and the body limit of every webhook).
 
     ``aliases`` lets one path carry events of other sources:
     ``zapier = ["typeform", "intercom"]`` accepts those at ``/webhooks/zapier``.
+    ``outbound`` are the URLs crmbot sends signed events to (replies, leads).
     """
 
     max_body_bytes: int = Field(1_048_576, ge=1024, le=64 * 1_048_576)
     aliases: dict[str, list[str]] = Field(default_factory=dict)
+    outbound: dict[str, OutboundWebhookConfig] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_outbound(self) -> WebhooksConfig:
+        problems: list[str] = []
+        owner: dict[str, str] = {}
+        for name, endpoint in self.outbound.items():
+            if not _SOURCE_NAME.match(name):
+                problems.append(
+                    f"outbound.{name}: a name is lower-case letters, digits, '-' or '_'"
+                )
+            for source in endpoint.sources:
+                if source == "hubspot":
+                    problems.append(
+                        f"outbound.{name}.sources: hubspot mentions are not answered by webhook"
+                    )
+                elif source in owner:
+                    problems.append(
+                        f"outbound.{name}.sources: replies to {source!r} already go to "
+                        f"outbound.{owner[source]} (a source's replies go to one URL)"
+                    )
+                else:
+                    owner[source] = name
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def reply_endpoint(self, source: str) -> tuple[str, OutboundWebhookConfig] | None:
+        """``(name, config)`` of the outbound webhook that takes replies to ``source``."""
+        for name, endpoint in self.outbound.items():
+            if source in endpoint.sources and "reply.create" in endpoint.events:
+                return name, endpoint
+        return None
+
+    def event_endpoints(self, event: str) -> list[tuple[str, OutboundWebhookConfig]]:
+        """``(name, config)`` of every outbound webhook subscribed to ``event``."""
+        return [(n, e) for n, e in self.outbound.items() if event in e.events]
 
 
 class HubspotConfig(_Strict):

@@ -44,13 +44,13 @@ MAX_TEXT = 10_000  # longer than any platform allows; stops a pasted novel at th
 
 
 def source_of(config: CrmbotConfig, mention_source: str) -> tuple[str, str]:
-    """``(source name, source kind)`` of a mention's source. Pollers stamp their platform
-    as the source (``mastodon``); the name is the first configured poller of that kind.
-    Anything else came in through a webhook."""
-    if mention_source in POLLER_KINDS:
-        names = [name for kind, name in config.sources.pollers() if kind == mention_source]
-        if names:
-            return names[0], mention_source
+    """``(source, source kind)`` of a mention's source. Pollers stamp their platform as the
+    source (``mastodon``): its kind when such a poller is configured (the publisher picks
+    which of its accounts answers, bot/publish/targets.py). Anything else came in
+    through a webhook."""
+    polled = {kind for kind, _ in config.sources.pollers()}
+    if mention_source in POLLER_KINDS and mention_source in polled:
+        return mention_source, mention_source
     return mention_source, "webhook"
 
 
@@ -66,9 +66,11 @@ class Target:
 
 def _no_publisher(kind: str, source: str) -> UserError:
     if kind == "webhook":
-        where = f"an outbound webhook for the {source!r} source ([sources.webhooks.outbound.{source}] url)"
+        where = (
+            f'an outbound webhook for it ([sources.webhooks.outbound.NAME] sources = ["{source}"])'
+        )
     else:
-        where = f"the {platform_name(kind)} account crmbot replies with (the credentials of [sources.{kind}.{source}])"
+        where = f"a {platform_name(kind)} account to reply from ([sources.{kind}.NAME])"
     return UserError(
         f"Replies to {source} can't be published: no publisher is configured. "
         f"An admin sets up {where}; see docs/replies.md."

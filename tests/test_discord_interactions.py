@@ -54,7 +54,7 @@ async def test_a_mention_becomes_an_embed_with_buttons_and_its_own_thread(
         assert thread_call.body["name"].startswith("#1 @jroe: ")
         (suggestion,) = db.fake.posts(alert.thread_id)
         assert "Suggested reply" in suggestion.shown
-        assert suggestion.labels == ["Use", "👍", "👎"]
+        assert suggestion.labels == ["Mark replied", "👍", "👎"]
         voted = await db.press(suggestion, "crm:sug:up:1", user=ANA)
         assert voted.followups[0].ephemeral
         assert voted.followups[0].content == "Thanks: 👍 on suggestion s1 (#1)."

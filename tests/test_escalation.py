@@ -28,14 +28,28 @@ ESCALATING = TEST_CONFIG.replace(
 )
 
 
+class EscalatingHarness(BotHarness):
+    """Delivery also waits for the escalation timers the alerts started (they are stored
+    in a worker thread, off the event loop)."""
+
+    def __init__(self, bot: CrmBot, adapter: RecordingAdapter, clock, timers: EscalationTimers):
+        super().__init__(bot, adapter, clock)
+        self.timers = timers
+
+    async def deliver(self) -> int:
+        posted = await super().deliver()
+        await self.timers.idle()
+        return posted
+
+
 @pytest_asyncio.fixture
 async def esc(database_url: str, clock) -> AsyncIterator[tuple[BotHarness, AsyncIOScheduler]]:
     adapter = RecordingAdapter()
     bot = CrmBot(database_url, make_config(ESCALATING), [adapter], clock=clock)
     scheduler = make_scheduler(bot.db.engine)
-    EscalationTimers(bot, scheduler)
+    timers = EscalationTimers(bot, scheduler)
     jobs.bind(bot)
-    yield BotHarness(bot, adapter, clock), scheduler
+    yield EscalatingHarness(bot, adapter, clock, timers), scheduler
     jobs.bind(None)
     if scheduler.running:
         scheduler.shutdown(wait=False)
@@ -99,10 +113,11 @@ async def test_routes_without_escalation_start_no_timer(esc) -> None:
 async def test_timers_survive_a_restart_without_doubling(database_url: str, clock) -> None:
     bot = CrmBot(database_url, make_config(ESCALATING), [RecordingAdapter()], clock=clock)
     first = make_scheduler(bot.db.engine)
-    EscalationTimers(bot, first)
+    first_timers = EscalationTimers(bot, first)
     first.start(paused=True)
     bot.ingest([mention("site is down")])
     await bot.dispatcher.drain()
+    await first_timers.idle()
     first.shutdown(wait=False)
 
     second = make_scheduler(bot.db.engine)  # the process restarted
@@ -110,6 +125,7 @@ async def test_timers_survive_a_restart_without_doubling(database_url: str, cloc
     second.start(paused=True)
     assert [j.id for j in second.get_jobs()] == [job_id(1, 1, 0)]
     timers.start(1, 1, clock.now())  # the same alert reported again: replaced, not doubled
+    await timers.idle()
     assert [j.id for j in second.get_jobs()] == [job_id(1, 1, 0)]
     second.shutdown(wait=False)
     bot.db.dispose()

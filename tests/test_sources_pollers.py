@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,74 +23,24 @@ from bot.sources import polling
 from bot.sources.polling import PollingRuntime, poll_job, schedule_pollers
 from handlers.cards import NoticeCard
 from handlers.config_sources import SourcesConfig
+from handlers.events import Mention as MentionEvent
 from storage import sources as cursor_store
 from storage.models import Mention
 from tests.conftest import BotHarness, RecordingAdapter, make_config
+from tests.fakes.social_api import (
+    BlueskySession,
+    FakePlatform,
+    running_platform,
+    serve_mastodon_instance,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@dataclass
-class Seen:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: bytes
-
-
-class FakePlatform:
-    """An aiohttp server on 127.0.0.1:0 with per-path handlers, a request log and faults."""
-
-    def __init__(self) -> None:
-        self.routes: dict[tuple[str, str], Handler] = {}
-        self.requests: list[Seen] = []
-        self.faults: list[web.Response] = []
-        self.base = ""
-        self._runner: web.AppRunner | None = None
-
-    def on(self, method: str, path: str, handler: Handler) -> None:
-        self.routes[(method, path)] = handler
-
-    def seen(self, path: str) -> list[Seen]:
-        return [r for r in self.requests if r.path == path]
-
-    async def start(self) -> str:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._dispatch)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        site = web.SockSite(self._runner, sock)
-        await site.start()
-        self.base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        return self.base
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
-        body = await request.read()
-        self.requests.append(
-            Seen(request.method, request.path, dict(request.query), dict(request.headers), body)
-        )
-        if self.faults:
-            return self.faults.pop(0)
-        handler = self.routes.get((request.method, request.path))
-        if handler is None:
-            return web.json_response({"error": "Record not found"}, status=404)
-        return await handler(request)
 
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakePlatform]:
-    platform = FakePlatform()
-    await platform.start()
-    yield platform
-    await platform.stop()
+    async with running_platform() as platform:
+        yield platform
 
 
 def configure(harness: BotHarness, sources: dict[str, Any], admin: str | None = "support") -> None:
@@ -387,28 +335,9 @@ def mastodon_fake(fake: FakePlatform, token: str) -> None:
             return web.json_response({"accounts": [], "hashtags": [], "statuses": []})
         return web.json_response(json.loads((FIXTURES / "mastodon_search.json").read_text()))
 
-    async def instance(request: web.Request) -> web.Response:
-        return web.json_response(
-            {
-                "domain": "mastodon.example",
-                "uri": "mastodon.example",
-                "title": "Mastodon Example",
-                "version": "4.3.2",
-                "api_versions": {"mastodon": 2},
-                "configuration": {
-                    "timelines_access": {
-                        "live_feeds": {"local": "public", "remote": "public"},
-                        "hashtag_feeds": {"local": "public", "remote": "public"},
-                        "trending_link_feeds": {"local": "public", "remote": "public"},
-                    }
-                },
-            }
-        )
-
     fake.on("GET", "/api/v1/timelines/tag/acme", tag)
     fake.on("GET", "/api/v2/search", search)
-    fake.on("GET", "/api/v1/instance/", instance)
-    fake.on("GET", "/api/v2/instance/", instance)
+    serve_mastodon_instance(fake)
 
 
 async def test_mastodon_hashtags_and_search_resume_from_min_id(
@@ -593,50 +522,9 @@ async def test_reddit_new_posts_with_cursor(harness: BotHarness, fake: FakePlatf
 # -- Bluesky -----------------------------------------------------------------------------
 
 
-def _jwt(payload: dict[str, Any]) -> str:
-    def part(data: dict[str, Any]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
-
-    return f"{part({'typ': 'at+jwt', 'alg': 'ES256K'})}.{part(payload)}.c2lnbmF0dXJl"
-
-
 def bluesky_fake(fake: FakePlatform) -> dict[str, Any]:
-    did = "did:plc:crmbotservice0000000000"
     served: dict[str, Any] = {"page": "bluesky_search_1.json", "unauthorized": False}
-    now = int(time.time())
-    access = _jwt({"scope": "com.atproto.appPass", "sub": did, "iat": now, "exp": now + 7200})
-    refresh = _jwt({"scope": "com.atproto.refresh", "sub": did, "iat": now, "exp": now + 86400})
-
-    async def session(request: web.Request) -> web.Response:
-        body = await request.json()
-        if body != {"identifier": "acme.bsky.social", "password": "app-pass-1"}:
-            return web.json_response(
-                {"error": "AuthenticationRequired", "message": "Invalid identifier or password"},
-                status=401,
-            )
-        return web.json_response(
-            {
-                "accessJwt": access,
-                "refreshJwt": refresh,
-                "handle": "acme.bsky.social",
-                "did": did,
-                "didDoc": {
-                    "@context": ["https://www.w3.org/ns/did/v1"],
-                    "id": did,
-                    "alsoKnownAs": ["at://acme.bsky.social"],
-                    "service": [
-                        {
-                            "id": "#atproto_pds",
-                            "type": "AtprotoPersonalDataServer",
-                            "serviceEndpoint": fake.base,
-                        }
-                    ],
-                },
-                "email": "social@acme.example",
-                "emailConfirmed": True,
-                "active": True,
-            }
-        )
+    access = BlueskySession(fake).access
 
     async def search(request: web.Request) -> web.Response:
         if served["unauthorized"] or request.headers.get("Authorization") != f"Bearer {access}":
@@ -646,7 +534,6 @@ def bluesky_fake(fake: FakePlatform) -> dict[str, Any]:
             )
         return web.json_response(json.loads((FIXTURES / served["page"]).read_text()))
 
-    fake.on("POST", "/xrpc/com.atproto.server.createSession", session)
     fake.on("GET", "/xrpc/app.bsky.feed.searchPosts", search)
     return served
 
@@ -753,3 +640,54 @@ async def test_jobs_persist_and_reach_the_bot_through_the_registry(
         await poll_job("rss", "news")
     assert len(fake.requests) == fetched and count_mentions(harness.bot, "rss") == stored
     assert "poller rss.news ran with no bot running; skipped" in caplog.messages
+
+
+# -- what a reply needs --------------------------------------------------------------------
+
+
+async def test_polled_mentions_carry_what_a_reply_needs(fake: FakePlatform) -> None:
+    """Each poller stores the reply refs its publisher threads a reply with
+    (handlers/publish_port.ReplyTarget.reply_ref)."""
+    mastodon_fake(fake, "tok")
+    bluesky_fake(fake)
+    reddit_fake(fake)
+    sources = SourcesConfig.model_validate(
+        {
+            "mastodon": {"m": {"api_base_url": fake.base, "hashtags": ["acme"]}},
+            "bluesky": {"b": {"queries": ["acme"], "base_url": fake.base}},
+            "reddit": {
+                "r": {
+                    "subreddits": ["acme", "logistics"],
+                    "oauth_url": fake.base,
+                    "reddit_url": fake.base,
+                }
+            },
+        }
+    )
+    env = {
+        "BLUESKY_HANDLE": "acme.bsky.social",
+        "BLUESKY_APP_PASSWORD": "app-pass-1",
+        "REDDIT_CLIENT_ID": "rid",
+        "REDDIT_CLIENT_SECRET": "rsecret",
+    }
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    refs: dict[str, dict[str, str]] = {}
+    for kind, name in sources.pollers():
+        config = sources.poller(kind, name)
+        assert config is not None
+        connector = polling.make_connector(kind, config, env)
+        result = await connector.poll({}, now)
+        await connector.close()
+        for event in result.events:
+            assert isinstance(event, MentionEvent)
+            refs[event.external_id] = event.reply_ref
+
+    assert refs["https://mastodon.example/users/janeroe/statuses/113900000000000003"] == {
+        "id": "113900000000000003",
+        "visibility": "public",
+        "instance": "127.0.0.1",
+    }
+    bluesky = "at://did:plc:ewvi7nxzyoun6zhxrhs64oiz/app.bsky.feed.post/3lk2cy5qjts2a"
+    cid = "bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hhe"
+    assert refs[bluesky] == {"uri": bluesky, "cid": cid, "root_uri": bluesky, "root_cid": cid}
+    assert refs["t3_1b7x9k2"] == {"fullname": "t3_1b7x9k2"}

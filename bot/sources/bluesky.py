@@ -129,6 +129,7 @@ def _mention(post: Any) -> Mention | None:
     rkey = str(post.uri).rsplit("/", 1)[-1]
     reply = getattr(record, "reply", None)
     root = str(reply.root.uri) if reply is not None else None
+    root_cid = str(reply.root.cid) if reply is not None else str(post.cid)
     langs = getattr(record, "langs", None) or []
     return Mention(
         source=PLATFORM,
@@ -140,6 +141,12 @@ def _mention(post: Any) -> Mention | None:
         posted_at=posted,
         url=f"{WEB}/profile/{author.handle}/post/{rkey}",
         lang=str(langs[0]).split("-")[0].lower() if langs else None,
+        reply_ref={
+            "uri": str(post.uri),
+            "cid": str(post.cid),
+            "root_uri": root or str(post.uri),
+            "root_cid": root_cid,
+        },
         raw={
             "uri": str(post.uri),
             "cid": str(post.cid),

@@ -147,6 +147,11 @@ class MastodonConnector:
             posted_at=posted,
             url=_get(status, "url") or _get(status, "uri"),
             lang=_get(status, "language") or None,
+            reply_ref={
+                "id": str(_get(status, "id")),
+                "visibility": str(_get(status, "visibility") or "public"),
+                "instance": self.host,
+            },
             raw={"id": str(_get(status, "id")), "instance": self.host},
         )
 

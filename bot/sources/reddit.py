@@ -150,5 +150,6 @@ def _mention(post: Any) -> Mention:
         posted_at=datetime.fromtimestamp(float(post.created_utc), UTC),
         url=f"{PUBLIC_URL}{post.permalink}",
         thread_id=str(post.name),
+        reply_ref={"fullname": str(post.name)},
         raw={"subreddit": str(post.subreddit), "id": str(post.id), "score": post.score},
     )

@@ -3,8 +3,9 @@
 The real discord.py client runs against it unchanged but for ``Route.BASE`` and
 ``DiscordWebSocket.DEFAULT_GATEWAY``. It records every REST call, keeps messages as a
 channel shows them (after edits), creates threads from messages (and says so over the
-gateway), answers interaction callbacks and webhook follow-ups, and checks what the real
-Discord checks and discord.py does not: content, embed, component and custom id limits.
+gateway), answers interaction callbacks (a message, a deferral, or a modal: type 9) and
+webhook follow-ups, and checks what the real Discord checks and discord.py does not:
+content, embed, component, modal and custom id limits.
 A message breaking one gets 400 with code 50035 and lands in ``violations`` (tests assert
 it stays empty). Fault switches answer the next calls to a route with a 429 (with
 ``retry_after``, as Discord sends it) or any other status.
@@ -120,6 +121,57 @@ def check_components(rows: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
+def check_modal(modal: dict[str, Any]) -> list[str]:
+    """What the real Discord refuses in a modal (callback type 9)."""
+    problems: list[str] = []
+    title = modal.get("title") or ""
+    if not 1 <= len(title) <= 45:
+        problems.append(f"modal title: {len(title)} not in 1..45")
+    if not 1 <= len(modal.get("custom_id") or "") <= 100:
+        problems.append("modal custom_id: not in 1..100")
+    components = modal.get("components") or []
+    if not 1 <= len(components) <= 5:
+        problems.append(f"modal components: {len(components)} not in 1..5")
+    for n, component in enumerate(components):
+        if component.get("type") == 18:
+            text = component.get("label") or ""
+            if not 1 <= len(text) <= 45:
+                problems.append(f"modal components[{n}].label: {len(text)} not in 1..45")
+            if len(component.get("description") or "") > 100:
+                problems.append(f"modal components[{n}].description: > 100")
+            inputs = [component.get("component") or {}]
+        elif component.get("type") == 1:
+            inputs = list(component.get("components") or [])
+            if len(inputs) != 1:
+                problems.append(f"modal components[{n}]: {len(inputs)} inputs in a row")
+            if any(not 1 <= len(i.get("label") or "") <= 45 for i in inputs):
+                problems.append(f"modal components[{n}]: a text input needs a label of 1..45")
+        else:
+            problems.append(f"modal components[{n}]: type {component.get('type')}")
+            continue
+        for item in inputs:
+            problems += _check_text_input(item, f"modal components[{n}]")
+    return problems
+
+
+def _check_text_input(item: dict[str, Any], where: str) -> list[str]:
+    problems: list[str] = []
+    if item.get("type") != 4 or item.get("style") not in (1, 2):
+        problems.append(f"{where}: not a text input")
+    if not 1 <= len(item.get("custom_id") or "") <= 100:
+        problems.append(f"{where}.custom_id: not in 1..100")
+    maximum = int(item.get("max_length") or 4000)
+    minimum = int(item.get("min_length") or 0)
+    if not 1 <= maximum <= 4000 or not 0 <= minimum <= 4000 or minimum > maximum:
+        problems.append(f"{where}: lengths {minimum}..{maximum} not within 0..4000")
+    value = item.get("value") or ""
+    if len(value) > min(maximum, 4000):
+        problems.append(f"{where}.value: {len(value)} > {min(maximum, 4000)}")
+    if len(item.get("placeholder") or "") > 100:
+        problems.append(f"{where}.placeholder: > 100")
+    return problems
+
+
 @dataclass
 class Call:
     """One REST request as the fake received it."""
@@ -216,6 +268,7 @@ class Answer:
     """What the bot answered to one interaction."""
 
     callback: dict[str, Any] | None = None
+    channel_id: str = ""
     original: Message | None = None
     deleted: bool = False
     followups: list[Message] = field(default_factory=list)
@@ -224,6 +277,23 @@ class Answer:
     def deferred_ephemeral(self) -> bool:
         data = (self.callback or {}).get("data") or {}
         return bool(int(data.get("flags") or 0) & 64)
+
+    @property
+    def modal(self) -> dict[str, Any] | None:
+        """The modal the bot answered with (callback type 9), as sent."""
+        if (self.callback or {}).get("type") != 9:
+            return None
+        return dict((self.callback or {}).get("data") or {})
+
+    @property
+    def modal_inputs(self) -> dict[str, dict[str, Any]]:
+        """The modal's text inputs by custom_id (label, default ``value``, lengths...)."""
+        found: dict[str, dict[str, Any]] = {}
+        for component in (self.modal or {}).get("components") or []:
+            inner = [component["component"]] if component.get("type") == 18 else []
+            for item in inner + list(component.get("components") or []):
+                found[item["custom_id"]] = item
+        return found
 
     @property
     def messages(self) -> list[Message]:
@@ -557,6 +627,13 @@ class FakeDiscord:
         call, fault = await self._record(request)
         if fault:
             return fault
+        problems = [
+            f"command {command.get('name')}: {len(command.get('options') or [])} options > 25"
+            for command in call.body
+            if len(command.get("options") or []) > 25
+        ]
+        if problems:
+            return self._invalid(problems)
         guild = request.match_info.get("guild", "global")
         commands = [
             {**command, "id": self.next_id(), "application_id": APP_ID, "version": "1"}
@@ -695,10 +772,16 @@ class FakeDiscord:
             return self._reply(
                 {"message": "Interaction has already been acknowledged.", "code": 40060}, 400
             )
-        answer.callback = call.body
         kind = int(call.body.get("type", 0))
         data = call.body.get("data") or {}
         flags = int(data.get("flags") or 0)
+        if kind == 9:
+            problems = check_modal(data)
+            if self._interaction_types.get(token) not in (2, 3):
+                problems.append("a modal answers only a command or a component")
+            if problems:
+                return self._invalid(problems)
+        answer.callback = call.body
         resource: dict[str, Any] = {"type": kind}
         message_id = None
         if kind in (4, 5):
@@ -780,7 +863,9 @@ class FakeDiscord:
         """Get ready for the bot's answer to an interaction about to be dispatched."""
         self._interaction_channels[token] = channel_id
         self._interaction_types[token] = kind
-        return self.answers.setdefault(token, Answer())
+        answer = self.answers.setdefault(token, Answer())
+        answer.channel_id = channel_id
+        return answer
 
     # -- gateway --------------------------------------------------------------------------------
 

@@ -92,34 +92,12 @@ def make_adapter(fake: FakeDiscord, **kwargs: Any) -> DiscordAdapter:
 
 
 @dataclass
-class DiscordBot:
-    """The bot as a Discord guild meets it."""
+class DiscordGuild:
+    """People in the fake guild: they press buttons, type ``/crm``, fill in modals and
+    write in threads, as gateway events to whatever client is connected."""
 
     fake: FakeDiscord
-    bot: CrmBot
-    adapter: DiscordAdapter
-    clock: FakeClock
-    dispatcher_running: bool = False
-    answers: list[Answer] = field(default_factory=list)
-
-    async def deliver(self) -> int:
-        """Post what the outbox holds now; with the dispatcher running, just wake it."""
-        if self.dispatcher_running:
-            self.bot.dispatcher.wake()
-            return 0
-        posted = await self.bot.dispatcher.drain()
-        await self.adapter.idle()  # alerts' threads are opened in the background
-        return posted
-
-    async def settle(self, seconds: float = 10.0) -> None:
-        """With the dispatcher running: wait (bounded) until the outbox has nothing pending."""
-        for _ in range(int(seconds / 0.01)):
-            with self.bot.db.session() as session:
-                if outbox_store.pending_count(session) == 0:
-                    await self.adapter.idle()
-                    return
-            await asyncio.sleep(0.01)
-        raise AssertionError("the outbox did not empty in time")
+    answers: list[Answer] = field(default_factory=list, kw_only=True)
 
     # -- payloads ---------------------------------------------------------------------------
 
@@ -188,6 +166,37 @@ class DiscordBot:
                 },
             }
         payload, answer = self._interaction(3, user, message.channel_id, data, message)
+        return await self._run(payload, answer)
+
+    async def submit(
+        self, opened: Answer, values: dict[str, str], user: str = STAFF_IDS["ana"]
+    ) -> Answer:
+        """Fill in the modal the bot answered ``opened`` with (field custom_id -> text) and
+        press Submit: a MODAL_SUBMIT interaction (type 5) shaped as the modal was."""
+        modal = opened.modal
+        assert modal is not None, "the bot did not answer with a modal"
+        submitted = []
+        for component in modal["components"]:
+            if component["type"] == 18:  # a Label holding one input
+                inner = component["component"]
+                filled = {"type": inner["type"], "custom_id": inner["custom_id"]}
+                filled["value"] = values.get(inner["custom_id"], inner.get("value", ""))
+                if "id" in inner:
+                    filled["id"] = inner["id"]
+                submitted.append({"type": 18, "id": component.get("id"), "component": filled})
+            else:  # an action row holding one input (the older shape)
+                inner = component["components"][0]
+                value = values.get(inner["custom_id"], inner.get("value", ""))
+                submitted.append(
+                    {
+                        "type": 1,
+                        "components": [
+                            {"type": 4, "custom_id": inner["custom_id"], "value": value}
+                        ],
+                    }
+                )
+        data = {"custom_id": modal["custom_id"], "components": submitted}
+        payload, answer = self._interaction(5, user, opened.channel_id, data, None)
         return await self._run(payload, answer)
 
     def _command_data(self, words: list[str], options: dict[str, Any]) -> dict[str, Any]:
@@ -265,9 +274,40 @@ class DiscordBot:
         return message
 
 
+@dataclass
+class DiscordBot(DiscordGuild):
+    """The bot as a Discord guild meets it."""
+
+    bot: CrmBot
+    adapter: DiscordAdapter
+    clock: FakeClock
+    dispatcher_running: bool = False
+
+    async def deliver(self) -> int:
+        """Post what the outbox holds now; with the dispatcher running, just wake it."""
+        if self.dispatcher_running:
+            self.bot.dispatcher.wake()
+            return 0
+        posted = await self.bot.dispatcher.drain()
+        await self.adapter.idle()  # alerts' threads are opened in the background
+        return posted
+
+    async def settle(self, seconds: float = 10.0) -> None:
+        """With the dispatcher running: wait (bounded) until the outbox has nothing pending."""
+        for _ in range(int(seconds / 0.01)):
+            with self.bot.db.session() as session:
+                if outbox_store.pending_count(session) == 0:
+                    await self.adapter.idle()
+                    return
+            await asyncio.sleep(0.01)
+        raise AssertionError("the outbox did not empty in time")
+
+
 def _finished(answer: Answer) -> bool:
-    """The bot has finished answering: the deferred message was filled in or replaced."""
-    if answer.followups:
+    """The bot has finished answering: the deferred message was filled in or replaced, or
+    the first response was the answer itself (a message, or a modal to fill in)."""
+    kind = (answer.callback or {}).get("type")
+    if answer.followups or kind in (4, 9):
         return True
     return answer.original is not None and answer.original.edits > 0
 

@@ -4,6 +4,9 @@ It records every call (method, params, headers) and checks what the real Slack w
 ``xoxb-``/``xapp-`` tokens, ``channel`` and ``text`` on posts, and every ``blocks`` through
 slack_sdk's own models plus the 50-blocks cap. Anything it would reject lands in
 ``violations`` (tests assert it stays empty) and gets the error Slack would send.
+``views.open`` checks the trigger id and the view (a modal, title and buttons within 24
+characters, its blocks) and keeps it in ``views``; :meth:`FakeSlack.submission` builds the
+``view_submission`` payload Slack would send when a person submits it.
 Fault switches: a 429 with Retry-After, 500/503, ``ok: false`` errors, a hang (the call
 is held without an answer until released or stopped), and a storm (each call to some
 methods answered 429 or 500 at random, see :meth:`FakeSlack.storm`).
@@ -25,6 +28,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 
 MAX_BLOCKS = 50
 FIELD_LIMIT = 2000
@@ -69,6 +73,31 @@ class Answer:
         """Everything a person would read: the blocks' text, or the text without blocks."""
         blocks = self.body.get("blocks")
         return html.unescape(block_text(blocks) if blocks else self.text)
+
+
+@dataclass
+class OpenedView:
+    """A modal opened with views.open, as the person sees it."""
+
+    id: str
+    trigger_id: str
+    view: dict[str, Any]
+
+    @property
+    def shown(self) -> str:
+        """Its title, blocks and buttons' text."""
+        parts: list[dict[str, Any]] = [
+            self.view.get("title") or {},
+            *self.view.get("blocks", []),
+            self.view.get("submit") or {},
+        ]
+        return html.unescape(block_text(parts))
+
+    def initial_value(self, block_id: str) -> str | None:
+        """The prefilled text of the input block ``block_id``."""
+        block = next(b for b in self.view.get("blocks", []) if b.get("block_id") == block_id)
+        value = block["element"].get("initial_value")
+        return value if isinstance(value, str) else None
 
 
 @dataclass
@@ -133,6 +162,8 @@ class FakeSlack:
     url: str = ""
 
     def __post_init__(self) -> None:
+        self.views: list[OpenedView] = []  # modals opened with views.open, oldest first
+        self.ephemerals: list[Call] = []  # chat.postEphemeral calls that were accepted
         self.usergroups: list[dict[str, Any]] = []  # answered by usergroups.list
         self.uploads: dict[str, bytes] = {}  # file id -> bytes POSTed to its upload URL
         self.shared: list[tuple[str, str, str]] = []  # (channel, file id, title) completed
@@ -220,6 +251,38 @@ class FakeSlack:
         """The message respond() posted to the response_url called ``name``."""
         await self.wait_for(lambda: any(a.name == name for a in self.answers))
         return next(a for a in self.answers if a.name == name)
+
+    def submission(
+        self, view: OpenedView, user: str, values: dict[str, dict[str, str]]
+    ) -> dict[str, Any]:
+        """The ``view_submission`` payload Slack sends when ``user`` submits ``view`` with
+        ``values`` (block id -> action id -> typed text), a new trigger_id each time."""
+        state = {
+            block_id: {
+                action_id: {"type": "plain_text_input", "value": text}
+                for action_id, text in actions.items()
+            }
+            for block_id, actions in values.items()
+        }
+        return {
+            "type": "view_submission",
+            "team": {"id": "T0001", "domain": "acme"},
+            "user": {"id": user, "username": "someone", "name": "someone", "team_id": "T0001"},
+            "api_app_id": "A0001",
+            "token": "legacy-verification-token",
+            "trigger_id": f"13345224609.738474920.sub{next(self._ts):06d}",
+            "view": {
+                **view.view,
+                "id": view.id,
+                "team_id": "T0001",
+                "state": {"values": state},
+                "hash": f"1772441000.{view.id}",
+                "app_id": "A0001",
+                "bot_id": "BBOT",
+            },
+            "response_urls": [],
+            "is_enterprise_install": False,
+        }
 
     async def push(self, envelope: dict[str, Any]) -> None:
         """Send a Socket Mode envelope to the connected app."""
@@ -374,6 +437,8 @@ class FakeSlack:
             return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
         if method in POSTS:
             return self._post(method, params)
+        if method == "views.open":
+            return self._open_view(params)
         if method in {"conversations.history", "conversations.replies"}:
             return self._history(method, params)
         self.violations.append(f"{method}: not a method crmbot should need")
@@ -393,6 +458,10 @@ class FakeSlack:
         if isinstance(blocks, str):
             blocks = json.loads(blocks)
         if method == "chat.postEphemeral":
+            if not params.get("user"):
+                self.violations.append("chat.postEphemeral: no user")
+                return {"ok": False, "error": "user_not_in_channel"}
+            self.ephemerals.append(Call(method, params, {}))
             return {"ok": True, "message_ts": self._next_ts()}
         if method == "chat.update":
             message = self.messages.get((channel, str(params.get("ts"))))
@@ -409,6 +478,32 @@ class FakeSlack:
             channel, ts, text, blocks or [], thread_ts=params.get("thread_ts"), metadata=metadata
         )
         return {"ok": True, "channel": channel, "ts": ts, "message": {"text": text, "ts": ts}}
+
+    def _open_view(self, params: dict[str, Any]) -> dict[str, Any]:
+        """views.open: a trigger id (Slack's expire after 3 s and open one view), a modal
+        within Slack's limits (slack_sdk's View checks title, buttons, private_metadata)."""
+        trigger, view = params.get("trigger_id"), params.get("view")
+        if not trigger:
+            self.violations.append("views.open: no trigger_id")
+            return {"ok": False, "error": "invalid_arguments"}
+        if any(v.trigger_id == trigger for v in self.views):
+            self.violations.append("views.open: a trigger_id used twice")
+            return {"ok": False, "error": "expired_trigger_id"}
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not isinstance(view, dict) or view.get("type") != "modal":
+            self.violations.append("views.open: the view is not a modal")
+            return {"ok": False, "error": "invalid_arguments"}
+        try:
+            View(**view).validate_json()
+        except (SlackObjectFormationError, TypeError) as exc:
+            self.violations.append(f"views.open: {exc}")
+            return {"ok": False, "error": "invalid_arguments"}
+        if not self._check_blocks("views.open", view.get("blocks")):
+            return {"ok": False, "error": "invalid_arguments"}
+        opened = OpenedView(f"V{next(self._ts):08d}", str(trigger), view)
+        self.views.append(opened)
+        return {"ok": True, "view": {**view, "id": opened.id}}
 
     def _history(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         """conversations.history (top-level messages) and .replies (a thread), newest first,

@@ -21,6 +21,7 @@ import discord
 from bot.chat.base import Capabilities, ChatAdapter, DeliveryError, PostedRef
 from bot.chat.discord import components as ui
 from bot.chat.discord import embeds as layout
+from bot.chat.discord import reply_embeds
 from bot.chat.discord.client import CrmClient
 from bot.chat.discord.connection import (
     DiscordConnection,
@@ -37,6 +38,7 @@ from handlers.cards import (
     FollowUpCard,
     NoticeCard,
     Ping,
+    ReplyCard,
     StatusCard,
     SuggestionCard,
 )
@@ -121,8 +123,15 @@ def _digest(adapter: DiscordAdapter, card: DigestCard) -> Outgoing:
 @renders(SuggestionCard)
 def _suggestion(adapter: DiscordAdapter, card: SuggestionCard) -> Outgoing:
     return Outgoing(
-        embeds=[layout.suggestion_embed(card)], view=ui.suggestion_view(card.suggestion_id)
+        embeds=[layout.suggestion_embed(card)],
+        view=ui.suggestion_view(card.suggestion_id, card.conversation_id, card.reply_mode),
     )
+
+
+@renders(ReplyCard)
+def _reply(adapter: DiscordAdapter, card: ReplyCard) -> Outgoing:
+    view = ui.review_view(card.reply_id) if card.state == "awaiting" else None
+    return Outgoing(embeds=[reply_embeds.reply_embed(card)], view=view)
 
 
 def _ping_mentions(pings: list[Ping]) -> discord.AllowedMentions:

@@ -2,7 +2,8 @@
 
 ``setup_hook`` (run by ``login`` before the gateway connects) registers the
 ``DynamicItem`` classes, so buttons on any alert ever posted keep working after a
-restart, and syncs the ``/crm`` group to each guild in ``[discord] guilds`` (instant),
+restart (the reply edit box is recognised by its custom_id the same way, in
+``on_interaction``), and syncs the ``/crm`` group to each guild in ``[discord] guilds`` (instant),
 or globally when none is listed (Discord may take up to an hour to show it).
 
 Intents: guilds (channels, threads, roles), guild messages and the privileged Message
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -22,6 +24,7 @@ from bot.chat.discord.commands import CrmGroup
 from bot.chat.discord.components import DYNAMIC_ITEMS
 from bot.chat.discord.errors import CALL_ERRORS, delivery_error
 from bot.chat.discord.listeners import DiscordListeners
+from bot.chat.discord.modals import target_of
 
 log = logging.getLogger(__name__)
 
@@ -93,3 +96,11 @@ class CrmClient(discord.Client):
 
     async def on_message(self, message: discord.Message) -> None:
         await self.components.on_message(message)
+
+    async def on_interaction(self, interaction: discord.Interaction[CrmClient]) -> None:
+        """A submitted reply edit box (see bot/chat/discord/modals.py)."""
+        if interaction.type is not discord.InteractionType.modal_submit:
+            return
+        data: dict[str, Any] = dict(interaction.data or {})
+        if target_of(str(data.get("custom_id", ""))) is not None:
+            await self.components.on_modal_submit(interaction)

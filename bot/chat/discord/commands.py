@@ -3,7 +3,8 @@
 Each subcommand turns its options back into the neutral command text (``claim 12``,
 ``handoff 12 <@id>``) and hands it to :meth:`DiscordListeners.on_command`; the handlers
 parse it exactly as they parse Slack's. Conversation ids autocomplete from the open queue.
-Personal answers (help, mine, exports, suggestion use and votes) are deferred ephemeral.
+Personal answers (help, mine, exports, suggestion use and votes, replies sent, approved
+or rejected, drafts) are deferred ephemeral.
 """
 
 from __future__ import annotations
@@ -142,7 +143,7 @@ class CrmGroup(app_commands.Group):
     async def suggest(self, interaction: Interaction, conversation: int) -> None:
         await _run(interaction, "suggest", conversation)
 
-    @app_commands.command(name="use", description="Send a suggested reply as your reply")
+    @app_commands.command(name="use", description="Record a suggested reply you sent elsewhere")
     @app_commands.describe(
         suggestion="A suggestion (s33), or a knowledge-base entry (kb12)",
         conversation="For a knowledge-base entry: the conversation it answers",
@@ -152,6 +153,28 @@ class CrmGroup(app_commands.Group):
         self, interaction: Interaction, suggestion: str, conversation: int | None = None
     ) -> None:
         await _run(interaction, "use", suggestion, conversation, private=True)
+
+    @app_commands.command(name="send", description="Answer the customer on their platform")
+    @app_commands.describe(
+        conversation="The conversation number", text="What the customer reads, as typed"
+    )
+    @app_commands.autocomplete(conversation=conversation_choices)
+    async def send(self, interaction: Interaction, conversation: int, text: str) -> None:
+        await _run(interaction, "send", conversation, text, private=True)
+
+    @app_commands.command(name="approve", description="Approve a drafted reply (as edited)")
+    @app_commands.describe(reply="The draft, e.g. r12", text="The edited text, if you change it")
+    async def approve(self, interaction: Interaction, reply: str, text: str | None = None) -> None:
+        await _run(interaction, "approve", reply, text, private=True)
+
+    @app_commands.command(name="reject", description="Reject a drafted reply; nothing is sent")
+    @app_commands.describe(reply="The draft, e.g. r12")
+    async def reject(self, interaction: Interaction, reply: str) -> None:
+        await _run(interaction, "reject", reply, private=True)
+
+    @app_commands.command(name="drafts", description="Drafted replies waiting for approval")
+    async def drafts(self, interaction: Interaction) -> None:
+        await _run(interaction, "drafts", private=True)
 
     @app_commands.command(name="vote", description="Rate a suggested reply")
     @app_commands.describe(suggestion="The suggestion, e.g. s33", verdict="up or down")

@@ -40,6 +40,12 @@ SEVERITY_COLOUR = {
 SENTIMENT_EMOJI = {"negative": "😞", "neutral": "😐", "positive": "😄"}
 STATUS_EMOJI = {"open": "📥", "claimed": "🙋", "resolved": "✅"}
 FOLLOW_UP = "follow-up"
+PLATFORM_NAMES = {"x": "X", "twitter": "X"}
+
+
+def platform_name(platform: str) -> str:
+    """How a platform is written for people: ``Mastodon``, ``X``."""
+    return PLATFORM_NAMES.get(platform.lower(), platform.capitalize() or "the platform")
 
 
 def _field(embed: discord.Embed, name: str, value: str, inline: bool = True) -> None:
@@ -237,7 +243,13 @@ def suggestion_embed(card: SuggestionCard) -> discord.Embed:
         _field(embed, "⚠️ A person should handle this", reason, inline=False)
     notes = [one_line(card.label)] if card.label else []
     if card.limit:
-        notes.append(f"{len(card.text)}/{card.limit} characters on {card.platform}")
-    notes.append(f"/crm use {sid} · /crm vote {sid} up|down · /crm suggest {card.conversation_id}")
+        notes.append(f"{len(card.text)}/{card.limit} characters on {platform_name(card.platform)}")
+    if card.reply_mode == "direct":
+        notes.append(f"Send publishes it on {platform_name(card.platform)} as your reply")
+    elif card.reply_mode == "approve":
+        notes.append("Send for approval: an approver publishes it")
+    else:
+        notes.append(f"/crm use {sid} records a reply you made elsewhere")
+    notes.append(f"/crm vote {sid} up|down · /crm suggest {card.conversation_id}")
     embed.set_footer(text=clip(" · ".join(notes), limits.FOOTER))
     return embed

@@ -1,5 +1,6 @@
 """What the bot does with Discord interactions (slash commands, buttons, the hand-off
-picker) and with staff messages in alert threads.
+picker) and with staff messages in alert threads; the reply buttons and the edit box are
+in :mod:`bot.chat.discord.replying`.
 
 Every interaction is deferred first, so Discord gets its answer within 3 seconds whatever
 the database or a chart takes; the result follows as a follow-up. A ``UserError`` is shown
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import discord
@@ -19,32 +20,26 @@ import discord
 from bot.chat.discord import limits
 from bot.chat.discord.components import AlertAction
 from bot.chat.discord.errors import CALL_ERRORS, delivery_error
-from bot.chat.discord.identity import NOT_STAFF, actor_from_payload, actor_of, has_role
+from bot.chat.discord.identity import NOT_STAFF, actor_from_payload, actor_of
 from bot.chat.discord.replies import pages
+from bot.chat.discord.replying import ReplyListeners
+from bot.chat.discord.respond import NO_PINGS
+from bot.chat.discord.respond import defer as _defer
+from bot.chat.discord.respond import tell as _tell
 from handlers.errors import GENERIC_FAILURE, UserError
-from handlers.events import Action, Actor, Command
-from handlers.inbound_port import ChatInbound, SuggestionVerb
+from handlers.events import Action, Command
+from handlers.inbound_port import SuggestionVerb
 from handlers.replies import Attachment, Reply
 
 log = logging.getLogger(__name__)
 
-NO_PINGS = discord.AllowedMentions.none()
 DM_MIME = {"text/csv"}  # exports hold customer data: only the asker gets them
 RECORDED = "✅"
 
 
-class DiscordListeners:
-    """Interactions and thread messages, handed to the bot's :class:`ChatInbound` port."""
-
-    def __init__(self, inbound: Callable[[], ChatInbound]) -> None:
-        self._inbound = inbound
-
-    # -- who may ----------------------------------------------------------------------------
-
-    async def allowed(self, actor: Actor) -> bool:
-        """Staff (by record or by ``[roles]``, directly or through a Discord role)."""
-        inbound = self._inbound()
-        return has_role(inbound.config(), actor) or await inbound.is_staff(actor)
+class DiscordListeners(ReplyListeners):
+    """Interactions and thread messages, handed to the bot's :class:`ChatInbound` port
+    (``allowed`` and the reply buttons come from :class:`ReplyListeners`)."""
 
     # -- slash commands ---------------------------------------------------------------------
 
@@ -264,24 +259,6 @@ async def _thread_of(message: discord.Message) -> discord.Thread | None:
 
 def _files(attachments: list[Attachment]) -> list[discord.File]:
     return [discord.File(io.BytesIO(a.data), filename=a.filename) for a in attachments]
-
-
-async def _defer(interaction: discord.Interaction[Any], *, ephemeral: bool) -> None:
-    try:
-        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
-    except CALL_ERRORS as exc:
-        log.warning(
-            "deferring a Discord interaction failed: %s", delivery_error("defer", exc).reason
-        )
-
-
-async def _tell(interaction: discord.Interaction[Any], text: str) -> None:
-    try:
-        await interaction.followup.send(
-            limits.clip(text, limits.CONTENT), ephemeral=True, allowed_mentions=NO_PINGS
-        )
-    except CALL_ERRORS as exc:
-        log.warning("answering a Discord button failed: %s", delivery_error("answer", exc).reason)
 
 
 async def _reply(message: discord.Message, text: str) -> None:

@@ -29,6 +29,7 @@ from bot.chat.slack.app import SlackListeners, build_app
 from bot.chat.slack.connection import RetryPolicy, SlackConnection, SlackSetupError, make_client
 from bot.chat.slack.errors import CALL_ERRORS, delivery_error, is_outage
 from bot.chat.slack.identity import SlackIdentities
+from bot.chat.slack.reply_card import reply_card_blocks, reply_card_text
 from handlers.cards import (
     AlertCard,
     Card,
@@ -36,6 +37,7 @@ from handlers.cards import (
     FollowUpCard,
     NoticeCard,
     Ping,
+    ReplyCard,
     StatusCard,
     SuggestionCard,
 )
@@ -224,6 +226,9 @@ class SlackAdapter(ChatAdapter):
             extra.update(unfurl_links=False, unfurl_media=False)
         elif isinstance(card, SuggestionCard):
             text, blocks = kit.suggestion_text(card), kit.suggestion_blocks(card)
+            extra.update(unfurl_links=False, unfurl_media=False)
+        elif isinstance(card, ReplyCard):
+            text, blocks = reply_card_text(card), reply_card_blocks(card)
             extra.update(unfurl_links=False, unfurl_media=False)
         else:
             raise TypeError(f"the Slack adapter cannot post a {type(card).__name__}")

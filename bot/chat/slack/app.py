@@ -1,4 +1,5 @@
-"""The Bolt app: ``/crm``, the alert buttons, and staff messages in alert threads.
+"""The Bolt app: ``/crm``, the alert, suggestion and reply buttons, the reply edit box,
+and staff messages in alert threads.
 
 Every listener acknowledges first (Slack wants an answer within 3 seconds), then does the
 database work in a thread and answers through ``respond()`` (the payload's response_url).
@@ -16,10 +17,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.chat.slack import suggestions
+from bot.chat.slack import review, suggestions
 from bot.chat.slack.blocks import ACTION_PREFIX
+from bot.chat.slack.composer import ReplyComposer, tell_in_thread
 from bot.chat.slack.connection import SlackConnection
-from bot.chat.slack.errors import CALL_ERRORS, delivery_error
+from bot.chat.slack.errors import CALL_ERRORS
 from bot.chat.slack.identity import SlackIdentities
 from bot.chat.slack.inbound import (
     PayloadError,
@@ -143,17 +145,7 @@ class SlackListeners:
 
     async def _tell(self, message: ThreadMessage, text: str) -> None:
         """An ephemeral note to the author of ``message``, in its thread."""
-        try:
-            await self.client.chat_postEphemeral(
-                channel=message.channel,
-                user=message.user_id,
-                text=text,
-                thread_ts=message.thread_ts,
-            )
-        except CALL_ERRORS as exc:
-            log.warning(
-                "could not tell a Slack user: %s", delivery_error("chat.postEphemeral", exc).reason
-            )
+        await tell_in_thread(self.client, message.channel, message.user_id, message.thread_ts, text)
 
 
 async def _respond(respond: AsyncRespond, **kwargs: Any) -> None:
@@ -178,8 +170,9 @@ def build_app(
     )
     app.command(COMMAND)(listeners.on_command)
     app.action(re.compile(f"^{re.escape(ACTION_PREFIX)}"))(listeners.on_action)
-    suggestions.register(
-        app, suggestions.SuggestionListeners(listeners._inbound, listeners.identities)
-    )
+    inbound, identities = listeners._inbound, listeners.identities
+    composer = ReplyComposer(inbound, identities, client)
+    suggestions.register(app, suggestions.SuggestionListeners(inbound, identities, composer))
+    review.register(app, review.ReviewListeners(inbound, identities, composer))
     app.event("message")(listeners.on_message)
     return app

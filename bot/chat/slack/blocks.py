@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
+    ConfirmObject,
     ContextBlock,
     HeaderBlock,
     InteractiveElement,
@@ -305,24 +306,79 @@ def digest_text(card: DigestCard) -> str:
 
 
 SUGGESTION_PREFIX = "sug_"  # apart from ACTION_PREFIX: its own listener (slack/suggestions.py)
-SUGGESTION_USE = "sug_use"
+SUGGESTION_USE = "sug_use"  # "Mark replied": a reply was made elsewhere (id kept for old cards)
 SUGGESTION_UP = "sug_up"
 SUGGESTION_DOWN = "sug_down"
+SUGGESTION_SEND = "sug_send"
+SUGGESTION_EDIT = "sug_edit"
+SENDING_MODES = ("direct", "approve")
+PLATFORM_NAMES = {
+    "mastodon": "Mastodon",
+    "bluesky": "Bluesky",
+    "reddit": "Reddit",
+    "x": "X",
+    "twitter": "X",
+    "webhook": "the webhook",
+}
+
+
+def platform_name(platform: str) -> str:
+    """``Mastodon`` for ``mastodon``; an unknown platform as written."""
+    return PLATFORM_NAMES.get(platform.lower(), platform or "the platform")
+
+
+def suggestion_block_id(suggestion_id: int, conversation_id: int | None) -> str:
+    """``sug:<suggestion>:<conversation>``: Send needs the conversation the card is about
+    (cards posted before Send existed carry only ``sug:<suggestion>``)."""
+    return f"sug:{suggestion_id}:{conversation_id}"
 
 
 def _suggestion_button(
-    text: str, action_id: str, suggestion_id: int, style: str | None = None
+    text: str,
+    action_id: str,
+    suggestion_id: int,
+    style: str | None = None,
+    confirm: ConfirmObject | None = None,
 ) -> ButtonElement:
     return ButtonElement(
         text=PlainTextObject(text=text, emoji=True),
         action_id=action_id,
         value=suggestion_ref(suggestion_id),
         style=style,
+        confirm=confirm,
     )
 
 
+def send_confirm(card: SuggestionCard) -> ConfirmObject:
+    """The dialog before Send: where the reply goes, or that it goes to an approver first."""
+    where = clip_plain(platform_name(card.platform), 40)
+    if card.reply_mode == "approve":
+        text = f"Send this reply for approval? Once approved it is published on {where}."
+        return ConfirmObject(title="Send for approval?", text=text, confirm="Send", deny="Cancel")
+    text = f"Publish this reply on {where} as the brand's account? Everyone can read it."
+    return ConfirmObject(title="Publish this reply?", text=text, confirm="Publish", deny="Cancel")
+
+
+def suggestion_buttons(card: SuggestionCard) -> list[InteractiveElement]:
+    """Send / Edit & send / 👍 / 👎 where staff may answer from chat (``reply_mode`` direct
+    or approve); Mark replied / 👍 / 👎 where they answer on the platform itself."""
+    sid = card.suggestion_id
+    votes: list[InteractiveElement] = [
+        _suggestion_button(":+1:", SUGGESTION_UP, sid),
+        _suggestion_button(":-1:", SUGGESTION_DOWN, sid),
+    ]
+    if card.reply_mode not in SENDING_MODES:
+        return [_suggestion_button("Mark replied", SUGGESTION_USE, sid), *votes]
+    label = "Send for approval" if card.reply_mode == "approve" else "Send"
+    return [
+        _suggestion_button(label, SUGGESTION_SEND, sid, "primary", send_confirm(card)),
+        _suggestion_button("Edit & send", SUGGESTION_EDIT, sid),
+        *votes,
+    ]
+
+
 def suggestion_blocks(card: SuggestionCard) -> list[Block]:
-    """A suggested reply in the alert's thread: the text, who drafted it, and Use / 👍 / 👎."""
+    """A suggested reply in the alert's thread: the text, who drafted it, and its buttons."""
     sid = suggestion_ref(card.suggestion_id)
     lead = (
         f":memo: *Suggested reply {sid}* · {escape(card.tone)} · confidence {card.confidence:.0%}"
@@ -342,12 +398,8 @@ def suggestion_blocks(card: SuggestionCard) -> list[Block]:
     blocks.append(_context(" · ".join(notes)))
     blocks.append(
         ActionsBlock(
-            block_id=f"sug:{card.suggestion_id}",
-            elements=[
-                _suggestion_button("Use", SUGGESTION_USE, card.suggestion_id, "primary"),
-                _suggestion_button(":+1:", SUGGESTION_UP, card.suggestion_id),
-                _suggestion_button(":-1:", SUGGESTION_DOWN, card.suggestion_id),
-            ],
+            block_id=suggestion_block_id(card.suggestion_id, card.conversation_id),
+            elements=suggestion_buttons(card),
         )
     )
     return blocks
