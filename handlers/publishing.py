@@ -77,6 +77,14 @@ def _no_publisher(kind: str, source: str) -> UserError:
     )
 
 
+def _webhook_for(config: CrmbotConfig, source: str) -> bool:
+    """Whether an outbound webhook carries replies to ``source``'s mentions."""
+    return any(
+        source in hook.sources and "reply.create" in hook.events
+        for hook in config.sources.webhooks.outbound.values()
+    )
+
+
 def target_of(ctx: BotContext, session: Session, conversation: Conversation) -> Target:
     """What a reply on ``conversation`` answers, or a UserError saying why it can't."""
     assert conversation.id is not None
@@ -93,7 +101,7 @@ def target_of(ctx: BotContext, session: Session, conversation: Conversation) -> 
         )
     source, kind = source_of(ctx.config, mention.source)
     publisher = ctx.publishers.get(kind)
-    if publisher is None:
+    if publisher is None or (kind == "webhook" and not _webhook_for(ctx.config, source)):
         raise _no_publisher(kind, source)
     return Target(mention, source, kind, publisher)
 

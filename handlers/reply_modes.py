@@ -91,7 +91,12 @@ def reply_warnings(config: CrmbotConfig, publisher_kinds: Collection[str]) -> li
     can send it alerts has no publisher (its replies would be refused)."""
     kinds = sorted({kind for kind, _ in config.sources.pollers() if kind != "rss"})
     missing = [kind for kind in kinds if kind not in publisher_kinds]
-    warnings: list[str] = []
+    warnings = [
+        f"sources.mastodon.{name}: no token_env, so replies to its mentions can't be "
+        "published (set token_env to a variable holding a token with write:statuses)"
+        for name, table in config.sources.mastodon.items()
+        if table.token_env is None and replies_on(config)
+    ]
     for name in config.channels:
         mode = channel_mode(config, name)
         routed = [r.reply_mode for r in config.routes if r.channel == name and r.reply_mode]

@@ -48,6 +48,11 @@ CONFIG = (
     + """
 [sources.bluesky.main]
 queries = ["acme"]
+
+[sources.webhooks.outbound.helpdesk]
+url = "https://helpdesk.example/crmbot"
+secret_env = "HELPDESK_SECRET"
+sources = ["twitter"]
 """
 )
 ANA = Actor("console", "ana", "ana")
@@ -264,10 +269,17 @@ async def test_reply_mode_off_refuses_and_says_how_to_turn_it_on(r: Replies) -> 
 
 
 async def test_no_publisher_for_the_source_is_named(r: Replies) -> None:
-    r.bot.ctx.publishers = {}
-    conv = await _alert(r, "hello @acme")
+    conv = await _alert(r, "hello @acme", source="typeform")
     told = r.h.say(f"send {conv} hi", "ana")
-    assert "no publisher is configured" in told and "outbound webhook" in told
+    assert told == (
+        "Replies to typeform can't be published: no publisher is configured. An admin sets "
+        'up an outbound webhook for it ([sources.webhooks.outbound.NAME] sources = ["typeform"]); '
+        "see docs/replies.md."
+    )
+    r.bot.ctx.publishers = {}
+    told = r.h.say(f"send {await _alert(r, 'hi @acme', source='bluesky', platform='bluesky')} hi")
+    assert told.startswith("Replies to bluesky can't be published: no publisher is configured.")
+    assert "a Bluesky account to reply from ([sources.bluesky.NAME])" in told
 
 
 async def test_send_command_publishes_and_first_response_is_the_publish_time(r: Replies) -> None:
@@ -407,6 +419,14 @@ def test_bad_reply_settings_name_their_key_and_check_config_warns_of_missing_pub
         for name in ("social", "support")
     ]
     assert "no publisher is configured" in reply_warnings(config, set())[0]
+    polled = make_config(
+        CONFIG
+        + '\n[sources.mastodon.fosstodon]\napi_base_url = "https://fosstodon.org"\nhashtags = ["acme"]\n'
+    )
+    assert reply_warnings(polled, {"bluesky", "webhook", "mastodon"}) == [
+        "sources.mastodon.fosstodon: no token_env, so replies to its mentions can't be "
+        "published (set token_env to a variable holding a token with write:statuses)"
+    ]
 
 
 async def test_forgetting_the_customer_withdraws_unpublished_replies(r: Replies) -> None:
