@@ -263,6 +263,8 @@ def review(ctx: BotContext, actor: Actor, reply_id: int, verb: str, text: str | 
         if not own_withdrawal and not may_approve(ctx.config, names, staff, actor):
             raise UserError(f"Only {approvers_in_words(names)} may review {rid}.")
         if verb == "approve":
+            if mode_of(ctx.config, conversation) == "off":  # turned off since it was drafted
+                raise _mode_off(conversation)
             if edited is not None and edited != row.text:
                 check_length(_publisher_for(ctx, row), row.platform, edited)
                 row.text = edited

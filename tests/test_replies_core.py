@@ -449,3 +449,12 @@ async def test_a_redelivered_approve_press_gets_the_first_answer(r: Replies) -> 
     with pytest.raises(UserError) as redelivered:
         await r.bot.inbound.review_reply(LEAD, 1, "approve", delivery_id="press-1")
     assert first == redelivered.value.reason == "Approved r1; sending it to X."
+
+
+async def test_a_draft_is_not_approved_once_replies_were_turned_off(r: Replies) -> None:
+    conv = await _alert(r, "the app is down")
+    await r.bot.inbound.send_reply(ANA, conv, "On it!")
+    r.bot.apply_config(make_config(TEST_CONFIG))
+    told = r.h.say("approve r1", "lead")
+    assert told.startswith(f"Replies from chat are off for #{conv}, so nothing was sent.")
+    assert r.h.say("reject r1", "lead") == "Rejected r1; nothing was sent."
