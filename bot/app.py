@@ -111,6 +111,7 @@ class CrmBot:
             publishers=dict(publishers or {}),
         )
         self.publish_worker = PublishWorker(self.ctx)
+        self.publish_worker.metrics = self.metrics
         self.ctx.on_reply_queued = self.publish_worker.wake
         self.ingestor = Ingestor(
             self.db, self.rules.get, self.destinations, self.clock, on_queued=self.dispatcher.wake

@@ -22,6 +22,7 @@ import logging
 from datetime import timedelta
 
 from bot.dispatcher import Backoff, replica_id
+from bot.observability import BotMetrics
 from handlers import reply_outbox
 from handlers.context import BotContext
 from handlers.publish_port import Published, PublishError
@@ -54,6 +55,7 @@ class PublishWorker:
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._draining = asyncio.Lock()
+        self.metrics: BotMetrics | None = None  # set by the bot
 
     def wake(self) -> None:
         """Look at the queue now (safe from any thread)."""
@@ -110,10 +112,15 @@ class PublishWorker:
             log.exception("publishing reply r%s raised", reply.reply_id)
             return await self._failed(item, PublishError("an unexpected error (see the log)"))
         await asyncio.to_thread(reply_outbox.published, self.ctx, reply.reply_id, found)
+        self._count(item, "published")
         return 1
 
+    def _count(self, item: Claimed, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.reply(item.reply.target.source_kind, outcome)
+
     async def _failed(self, item: Claimed, error: PublishError) -> int:
-        await asyncio.to_thread(
+        dead = await asyncio.to_thread(
             reply_outbox.attempt_failed,
             self.ctx,
             item.reply.reply_id,
@@ -122,4 +129,5 @@ class PublishWorker:
             retry_in=self.backoff.delay(item.attempts + 1, error.retry_after),
             max_attempts=self.max_attempts,
         )
+        self._count(item, "failed" if dead else "retried")
         return 0

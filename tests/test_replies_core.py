@@ -181,6 +181,9 @@ async def test_draft_approved_and_published_once_though_first_attempt_fails(
     assert await r.publish() == 1
     assert await r.publish() == 0
     assert len(r.webhook.posts) == 1 and r.webhook.publish_calls == 2
+    scraped = r.bot.metrics.exposition().decode()
+    assert 'crmbot_replies_total{outcome="retried",source_kind="webhook"} 1.0' in scraped
+    assert 'crmbot_replies_total{outcome="published",source_kind="webhook"} 1.0' in scraped
     published = r.cards()[-1]
     assert published.state == "published" and published.approver == "lead"
     assert published.url == "https://social.example/amy/1"
