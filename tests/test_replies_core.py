@@ -40,6 +40,7 @@ from tests.conftest import (
     settle,
     suggestion_cards,
 )
+from tests.fakes.loop_clock import loop_clock
 
 CONFIG = (
     TEST_CONFIG.replace(
@@ -72,6 +73,7 @@ class MemoryPlatform:
     land_then_hang: bool = False
     publish_calls: int = 0
     find_calls: int = 0
+    landed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def limit(self, platform: str) -> TextLimit:
         if platform == "bluesky":
@@ -87,6 +89,7 @@ class MemoryPlatform:
         self.posts[reply.key] = posted
         if self.land_then_hang:
             self.land_then_hang = False
+            self.landed.set()
             await asyncio.Event().wait()
         return posted
 
@@ -210,9 +213,12 @@ async def test_a_reply_that_may_have_reached_the_platform_is_found_not_published
 ) -> None:
     conv = await _alert(r, "hello @acme", author_handle="bo")  # -> social: direct
     r.h.say(f"send {conv} Hi Bo, thanks!", "ana")
-    r.webhook.land_then_hang = True  # reaches the platform, then the call times out
-    r.worker.call_timeout = 0.05
-    assert await r.publish() == 0
+    r.webhook.land_then_hang = True  # reaches the platform, then never answers
+    with loop_clock() as loop_time:
+        attempt = asyncio.create_task(r.worker.drain())
+        await r.webhook.landed.wait()
+        loop_time.advance(r.worker.call_timeout + 1)  # the call times out
+        assert await attempt == 0
     (row,) = r.rows()
     assert row.state == "queued" and row.post_started_at is not None
     r.h.clock.advance(hours=2)
