@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from bot.chat.base import ChatAdapter
@@ -13,6 +13,7 @@ from bot.chat.registry import PLATFORMS, channel_destination
 from bot.dispatcher import Dispatcher
 from bot.leader import Leadership
 from bot.observability import BotMetrics
+from bot.publishing import PublishWorker
 from handlers.cards import NoticeCard, card_from_outbox
 from handlers.clock import Clock, SystemClock
 from handlers.commands import handle_command
@@ -24,6 +25,7 @@ from handlers.delivery import Destination
 from handlers.events import Actor, Command, InboundEvent
 from handlers.inbound import InboundHandlers
 from handlers.ingest import Ingestor, IngestResult
+from handlers.publish_port import Publisher
 from handlers.replies import Reply
 from handlers.rules import Ruleset, compile_rules
 from handlers.sentiment.model import LabelModel, Relabeller
@@ -89,6 +91,7 @@ class CrmBot:
         drafter: Drafter | None = None,
         sentiment_model: LabelModel | None = None,
         crm: Callable[[Callable[[], CrmbotConfig]], Crm | None] | None = None,
+        publishers: Mapping[str, Publisher] | None = None,
     ) -> None:
         self.clock = clock or SystemClock()
         self.db = Database(database_url)
@@ -108,7 +111,11 @@ class CrmBot:
             ruleset=self.rules.get,
             destinations=self.destinations,
             on_queued=self.dispatcher.wake,
+            publishers=dict(publishers or {}),
         )
+        self.publish_worker = PublishWorker(self.ctx)
+        self.publish_worker.metrics = self.metrics
+        self.ctx.on_reply_queued = self.publish_worker.wake
         self.ingestor = Ingestor(
             self.db, self.rules.get, self.destinations, self.clock, on_queued=self.dispatcher.wake
         )
@@ -307,5 +314,12 @@ class CrmBot:
             except Exception:
                 log.exception("a shutdown step failed")
         self.enricher.close()
+        for publisher in self.ctx.publishers.values():
+            close = getattr(publisher, "close", None)  # publishers holding HTTP sessions
+            if close is not None:
+                try:
+                    await close()
+                except Exception:
+                    log.exception("closing a reply publisher failed")
         self.ingestor.close()
         self.db.dispose()

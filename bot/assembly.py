@@ -14,10 +14,13 @@ from starlette.routing import BaseRoute
 from bot.app import CrmBot
 from bot.chat.base import ChatAdapter
 from bot.chat.registry import enabled_adapters
+from bot.publish.registry import build_publishers
 from bot.reports import schedule_weekly_report
 from bot.settings import Settings
 from bot.sources.polling import schedule_pollers
 from bot.sources.webhooks import webhook_routes
+from handlers.config import CrmbotConfig
+from handlers.publish_port import Publisher
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +29,12 @@ def chat_adapters(settings: Settings) -> list[ChatAdapter]:
     """The adapters the environment asks for (bot/chat/registry.py); the console when no
     platform is configured."""
     return enabled_adapters(settings)
+
+
+def reply_publishers(config: CrmbotConfig) -> dict[str, Publisher]:
+    """The publishers of replies to customers, by source kind, for the configured sources
+    (credentials are read from the environment when a reply is published)."""
+    return dict(build_publishers(config))
 
 
 def http_routes(bot: CrmBot, settings: Settings) -> list[BaseRoute]:

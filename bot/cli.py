@@ -132,7 +132,7 @@ def run(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "0.0.0.0",
 ) -> None:
     """Run the bot process."""
-    from bot.assembly import chat_adapters
+    from bot.assembly import chat_adapters, reply_publishers
     from bot.runner import serve
 
     settings = Settings()
@@ -151,6 +151,7 @@ def run(
         drafter=drafter_from_settings(settings),
         sentiment_model=sentiment_model_from_settings(settings),
         crm=crm_from_settings(settings),
+        publishers=reply_publishers(config),
     )
     bot.ingestor.warm_up()
     reloader = None
@@ -200,14 +201,19 @@ def check_config(
     file: Annotated[Path, typer.Argument(help="Config file to check.")],
 ) -> None:
     """Validate a config file and run its tests tables; exit 1 on any error or failed test."""
+    from bot.assembly import reply_publishers
     from handlers.config_checks import run_config_tests, undelivered_channels
+    from handlers.reply_modes import replies_on, reply_warnings
     from handlers.rules import compile_rules
 
     if not file.exists():
         err.print(f"[red]no config file at {file}[/red]")
         raise typer.Exit(1)
     config, _ = _config(Settings(), file)
-    for warning in undelivered_channels(config):
+    warnings = undelivered_channels(config)
+    if replies_on(config):  # publishers are built only where replies may be published
+        warnings += reply_warnings(config, set(reply_publishers(config)))
+    for warning in warnings:
         err.print(f"  [yellow]warning[/yellow] {warning}")
     outcomes = run_config_tests(compile_rules(config))
     failed = [o for o in outcomes if not o.passed]

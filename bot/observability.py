@@ -91,6 +91,12 @@ class BotMetrics:
             ["kind"],
             registry=self.registry,
         )
+        self.replies = Counter(
+            "crmbot_replies",
+            "Replies to customers by outcome (published, retried, failed) and source kind.",
+            ["source_kind", "outcome"],
+            registry=self.registry,
+        )
         self.leader = Gauge(
             "crmbot_leader",
             "1 when this process runs the timed jobs (a single process always does).",
@@ -111,6 +117,10 @@ class BotMetrics:
     def failed(self, reason: str, retry_after: float | None) -> None:
         """A post or edit failed; ``reason`` is the stored (safe) reason."""
         self.delivery_errors.labels(kind=error_kind(reason, retry_after)).inc()
+
+    def reply(self, source_kind: str, outcome: str) -> None:
+        """A publish attempt of a reply ended: ``published``, ``retried`` or ``failed``."""
+        self.replies.labels(source_kind=source_kind, outcome=outcome).inc()
 
     def exposition(self) -> bytes:
         """The text format Prometheus scrapes."""

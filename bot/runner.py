@@ -74,6 +74,7 @@ async def serve(
     leadership.on_tick.append(scheduler.wakeup)  # jobs other replicas added
     tasks.append(asyncio.create_task(leadership.run(stop)))
     dispatcher = asyncio.create_task(bot.dispatcher.run(stop))
+    tasks.append(asyncio.create_task(bot.publish_worker.run(stop)))  # replies to customers
     http = asyncio.create_task(server.serve())
     log.info("crmbot running: http://%s:%d/healthz", host, port)
     try:

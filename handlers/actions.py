@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import Session
 
@@ -54,9 +55,11 @@ def no_conversation(conversation_id: int) -> UserError:
 
 
 @contextmanager
-def _acting(
+def acting(
     ctx: BotContext, actor: Actor, conversation_id: int
 ) -> Iterator[tuple[Session, Staff, Conversation]]:
+    """One staff action's transaction: who acts, the conversation locked, the delivery's
+    key recorded; the dispatcher is woken after the commit."""
     with ctx.db.session() as session:
         staff = identify(session, ctx, actor)
         if not conversations.valid_id(conversation_id):
@@ -84,7 +87,7 @@ def _announce(ctx: BotContext, session: Session, conversation: Conversation, lin
     ctx.queue(session, card, list(conversation.channels))
 
 
-def _require_open(conversation: Conversation) -> None:
+def require_open(conversation: Conversation) -> None:
     if conversation.status == "resolved":
         raise UserError(
             f"#{conversation.id} is resolved. Use `/crm reopen {conversation.id}` to work on it again."
@@ -93,8 +96,8 @@ def _require_open(conversation: Conversation) -> None:
 
 def claim(ctx: BotContext, actor: Actor, conversation_id: int) -> ActionResult:
     """Take ownership of an open, unclaimed conversation."""
-    with _acting(ctx, actor, conversation_id) as (session, staff, conversation):
-        _require_open(conversation)
+    with acting(ctx, actor, conversation_id) as (session, staff, conversation):
+        require_open(conversation)
         if conversation.assignee_id == staff.id:
             return ActionResult(conversation_id, f"You already have #{conversation_id}.")
         if conversation.assignee_id is not None:
@@ -120,28 +123,45 @@ def reply(ctx: BotContext, actor: Actor, conversation_id: int, text: str | None)
     An unclaimed conversation is assigned to whoever answers first.
     """
     text = clean(text) if text else text
-    with _acting(ctx, actor, conversation_id) as (session, staff, conversation):
-        _require_open(conversation)
-        now = ctx.clock.now()
-        auto_claimed = conversation.assignee_id is None
-        if auto_claimed:
-            handling.record(session, conversation, "claimed", staff.id, now, {"auto": True})
-            conversation.assignee_id = staff.id
-            conversation.status = "claimed"
+    with acting(ctx, actor, conversation_id) as (session, staff, conversation):
+        require_open(conversation)
         detail = {"text": text} if text else {}
-        handling.record(session, conversation, "replied", staff.id, now, detail)
-        if text:
-            remember_reply(session, conversation, staff.id, text, now)  # into the knowledge base
-        _announce(ctx, session, conversation, f"replied by @{staff.name}")
+        auto_claimed = record_reply(ctx, session, staff, conversation, text, detail, "")
     if auto_claimed:
         ctx.on_claimed(conversation_id)
     suffix = " and assigned it to you" if auto_claimed else ""
     return ActionResult(conversation_id, f"Recorded your reply on #{conversation_id}{suffix}.")
 
 
+def record_reply(
+    ctx: BotContext,
+    session: Session,
+    staff: Staff,
+    conversation: Conversation,
+    text: str | None,
+    detail: dict[str, Any],
+    where: str,
+) -> bool:
+    """Inside the caller's transaction: record ``staff``'s reply to the customer (the
+    ``replied`` event that first response time measures), remember its text, announce it
+    (``where``: " on Mastodon" or ""). Returns whether the conversation was unclaimed and
+    is now assigned to them."""
+    now = ctx.clock.now()
+    auto_claimed = conversation.assignee_id is None
+    if auto_claimed:
+        handling.record(session, conversation, "claimed", staff.id, now, {"auto": True})
+        conversation.assignee_id = staff.id
+        conversation.status = "claimed"
+    handling.record(session, conversation, "replied", staff.id, now, detail)
+    if text:
+        remember_reply(session, conversation, staff.id, text, now)  # into the knowledge base
+    _announce(ctx, session, conversation, f"replied by @{staff.name}{where}")
+    return auto_claimed
+
+
 def resolve(ctx: BotContext, actor: Actor, conversation_id: int) -> ActionResult:
     """Close the conversation's current cycle."""
-    with _acting(ctx, actor, conversation_id) as (session, staff, conversation):
+    with acting(ctx, actor, conversation_id) as (session, staff, conversation):
         if conversation.status == "resolved":
             return ActionResult(conversation_id, f"#{conversation_id} is already resolved.")
         now = ctx.clock.now()
@@ -154,8 +174,8 @@ def resolve(ctx: BotContext, actor: Actor, conversation_id: int) -> ActionResult
 
 def hand_off(ctx: BotContext, actor: Actor, conversation_id: int, to_name: str) -> ActionResult:
     """Give the conversation to another staff member."""
-    with _acting(ctx, actor, conversation_id) as (session, staff, conversation):
-        _require_open(conversation)
+    with acting(ctx, actor, conversation_id) as (session, staff, conversation):
+        require_open(conversation)
         target = staff_store.staff_by_name(session, to_name)
         if target is None:
             raise UserError(f"I don't know a staff member called {to_name!r}.")
@@ -177,7 +197,7 @@ def hand_off(ctx: BotContext, actor: Actor, conversation_id: int, to_name: str) 
 
 def reopen(ctx: BotContext, actor: Actor, conversation_id: int) -> ActionResult:
     """Start a new cycle on a resolved conversation."""
-    with _acting(ctx, actor, conversation_id) as (session, staff, conversation):
+    with acting(ctx, actor, conversation_id) as (session, staff, conversation):
         if conversation.status != "resolved":
             return ActionResult(conversation_id, f"#{conversation_id} is still open.")
         now = ctx.clock.now()

@@ -14,7 +14,7 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from handlers import actions, leads, privacy, reports
+from handlers import actions, leads, privacy, reply_commands, reports
 from handlers.access import allowed
 from handlers.context import BotContext
 from handlers.durations import format_duration
@@ -295,6 +295,26 @@ def _kb(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
     return suggest_staff.kb_command(ctx, args)
 
 
+@allowed()
+def _send(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
+    return reply_commands.send(ctx, cmd, args)
+
+
+@allowed()
+def _approve(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
+    return reply_commands.approve(ctx, cmd, args)
+
+
+@allowed()
+def _reject(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
+    return reply_commands.reject(ctx, cmd, args)
+
+
+@allowed()
+def _drafts(ctx: BotContext, cmd: Command, args: list[str]) -> Reply:
+    return reply_commands.drafts(ctx, cmd, args)
+
+
 COMMANDS: dict[str, _Spec] = {
     "help": _Spec("help", "this list", _help),
     "queue": _Spec("queue", "open conversations, unclaimed first", _queue),
@@ -329,6 +349,12 @@ COMMANDS: dict[str, _Spec] = {
     ),
     "vote": _Spec("vote s<n> up|down", "rate suggestion s<n> (ranks the knowledge base)", _vote),
     "kb": _Spec("kb <words>", "search the approved replies (ids kb<n>)", _kb),
+    "send": _Spec(
+        "send <id> <text>", "answer the customer on their platform (if replies are on)", _send
+    ),
+    "approve": _Spec("approve r<n> [text]", "approve a drafted reply (as edited)", _approve),
+    "reject": _Spec("reject r<n>", "reject a drafted reply; nothing is sent", _reject),
+    "drafts": _Spec("drafts", "drafted replies waiting for your approval", _drafts),
 }
 
 

@@ -18,6 +18,7 @@ from pydantic import Field, field_validator, model_validator
 
 from handlers.config_crm import CrmConfig
 from handlers.config_metrics import BusinessHoursConfig, ReportsConfig, SlaConfig
+from handlers.config_replies import APPROVER_ROLES, RepliesConfig, ReplyMode, check_approvers
 from handlers.config_sentiment import SentimentConfig
 from handlers.config_sources import SourcesConfig
 from handlers.config_suggestions import SuggestionsConfig
@@ -44,6 +45,14 @@ class ChannelConfig(_Strict):
     description: str = ""
     mode: Literal["threads", "alerts-only"] = "threads"
     max_posts_per_minute: int = Field(50, ge=1, le=600)
+    # answering the customer from this channel's threads (docs/replies.md); unset: [replies]
+    reply_mode: ReplyMode | None = None
+    approvers: list[str] | None = None
+
+    @field_validator("approvers")
+    @classmethod
+    def _approvers(cls, value: list[str] | None) -> list[str] | None:
+        return check_approvers(value)
 
 
 class RuleConfig(_Strict):
@@ -170,6 +179,7 @@ class RouteConfig(_Strict):
     repeat_interval: Duration | None = None  # re-post still-unclaimed alerts this often
     quiet_hours: list[str] = Field(default_factory=list)
     escalate: EscalationConfig | None = None
+    reply_mode: ReplyMode | None = None  # wins over the channels' for alerts it routed
 
     @field_validator("match_re")
     @classmethod
@@ -350,6 +360,7 @@ class CrmbotConfig(_Strict):
     sentiment: SentimentConfig = Field(default_factory=SentimentConfig)
     retention: RetentionConfig = RetentionConfig()
     crm: CrmConfig = Field(default_factory=CrmConfig)
+    replies: RepliesConfig = Field(default_factory=RepliesConfig)
 
     @model_validator(mode="after")
     def _check_references(self) -> CrmbotConfig:
@@ -402,7 +413,20 @@ def reference_problems(config: CrmbotConfig) -> list[str]:
     for i, test in enumerate(config.tests):
         for j, name in enumerate(test.expect):
             channel(f"tests[{i}].expect[{j}]", name)
+    _approver_problems(config, problems)
     return problems
+
+
+def _approver_problems(config: CrmbotConfig, problems: list[str]) -> None:
+    """An approver must be a role or someone in [[staff]]."""
+    known = [*APPROVER_ROLES, *(s.name for s in config.staff)]
+    lists = [("replies.approvers", config.replies.approvers)]
+    lists += [(f"channels.{n}.approvers", c.approvers or []) for n, c in config.channels.items()]
+    for path, names in lists:
+        for j, name in enumerate(names):
+            if name.strip().removeprefix("@") not in known:
+                who = name.strip().removeprefix("@")
+                problems.append(f"{path}[{j}]: {_unknown('role or staff member', who, known)}")
 
 
 def _duplicates(problems: list[str], table: str, names: list[str], what: str) -> None:

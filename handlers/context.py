@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from sqlmodel import Session
@@ -12,6 +12,7 @@ from handlers.clock import Clock
 from handlers.config import CrmbotConfig
 from handlers.crm_port import Crm
 from handlers.delivery import AlertTiming, DestinationResolver, outbox_rows
+from handlers.publish_port import Publisher
 from handlers.rules import Ruleset
 from storage.db import Database
 from storage.models import Outbox
@@ -32,6 +33,10 @@ class BotContext:
     request_suggestion: Callable[[int], bool] | None = None
     # the CRM leads are made in and webhooks are completed from (None: none configured)
     crm: Crm | None = None
+    # replies to the customer: publishers by source kind (bot/publish), and how to wake the
+    # publish worker after a reply was queued (handlers/publishing.py)
+    publishers: Mapping[str, Publisher] = field(default_factory=dict)
+    on_reply_queued: Callable[[], None] = field(default=lambda: None)
 
     @property
     def config(self) -> CrmbotConfig:

@@ -11,15 +11,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import replace
 
-from handlers import actions, leads, once
+from handlers import actions, leads, once, publishing
 from handlers.commands import handle_command
 from handlers.config import CrmbotConfig
 from handlers.context import BotContext
 from handlers.errors import UserError
 from handlers.events import Action, Actor, Command, ThreadReply
-from handlers.inbound_port import ChatInbound, SuggestionVerb
+from handlers.inbound_port import ChatInbound, ReviewVerb, SuggestionVerb
 from handlers.replies import Reply
 from handlers.suggest import staff as suggest_staff
+from storage import conversations
 from storage import outbox as outbox_store
 from storage import staff as staff_store
 
@@ -148,8 +149,75 @@ class InboundHandlers(ChatInbound):
             )
         if conversation_id is None:
             return None
+        return self._thread_reply(actor, conversation_id, text, delivery_id)
+
+    def _thread_reply(
+        self, actor: Actor, conversation_id: int, text: str, delivery_id: str | None
+    ) -> str | None:
+        """With replies on (reply_mode direct or approve), a message starting with the
+        ``[replies] prefix`` is a reply to publish and everything else stays internal (not
+        counted as a reply). With replies off, any message is the staff member's reply,
+        recorded as before; a prefixed one is refused, saying how to turn replies on."""
+        prefix = self.ctx.config.replies.prefix
+        stripped = text.strip()
+        with self.ctx.db.session() as session:
+            conversation = conversations.get(session, conversation_id)
+            mode = publishing.mode_of(self.ctx.config, conversation) if conversation else "off"
+        if stripped.startswith(prefix):
+            body = stripped.removeprefix(prefix)
+            return self._send(actor, conversation_id, body, None, delivery_id)
+        if mode != "off":
+            return None
         event = ThreadReply(actor, conversation_id, text, delivery_id)
         return actions.thread_reply(self.ctx, event).message
+
+    async def send_reply(
+        self,
+        actor: Actor,
+        conversation_id: int,
+        text: str,
+        suggestion_id: int | None = None,
+        delivery_id: str | None = None,
+    ) -> str:
+        return await asyncio.to_thread(
+            self._send, actor, conversation_id, text, suggestion_id, delivery_id
+        )
+
+    def _send(
+        self,
+        actor: Actor,
+        conversation_id: int,
+        text: str,
+        suggestion_id: int | None,
+        delivery_id: str | None,
+    ) -> str:
+        return once.run(
+            self.ctx.db,
+            actor.platform,
+            delivery_id,
+            lambda: publishing.send(self.ctx, actor, conversation_id, text, suggestion_id),
+            str,
+        )
+
+    async def review_reply(
+        self,
+        actor: Actor,
+        reply_id: int,
+        verb: ReviewVerb,
+        text: str | None = None,
+        delivery_id: str | None = None,
+    ) -> str:
+        return await asyncio.to_thread(
+            once.run,
+            self.ctx.db,
+            actor.platform,
+            delivery_id,
+            lambda: publishing.review(self.ctx, actor, reply_id, verb, text),
+            str,
+        )
+
+    async def reply_text(self, actor: Actor, ref: str) -> str:
+        return await asyncio.to_thread(publishing.text_of, self.ctx, actor, ref)
 
     async def is_staff(self, actor: Actor) -> bool:
         return await asyncio.to_thread(self._is_staff, actor)

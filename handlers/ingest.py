@@ -493,6 +493,7 @@ class _Batch:
                         "sentiment": item.sentiment,
                         "posted_at": event.posted_at,
                         "received_at": self.now,
+                        "reply_ref": dict(event.reply_ref) or None,
                     }
                 )
             else:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, select
+from sqlmodel import Session, col
+from sqlmodel import select as orm_select
 
 from storage.ingest_sql import table
 from storage.models import Author, Mention
@@ -54,3 +56,13 @@ def mentions_since(conn: Connection, since: datetime, batch: int = 2000) -> Iter
         for row in rows:
             yield StoredMention(*row[:7], followers=row[7] or 0, received_at=row[8])
         last_id = rows[-1][0]
+
+
+def newest_mention(session: Session, conversation_id: int) -> Mention | None:
+    """The conversation's newest customer post: the one a reply answers."""
+    return session.exec(
+        orm_select(Mention)
+        .where(Mention.conversation_id == conversation_id)
+        .order_by(col(Mention.posted_at).desc(), col(Mention.id).desc())
+        .limit(1)
+    ).first()

@@ -176,6 +176,9 @@ class Mention(SQLModel, table=True):
     sentiment_by: str = "offline"  # the labeller that decided: offline, or a model's name
     posted_at: datetime = _utc()
     received_at: datetime = _utc(index=True)
+    # what the platform needs to answer the post (handlers.events.Mention.reply_ref);
+    # NULL for mentions stored before replies existed
+    reply_ref: dict[str, str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class CrmEvent(SQLModel, table=True):
@@ -288,6 +291,7 @@ from storage.config_versions import ConfigVersion as ConfigVersion  # noqa: E402
 from storage.crm import CrmEnrichment as CrmEnrichment  # noqa: E402  (registers crm_enrichment, crm_lead, crm_deal)
 from storage.deliveries import InboundDelivery as InboundDelivery  # noqa: E402  (registers inbound_delivery)
 from storage.leases import DispatchLease as DispatchLease  # noqa: E402  (registers dispatch_lease)
+from storage.replies import SocialReply as SocialReply  # noqa: E402  (registers social_reply)
 from storage.rollup_table import MetricRollup as MetricRollup  # noqa: E402  (registers metric_rollup)
 from storage.sources import SourceCursor as SourceCursor  # noqa: E402  (registers source_cursor)
 from storage.suggestions import KnowledgeEntry as KnowledgeEntry  # noqa: E402  (registers kb_entry, suggestion)

@@ -47,6 +47,7 @@ from storage.models import (
     Mention,
     Outbox,
 )
+from storage.replies import SocialReply
 from storage.suggestions import KnowledgeEntry, Suggestion
 
 ERASED = "[erased]"
@@ -112,9 +113,10 @@ def erase_author(conn: Connection, handle: str, platform: str | None = None) -> 
         conn.execute(
             update(m)
             .where(m.c.author_id.in_(author_ids))
-            .values(text=ERASED, url=None, thread_key="erased")
+            .values(text=ERASED, url=None, thread_key="erased", reply_ref=None)
         )
     )
+    _erase_replies(conn, conv_ids)
     conn.execute(
         update(conv)
         .where(conv.c.id.in_(conv_ids))
@@ -263,6 +265,18 @@ def _scrub(value: Any, pattern: re.Pattern[str]) -> Any:
     if isinstance(value, dict):
         return {k: _scrub(v, pattern) for k, v in value.items()}
     return value
+
+
+def _erase_replies(conn: Connection, conv_ids: Iterable[int]) -> None:
+    """Replies to the customer: texts erased; any not yet published is withdrawn."""
+    r = table(SocialReply)
+    ids = list(conv_ids)
+    conn.execute(
+        update(r)
+        .where(r.c.conversation_id.in_(ids), r.c.state.in_(("awaiting", "queued")))
+        .values(state="rejected", last_error="withdrawn: the customer's data was erased")
+    )
+    conn.execute(update(r).where(r.c.conversation_id.in_(ids)).values(text=ERASED))
 
 
 def scrub_text(conn: Connection, secrets: Iterable[str]) -> int:

@@ -19,12 +19,14 @@ from handlers.cards import (
     DigestCard,
     FollowUpCard,
     NoticeCard,
+    ReplyCard,
     StatusCard,
     SuggestionCard,
 )
 from handlers.influence import followers_text, tier
+from handlers.platform_names import platform_name
 from handlers.replies import Attachment, Reply, Table
-from handlers.suggest.ids import suggestion_ref
+from handlers.ids import reply_ref, suggestion_ref
 
 SEVERITY_STYLE = {"low": "dim", "normal": "cyan", "high": "bold yellow", "critical": "bold red"}
 SENTIMENT_STYLE = {"negative": "red", "neutral": "white", "positive": "green"}
@@ -55,6 +57,8 @@ class ConsoleAdapter(ChatAdapter):
             self.console.print(render_digest(destination, card))
         elif isinstance(card, SuggestionCard):
             self.console.print(render_suggestion(destination, card))
+        elif isinstance(card, ReplyCard):
+            self.console.print(render_reply(destination, card))
         else:
             raise TypeError(f"the console cannot show a {type(card).__name__}")
         return ref
@@ -205,8 +209,30 @@ def render_suggestion(channel: str, card: SuggestionCard) -> Text:
         line.append(
             f"    ⚠ needs a human: {card.reason or 'see the conversation'}\n", style="yellow"
         )
+    use = f"/crm use {sid}" + (" sends it" if card.reply_mode != "off" else "")
     line.append(
-        f"    /crm use {sid} · /crm vote {sid} up|down · /crm suggest {card.conversation_id}",
+        f"    {use} · /crm vote {sid} up|down · /crm suggest {card.conversation_id}",
         style="dim",
     )
     return line
+
+
+def render_reply(channel: str, card: ReplyCard) -> Text:
+    """A reply to the customer at one of its steps (drafted, approved, published...)."""
+    rid, where = reply_ref(card.reply_id), platform_name(card.platform)
+    head = f"  ✉ #{card.conversation_id} [#{channel}] reply {rid} by @{card.author} "
+    if card.state == "awaiting":
+        line = Text(head + f"for {where}, waiting for {card.approvers}:\n", style="bold")
+        line.append(f"    {card.text}\n", style="green")
+        line.append(f"    /crm approve {rid} [edited text] · /crm reject {rid}", style="dim")
+        return line
+    if card.state == "published":
+        line = Text(head + f"published on {where}: ", style="bold green")
+        line.append(card.url or "(the platform gave no link)")
+        return line
+    if card.state == "failed":
+        return Text(head + f"could not be published on {where}: {card.error}", style="bold red")
+    by = f" by @{card.approver}" if card.approver else ""
+    if card.state == "rejected":
+        return Text(head + f"rejected{by}; nothing was sent.", style="yellow")
+    return Text(head + f"approved{by}; sending to {where}.", style="dim")

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from handlers.cards import SuggestionCard
 from handlers.config_suggestions import SuggestionsConfig
 from handlers.context import BotContext
+from handlers.reply_modes import conversation_mode
 from handlers.suggest import knowledge
 from handlers.suggest.gather import suggestion_input
 from handlers.suggest.knowledge import Ranked
@@ -64,8 +65,11 @@ class Drafter(Protocol):
     ) -> Completion: ...
 
 
-def card_of(suggestion: Suggestion, platform: str, limit: int) -> SuggestionCard:
-    """The card showing a stored suggestion."""
+def card_of(
+    suggestion: Suggestion, platform: str, limit: int, reply_mode: str = "off"
+) -> SuggestionCard:
+    """The card showing a stored suggestion; ``reply_mode`` is the conversation's
+    (handlers/reply_modes.py): whether Send can publish it."""
     assert suggestion.id is not None
     return SuggestionCard(
         conversation_id=suggestion.conversation_id,
@@ -79,6 +83,7 @@ def card_of(suggestion: Suggestion, platform: str, limit: int) -> SuggestionCard
         label=suggestion.label,
         platform=platform,
         limit=limit,
+        reply_mode=reply_mode,
     )
 
 
@@ -240,7 +245,8 @@ class SuggestionService:
             )
             session.add(suggestion)
             session.flush()
-            card = card_of(suggestion, conv.platform, config.limit_for(conv.platform))
+            mode = conversation_mode(self.ctx.config, list(conv.channels), dict(conv.labels))
+            card = card_of(suggestion, conv.platform, config.limit_for(conv.platform), mode)
             self.ctx.queue(session, card, list(conv.channels))
             suggestion_id = suggestion.id
         self.ctx.on_queued()

@@ -1,6 +1,6 @@
 """What staff do with suggestions, for every chat platform: vote, use, search, regenerate.
 
-Ids name their kind (``handlers/suggest/ids.py``): ``/crm use s33`` sends suggestion s33,
+Ids name their kind (``handlers/ids.py``): ``/crm use s33`` sends suggestion s33,
 ``/crm use kb12 33`` sends knowledge-base entry kb12 on conversation #33, and a command
 given another kind of id refuses. Using a suggestion records the reply (and when it was
 used) but is no vote: only ``/crm vote`` and the 👍/👎 buttons rank the knowledge base.
@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from handlers import actions, once
+from handlers import actions, once, publishing
 from handlers.context import BotContext
 from handlers.errors import UserError
 from handlers.events import Actor
+from handlers.ids import Kind, expect, kb_ref, parse, suggestion_ref
 from handlers.replies import Reply, Table
 from handlers.suggest import knowledge
 from handlers.suggest.gather import latest_message, suggestion_input
-from handlers.suggest.ids import Kind, expect, kb_ref, parse, suggestion_ref
 from handlers.suggest.offline import offline_draft
 from handlers.suggest.service import SuggestionService
 from storage import conversations
@@ -79,18 +79,25 @@ def _impersonal(session: Session, suggestion: Suggestion) -> str:
 def use(
     ctx: BotContext, actor: Actor, suggestion_id: int, conversation_id: int | None = None
 ) -> str:
-    """Send the suggestion as the staff member's reply (recorded like `/crm reply`). The use
-    is recorded on the suggestion; it is not a vote. ``conversation_id``, when given, must
-    be the suggestion's own."""
+    """Use the suggestion as the staff member's reply. Where replies from chat are on
+    (reply_mode direct or approve) that is Send: it is published, or drafted for approval
+    (handlers/publishing.py). Where they are off, crmbot sends nothing: the use records
+    that the person replied elsewhere (like `/crm reply`) and says so. The use is recorded
+    on the suggestion; it is not a vote. ``conversation_id``, when given, must be the
+    suggestion's own."""
     sid = suggestion_ref(suggestion_id)
     with ctx.db.session() as session:
         suggestion = _suggestion(session, suggestion_id)
         target, text = suggestion.conversation_id, suggestion.text
+        conv = conversations.get(session, target)
+        mode = publishing.mode_of(ctx.config, conv) if conv is not None else "off"
     if conversation_id is not None and conversation_id != target:
         raise UserError(
             f"Suggestion {sid} is for #{target}, not #{conversation_id}. "
             f"`/crm suggest {conversation_id}` drafts one for #{conversation_id}."
         )
+    if mode != "off":
+        return publishing.send(ctx, actor, target, text, suggestion_id)
     result = actions.reply(ctx, actor, target, text)
     now = ctx.clock.now()
     with ctx.db.session() as session:
@@ -98,7 +105,17 @@ def use(
         staff = actions.identify(session, ctx, actor)
         stored.used_by, stored.used_at = staff.id, now
         session.add(stored)
-    return f"{result.message} (used suggestion {sid}; `/crm vote {sid} up` if it was good)"
+    return (
+        f"{elsewhere(result.message)} Used suggestion {sid}; `/crm vote {sid} up` if it was good."
+    )
+
+
+def elsewhere(recorded: str) -> str:
+    """An answer that says plainly nothing was sent from chat (replies are off here)."""
+    return (
+        f"{recorded.rstrip('.')}, as sent by you on the platform: crmbot published nothing "
+        "(replies from chat are off here)."
+    )
 
 
 def use_entry(ctx: BotContext, actor: Actor, entry_id: int, conversation_id: int) -> str:
@@ -114,7 +131,7 @@ def use_entry(ctx: BotContext, actor: Actor, entry_id: int, conversation_id: int
         author = session.get(Author, conv.author_id) if conv.author_id else None
         text = knowledge.render(entry.text, f"@{author.handle}" if author else "there")
     result = actions.reply(ctx, actor, conversation_id, text)
-    return f"{result.message} (used knowledge-base entry {kb_ref(entry_id)})"
+    return f"{elsewhere(result.message)} Used knowledge-base entry {kb_ref(entry_id)}."
 
 
 def _newest_hint(ctx: BotContext, conversation_id: int) -> str:

@@ -34,7 +34,7 @@ from handlers.cards import (
     SuggestionCard,
 )
 from handlers.influence import followers_text, tier
-from handlers.suggest.ids import suggestion_ref
+from handlers.ids import suggestion_ref
 
 MAX_BLOCKS = 50
 SECTION_LIMIT = 3000

@@ -31,7 +31,7 @@ from bot.chat.slack.inbound import PayloadError, action_delivery, action_user
 from bot.chat.slack.modals import ModalContext
 from handlers.events import Actor
 from handlers.inbound_port import ChatInbound, SuggestionVerb
-from handlers.suggest import ids
+from handlers import ids
 
 log = logging.getLogger(__name__)
 

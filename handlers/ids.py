@@ -1,4 +1,5 @@
 """Ids that look like what they name: ``s33`` a suggestion, ``kb12`` a knowledge-base entry,
+``r12`` a reply to the customer (handlers/publishing.py),
 ``#33`` or ``33`` a conversation. Commands read them with :func:`expect`, which refuses the
 wrong kind with a reason saying which kind it wants, so a command never acts on a
 different kind of thing than the one the person looked at."""
@@ -11,7 +12,7 @@ from enum import StrEnum
 
 from handlers.errors import UserError
 
-PATTERN = re.compile(r"(?i)^(?:(s)|(kb)|(#))?(\d{1,18})$")
+PATTERN = re.compile(r"(?i)^(?:(s)|(kb)|(r)|(#))?(\d{1,18})$")
 
 
 class Kind(StrEnum):
@@ -19,10 +20,11 @@ class Kind(StrEnum):
 
     SUGGESTION = "suggestion"
     KB = "knowledge-base entry"
+    REPLY = "reply"
     CONVERSATION = "conversation"
 
 
-EXAMPLE = {Kind.SUGGESTION: "s33", Kind.KB: "kb12", Kind.CONVERSATION: "#33"}
+EXAMPLE = {Kind.SUGGESTION: "s33", Kind.KB: "kb12", Kind.REPLY: "r12", Kind.CONVERSATION: "#33"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,8 @@ def show(kind: Kind, number: int) -> str:
         return f"s{number}"
     if kind is Kind.KB:
         return f"kb{number}"
+    if kind is Kind.REPLY:
+        return f"r{number}"
     return f"#{number}"
 
 
@@ -55,13 +59,26 @@ def kb_ref(number: int) -> str:
     return show(Kind.KB, number)
 
 
+def reply_ref(number: int) -> str:
+    """``r<number>``."""
+    return show(Kind.REPLY, number)
+
+
 def parse(raw: str) -> Ref | None:
     """The id ``raw`` names, or None when it is not an id at all."""
     match = PATTERN.match(raw.strip())
     if match is None:
         return None
-    suggestion, kb, _hash, digits = match.groups()
-    kind = Kind.SUGGESTION if suggestion else Kind.KB if kb else Kind.CONVERSATION
+    suggestion, kb, reply, _hash, digits = match.groups()
+    kind = (
+        Kind.SUGGESTION
+        if suggestion
+        else Kind.KB
+        if kb
+        else Kind.REPLY
+        if reply
+        else Kind.CONVERSATION
+    )
     return Ref(kind, int(digits))
 
 
