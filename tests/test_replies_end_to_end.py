@@ -19,7 +19,7 @@ from handlers.clock import FakeClock
 from handlers.events import Actor, Mention
 from storage.models import Cycle
 from tests.conftest import TEST_CONFIG, BotHarness, RecordingAdapter, make_config
-from tests.fakes.social_api import FakeMastodon, FakePlatform, running_platform
+from tests.fakes.social_api import FakeMastodon, FakePlatform, WebhookReceiver, running_platform
 
 TOKEN = "masto-token-e2e"
 ANA = Actor("console", "ana", "ana")
@@ -79,5 +79,58 @@ async def test_an_approved_reply_reaches_the_mastodon_customer_once(
         with bot.db.session() as session:
             cycle = session.exec(select(Cycle)).one()
             assert cycle.first_response_at == clock.now()
+    finally:
+        await bot.stop()
+
+
+async def test_a_thread_reply_to_an_x_mention_goes_out_as_a_signed_webhook_once(
+    fake: FakePlatform, sqlite_url: str, clock: FakeClock
+) -> None:
+    """X through an automation tool: the mention came in on `POST /webhooks/zapier`; a
+    `>>` message in the alert's thread goes back out to the tool as a signed reply.create,
+    and a publish repeated after a lost answer is dropped by the receiver's idempotency."""
+    receiver = WebhookReceiver(fake, "out-secret-e2e")
+    text = TEST_CONFIG.replace(
+        "[channels.support]\n", '[channels.support]\nreply_mode = "direct"\n'
+    ) + (
+        f'\n[sources.webhooks.outbound.zapier]\nurl = "{receiver.url}"\n'
+        'secret_env = "ZAPIER_OUT"\nsources = ["zapier"]\n'
+    )
+    config = make_config(text)
+    publishers = build_publishers(config, {"ZAPIER_OUT": "out-secret-e2e"}, now=clock.now)
+    adapter = RecordingAdapter()
+    bot = CrmBot(sqlite_url, config, [adapter], clock=clock, publishers=publishers)
+    h = BotHarness(bot, adapter, clock)
+    try:
+        bot.ingest(
+            [
+                Mention(
+                    source="zapier",
+                    external_id="1861234567890",
+                    platform="x",
+                    author_handle="dee",
+                    text="@acme is the app down? nothing loads",
+                    posted_at=datetime(2026, 3, 2, 8, 55, tzinfo=UTC),
+                    url="https://x.com/dee/status/1861234567890",
+                )
+            ]
+        )
+        await h.deliver()
+        alert = adapter.of_kind("alert")[-1]
+        said = await bot.inbound.thread_message(
+            ANA, alert.destination, alert.ref, ">> Sorry Dee, we're on it!", "ev1"
+        )
+        assert said is not None and said.startswith("Sending r1 to X")
+        assert await bot.publish_worker.drain() == 1
+        await h.deliver()
+
+        [envelope] = receiver.delivered.values()
+        assert envelope["event"] == "reply.create"
+        data = envelope["data"]
+        assert "Sorry Dee, we're on it!" in data["text"]
+        assert data["author"] == "ana"
+        card = [p.card for p in adapter.of_kind("reply") if isinstance(p.card, ReplyCard)][-1]
+        assert (card.state, card.url) == ("published", "https://x.example/s/1")
+        assert receiver.refused == []
     finally:
         await bot.stop()
