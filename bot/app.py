@@ -13,6 +13,7 @@ from bot.chat.registry import PLATFORMS, channel_destination
 from bot.dispatcher import Dispatcher
 from bot.leader import Leadership
 from bot.observability import BotMetrics
+from bot.publish.registry import close_publishers
 from bot.publishing import PublishWorker
 from handlers.cards import NoticeCard, card_from_outbox
 from handlers.clock import Clock, SystemClock
@@ -255,6 +256,13 @@ class CrmBot:
         if queued:
             self.dispatcher.wake()
 
+    def running_loop(self) -> asyncio.AbstractEventLoop | None:
+        """The event loop the bot runs on, while it runs (for work handed over from threads)."""
+        loop = self._loop
+        if loop is None or loop.is_closed() or not loop.is_running():
+            return None
+        return loop
+
     def on_config_change(self, listener: Callable[[CrmbotConfig], None]) -> None:
         """Call ``listener`` after each config swap (e.g. pollers re-sync their jobs)."""
         self.config_listeners.append(listener)
@@ -314,12 +322,6 @@ class CrmBot:
             except Exception:
                 log.exception("a shutdown step failed")
         self.enricher.close()
-        for publisher in self.ctx.publishers.values():
-            close = getattr(publisher, "close", None)  # publishers holding HTTP sessions
-            if close is not None:
-                try:
-                    await close()
-                except Exception:
-                    log.exception("closing a reply publisher failed")
+        await close_publishers(self.ctx.publishers)
         self.ingestor.close()
         self.db.dispose()

@@ -132,7 +132,7 @@ def run(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "0.0.0.0",
 ) -> None:
     """Run the bot process."""
-    from bot.assembly import chat_adapters, reply_publishers
+    from bot.assembly import chat_adapters, follow_publishers, reply_publishers
     from bot.runner import serve
 
     settings = Settings()
@@ -153,6 +153,7 @@ def run(
         crm=crm_from_settings(settings),
         publishers=reply_publishers(config),
     )
+    follow_publishers(bot)  # a reload that changes [sources] rebuilds them
     bot.ingestor.warm_up()
     reloader = None
     if settings.config_path.exists():

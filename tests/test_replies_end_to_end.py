@@ -12,6 +12,7 @@ import pytest
 from sqlmodel import select
 
 from bot.app import CrmBot
+from bot.assembly import follow_publishers
 from bot.publish.registry import build_publishers
 from bot.sources.base import html_to_text
 from handlers.cards import ReplyCard
@@ -132,5 +133,53 @@ async def test_a_thread_reply_to_an_x_mention_goes_out_as_a_signed_webhook_once(
         card = [p.card for p in adapter.of_kind("reply") if isinstance(p.card, ReplyCard)][-1]
         assert (card.state, card.url) == ("published", "https://x.example/s/1")
         assert receiver.refused == []
+    finally:
+        await bot.stop()
+
+
+async def test_an_outbound_webhook_added_by_a_reload_takes_replies_without_a_restart(
+    fake: FakePlatform, sqlite_url: str, clock: FakeClock
+) -> None:
+    receiver = WebhookReceiver(fake, "out-secret-e2e")
+    before = TEST_CONFIG.replace(
+        "[channels.support]\n", '[channels.support]\nreply_mode = "direct"\n'
+    )
+    after = before + (
+        f'\n[sources.webhooks.outbound.zapier]\nurl = "{receiver.url}"\n'
+        'secret_env = "ZAPIER_OUT"\nsources = ["zapier"]\n'
+    )
+    env = {"ZAPIER_OUT": "out-secret-e2e"}
+    adapter = RecordingAdapter()
+    config = make_config(before)
+    bot = CrmBot(
+        sqlite_url,
+        config,
+        [adapter],
+        clock=clock,
+        publishers=build_publishers(config, env, now=clock.now),
+    )
+    follow_publishers(bot, lambda c: build_publishers(c, env, now=clock.now))
+    h = BotHarness(bot, adapter, clock)
+    try:
+        bot.ingest(
+            [
+                Mention(
+                    source="zapier",
+                    external_id="1861234567891",
+                    platform="x",
+                    author_handle="dee",
+                    text="@acme is the app down?",
+                    posted_at=datetime(2026, 3, 2, 8, 55, tzinfo=UTC),
+                )
+            ]
+        )
+        await h.deliver()
+        refused = h.say("send 1 On it!", "ana")
+        assert "outbound" in refused and "zapier" in refused  # says what to configure
+        bot.apply_config(make_config(after))
+        assert h.say("send 1 On it!", "ana").startswith("Sending r1 to X")
+        assert await bot.publish_worker.drain() == 1
+        [envelope] = receiver.delivered.values()
+        assert envelope["event"] == "reply.create"
     finally:
         await bot.stop()

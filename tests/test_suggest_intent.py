@@ -15,8 +15,8 @@ from benchmarks import suggest_intent
 from bot.app import CrmBot
 from bot.demo import seed_knowledge_base
 from handlers.clock import FakeClock
-from handlers.suggest import knowledge
 from handlers.ids import Kind, parse
+from handlers.suggest import knowledge
 from handlers.suggest.intent import Intent, classify, star_rating
 from handlers.suggest.offline import templates
 from storage.models import Conversation, HandlingEvent

@@ -23,10 +23,10 @@ from handlers.cards import (
     StatusCard,
     SuggestionCard,
 )
+from handlers.ids import reply_ref, suggestion_ref
 from handlers.influence import followers_text, tier
 from handlers.platform_names import platform_name
 from handlers.replies import Attachment, Reply, Table
-from handlers.ids import reply_ref, suggestion_ref
 
 SEVERITY_STYLE = {"low": "dim", "normal": "cyan", "high": "bold yellow", "critical": "bold red"}
 SENTIMENT_STYLE = {"negative": "red", "neutral": "white", "positive": "green"}

@@ -13,6 +13,7 @@ Platform libraries are imported only for the kinds in use.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -21,6 +22,8 @@ from typing import Protocol
 from bot.publish.webhook import WebhookPublisher
 from handlers.config import CrmbotConfig
 from handlers.publish_port import Publisher
+
+log = logging.getLogger(__name__)
 
 
 class ClosablePublisher(Publisher, Protocol):
@@ -64,7 +67,14 @@ def build_publishers(
     return publishers
 
 
-async def close_publishers(publishers: Mapping[str, ClosablePublisher]) -> None:
-    """Close every publisher (at shutdown, or when the config is reloaded)."""
+async def close_publishers(publishers: Mapping[str, Publisher]) -> None:
+    """Close every publisher that holds a session (at shutdown, or after a reload
+    replaced them); a failure is logged and the others are still closed."""
     for publisher in publishers.values():
-        await publisher.close()
+        close = getattr(publisher, "close", None)
+        if close is None:
+            continue
+        try:
+            await close()
+        except Exception:
+            log.exception("closing a reply publisher failed")

@@ -24,8 +24,8 @@ from handlers.cards import (
     StatusCard,
     SuggestionCard,
 )
-from handlers.influence import followers_text, tier
 from handlers.ids import suggestion_ref
+from handlers.influence import followers_text, tier
 
 ALERT_TEXT = 3000  # the quoted post inside the 4,096-unit description
 SHORT_FIELD = 300  # author, rule: enough to read, small enough to leave room for the post

@@ -33,8 +33,8 @@ from handlers.cards import (
     StatusCard,
     SuggestionCard,
 )
-from handlers.influence import followers_text, tier
 from handlers.ids import suggestion_ref
+from handlers.influence import followers_text, tier
 
 MAX_BLOCKS = 50
 SECTION_LIMIT = 3000

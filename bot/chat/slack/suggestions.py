@@ -29,9 +29,9 @@ from bot.chat.slack.composer import ReplyComposer, answer_press, pressed_in, tol
 from bot.chat.slack.identity import SlackIdentities
 from bot.chat.slack.inbound import PayloadError, action_delivery, action_user
 from bot.chat.slack.modals import ModalContext
+from handlers import ids
 from handlers.events import Actor
 from handlers.inbound_port import ChatInbound, SuggestionVerb
-from handlers import ids
 
 log = logging.getLogger(__name__)
 
