@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from handlers.background import BackgroundRun
 from handlers.cards import NoticeCard, StatusCard
 from handlers.contacts import contact_line
 from handlers.context import BotContext
@@ -74,15 +75,15 @@ class _Found:
     deal: DealRecord | None
 
 
-class Enricher:
+class Enricher(BackgroundRun):
     """Runs enrichments in the background; at most one run at a time per process."""
 
+    what = "CRM enrichment"
+
     def __init__(self, ctx: BotContext, crm: Crm | None) -> None:
+        super().__init__()
         self.ctx = ctx
         self.crm = crm
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task[int] | None = None
-        self._again = False
         self._timer: asyncio.TimerHandle | None = None
         self._told: set[str] = set()  # reasons the admins were told this run of the process
 
@@ -90,50 +91,7 @@ class Enricher:
     def enabled(self) -> bool:
         return self.crm is not None and self.crm.can_read
 
-    def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
-        """The loop that runs enrichments (requests from other threads are sent to it)."""
-        self._loop = loop
-
-    def request(self) -> bool:
-        """Ask for a run soon, from any thread; False when disabled or no loop runs."""
-        if not self.enabled:
-            return False
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            target = self._loop
-            if target is None or target.is_closed() or not target.is_running():
-                return False
-            target.call_soon_threadsafe(self._start)
-            return True
-        self._start()
-        return True
-
-    def _start(self) -> None:
-        if self._task is not None and not self._task.done():
-            self._again = True
-            return
-        self._task = asyncio.get_running_loop().create_task(self._guarded(self.run()))
-
-    async def _guarded(self, work: Coroutine[Any, Any, int]) -> int:
-        try:
-            done = await work
-            while self._again:
-                self._again = False
-                done += await self.run()
-            return done
-        except Exception:
-            log.exception("CRM enrichment failed")
-            return 0
-        finally:
-            await self._schedule_next()
-
-    async def idle(self) -> None:
-        """Wait for the current run (tests, shutdown)."""
-        while self._task is not None and not self._task.done():
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _schedule_next(self) -> None:
+    async def after_run(self) -> None:
         """Wake up when the next pending enrichment is due (a retry after a rate limit)."""
         if not self.enabled:
             return

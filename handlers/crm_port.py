@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from handlers.errors import RemoteError
+
 
 @dataclass(frozen=True, slots=True)
 class DealRecord:
@@ -75,18 +77,9 @@ class LeadResult:
     company: str | None = None
 
 
-class CrmError(Exception):
-    """The CRM could not do it. ``reason`` is shown as written (never a secret);
-    ``permanent`` failures are not retried (a refused token, an unknown object); others
-    are, after ``retry_after`` seconds when the CRM said so."""
-
-    def __init__(
-        self, reason: str, *, permanent: bool = False, retry_after: float | None = None
-    ) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.permanent = permanent
-        self.retry_after = retry_after
+class CrmError(RemoteError):
+    """The CRM could not do it (a :class:`RemoteError`: a reason in words, permanent or
+    retried after ``retry_after``)."""
 
 
 class Crm(Protocol):

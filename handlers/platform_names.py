@@ -8,6 +8,7 @@ PLATFORM_NAMES = {
     "reddit": "Reddit",
     "x": "X",
     "twitter": "X",
+    "webhook": "the webhook",
 }
 
 

@@ -24,6 +24,8 @@ from typing import Literal, Protocol
 
 import regex
 
+from handlers.errors import RemoteError
+
 Counting = Literal["chars", "graphemes"]
 
 
@@ -85,19 +87,10 @@ class Published:
     url: str | None = None
 
 
-class PublishError(Exception):
-    """Publishing failed. ``reason`` is said in the alert's thread as written, so it names
-    the problem in words and never holds a secret. ``permanent`` failures are not retried
-    (a deleted post, a refused credential); others are, after ``retry_after`` seconds
-    when the platform said so."""
-
-    def __init__(
-        self, reason: str, *, permanent: bool = False, retry_after: float | None = None
-    ) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.permanent = permanent
-        self.retry_after = retry_after
+class PublishError(RemoteError):
+    """Publishing failed (a :class:`RemoteError`): ``reason`` is said in the alert's
+    thread as written; ``permanent`` failures are not retried (a deleted post, a refused
+    credential); others are, after ``retry_after`` seconds when the platform said so."""
 
 
 class Publisher(Protocol):

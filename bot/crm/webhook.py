@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from handlers.crm_port import ContactRecord, CrmError, DealRecord, LeadRequest, LeadResult
+from handlers.errors import RemoteError
 
 LEAD_EVENT = "lead.create"
 
@@ -61,14 +62,9 @@ class WebhookCrm:
             await self._send(LEAD_EVENT, body, f"lead-{lead.conversation_id}")
         except CrmError:
             raise
-        except Exception as exc:
-            reason = getattr(exc, "reason", None)
-            if not isinstance(reason, str):
-                raise
+        except RemoteError as exc:  # the outbound webhook's PublishError
             raise CrmError(
-                reason,
-                permanent=bool(getattr(exc, "permanent", False)),
-                retry_after=getattr(exc, "retry_after", None),
+                exc.reason, permanent=exc.permanent, retry_after=exc.retry_after
             ) from None
         return LeadResult(
             contact_id=f"{lead.platform}:{handle.lower()}",

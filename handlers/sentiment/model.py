@@ -15,12 +15,13 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from pydantic import BaseModel, Field, ValidationError
 
+from handlers.background import BackgroundRun
 from handlers.context import BotContext
 from handlers.sentiment.cards import restate, sets_mood
 from handlers.sentiment.labels import LABELS, label
@@ -104,61 +105,20 @@ def banded(name: str, score: float) -> float:
     return {"negative": -0.5, "neutral": 0.0, "positive": 0.5}[name]
 
 
-class Relabeller:
+class Relabeller(BackgroundRun):
     """Runs model re-labelling in the background; at most one run at a time."""
 
+    what = "re-labelling sentiment"
+
     def __init__(self, ctx: BotContext, model: LabelModel | None = None) -> None:
+        super().__init__()
         self.ctx = ctx
         self.model = model
         self._after_id = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task[int] | None = None
-        self._again = False
 
     @property
     def enabled(self) -> bool:
         return self.model is not None and self.ctx.config.sentiment.model is not None
-
-    def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
-        """The loop that runs re-labelling (requests from other threads are sent to it)."""
-        self._loop = loop
-
-    def request(self) -> bool:
-        """Ask for a run soon (from any thread); False when disabled or no loop runs."""
-        if not self.enabled:
-            return False
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            target = self._loop
-            if target is None or target.is_closed() or not target.is_running():
-                return False
-            target.call_soon_threadsafe(self._start)
-            return True
-        self._start()
-        return True
-
-    def _start(self) -> None:
-        if self._task is not None and not self._task.done():
-            self._again = True
-            return
-        self._task = asyncio.get_running_loop().create_task(self._guarded(self.run()))
-
-    async def _guarded(self, work: Coroutine[Any, Any, int]) -> int:
-        try:
-            done = await work
-            while self._again:
-                self._again = False
-                done += await self.run()
-            return done
-        except Exception:
-            log.exception("re-labelling sentiment failed")
-            return 0
-
-    async def idle(self) -> None:
-        """Wait for the current run (tests, the demo, shutdown)."""
-        while self._task is not None and not self._task.done():
-            await asyncio.gather(self._task, return_exceptions=True)
 
     async def run(self) -> int:
         """Re-label every waiting mention, batch by batch; returns how many the model labelled."""

@@ -26,6 +26,7 @@ from handlers.cards import (
 )
 from handlers.ids import suggestion_ref
 from handlers.influence import followers_text, tier
+from handlers.platform_names import platform_name
 
 ALERT_TEXT = 3000  # the quoted post inside the 4,096-unit description
 SHORT_FIELD = 300  # author, rule: enough to read, small enough to leave room for the post
@@ -40,12 +41,6 @@ SEVERITY_COLOUR = {
 SENTIMENT_EMOJI = {"negative": "😞", "neutral": "😐", "positive": "😄"}
 STATUS_EMOJI = {"open": "📥", "claimed": "🙋", "resolved": "✅"}
 FOLLOW_UP = "follow-up"
-PLATFORM_NAMES = {"x": "X", "twitter": "X"}
-
-
-def platform_name(platform: str) -> str:
-    """How a platform is written for people: ``Mastodon``, ``X``."""
-    return PLATFORM_NAMES.get(platform.lower(), platform.capitalize() or "the platform")
 
 
 def _field(embed: discord.Embed, name: str, value: str, inline: bool = True) -> None:

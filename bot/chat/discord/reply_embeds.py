@@ -11,9 +11,9 @@ from __future__ import annotations
 import discord
 
 from bot.chat.discord import limits
-from bot.chat.discord.embeds import platform_name
 from bot.chat.discord.limits import clip, clip_escaped, is_url, one_line, quote
 from handlers.cards import ReplyCard
+from handlers.platform_names import platform_name
 
 REPLY_TEXT = 3000
 NAME = 300

@@ -35,6 +35,7 @@ from handlers.cards import (
 )
 from handlers.ids import suggestion_ref
 from handlers.influence import followers_text, tier
+from handlers.platform_names import platform_name
 
 MAX_BLOCKS = 50
 SECTION_LIMIT = 3000
@@ -322,19 +323,6 @@ SUGGESTION_DOWN = "sug_down"
 SUGGESTION_SEND = "sug_send"
 SUGGESTION_EDIT = "sug_edit"
 SENDING_MODES = ("direct", "approve")
-PLATFORM_NAMES = {
-    "mastodon": "Mastodon",
-    "bluesky": "Bluesky",
-    "reddit": "Reddit",
-    "x": "X",
-    "twitter": "X",
-    "webhook": "the webhook",
-}
-
-
-def platform_name(platform: str) -> str:
-    """``Mastodon`` for ``mastodon``; an unknown platform as written."""
-    return PLATFORM_NAMES.get(platform.lower(), platform or "the platform")
 
 
 def suggestion_block_id(suggestion_id: int, conversation_id: int | None) -> str:

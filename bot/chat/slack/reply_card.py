@@ -17,9 +17,10 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.chat.slack.blocks import ALERT_TEXT_LIMIT, TEXT_LIMIT, platform_name
+from bot.chat.slack.blocks import ALERT_TEXT_LIMIT, TEXT_LIMIT
 from bot.chat.slack.mrkdwn import clip, escape, link, one_line, quote
 from handlers.cards import ReplyCard
+from handlers.platform_names import platform_name
 
 REPLY_PREFIX = "rep_"  # apart from the alert and suggestion buttons: slack/review.py
 REPLY_APPROVE = "rep_approve"
