@@ -408,12 +408,16 @@ async def test_send_approve_and_reject_are_slash_commands_too() -> None:
         await guild.slash("approve", reply="r12", text="Fixed, and refunded.", user=LEAD)
         await guild.slash("reject", reply="r13", user=LEAD)
         await guild.slash("drafts", user=LEAD)
+        await guild.slash("lead", conversation=1)
+        await guild.slash("lead", conversation=1, decision="approve", user=LEAD)
         # the text goes on as typed, for the handlers to parse like Slack's
         assert inbound.made("command") == [
             ("command", ANA, "send 1 Thanks, it's fixed now!"),
             ("command", LEAD, "approve r12 Fixed, and refunded."),
             ("command", LEAD, "reject r13"),
             ("command", LEAD, "drafts"),
+            ("command", ANA, "lead 1"),
+            ("command", LEAD, "lead approve 1"),
         ]
         inbound.refuse = "Replies from chat are off for #1, so nothing was sent."
         refused = await guild.slash("send", conversation=1, text="hello")

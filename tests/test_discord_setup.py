@@ -14,6 +14,7 @@ from tests.fakes.discord_bot import discord_bot, make_fake
 
 DISCORD_VARS = ("DISCORD_TOKEN", "DISCORD_API_URL", "DISCORD_GATEWAY_URL")
 SUBCOMMANDS = {
+    "lead",
     "send",
     "approve",
     "reject",

@@ -176,6 +176,20 @@ class CrmGroup(app_commands.Group):
     async def drafts(self, interaction: Interaction) -> None:
         await _run(interaction, "drafts", private=True)
 
+    @app_commands.command(name="lead", description="Make the author a CRM lead")
+    @app_commands.describe(
+        conversation="The conversation number",
+        decision="Approve or reject a lead someone asked for (when leads need approval)",
+    )
+    @app_commands.autocomplete(conversation=conversation_choices)
+    async def lead(
+        self,
+        interaction: Interaction,
+        conversation: int,
+        decision: Literal["approve", "reject"] | None = None,
+    ) -> None:
+        await _run(interaction, "lead", decision, conversation, private=decision is not None)
+
     @app_commands.command(name="vote", description="Rate a suggested reply")
     @app_commands.describe(suggestion="The suggestion, e.g. s33", verdict="up or down")
     async def vote(
