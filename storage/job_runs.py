@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column, CursorResult, Index, delete, insert, or_, update
+from sqlalchemy import JSON, Column, CursorResult, Index, delete, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -45,16 +45,15 @@ class JobRun(SQLModel, table=True):
 def _insert(session: Session, values: dict[str, Any]) -> bool:
     table = JobRun.__table__  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        statement: Any = postgresql.insert(table).values(values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        statement = sqlite.insert(table).values(values).on_conflict_do_nothing()
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        if session.get(JobRun, (values["job_id"], values["fire_time"])) is not None:
-            return False
-        statement = insert(table).values(values)
-    result: CursorResult[Any] = session.execute(statement)  # type: ignore[assignment]
-    return result.rowcount == 1
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).values(values).on_conflict_do_nothing().returning(table.c.job_id)
+    return session.connection().execute(statement).first() is not None
+
+
+def _changed(session: Session, statement: Any) -> int:
+    """Rows an UPDATE or DELETE touched (run on the session's connection, as Core)."""
+    result: CursorResult[Any] = session.connection().execute(statement)
+    return int(result.rowcount or 0)
 
 
 def _key(job_id: str, fire_time: datetime) -> Any:
@@ -95,37 +94,43 @@ def take_over(
 ) -> bool:
     """Take an unfinished firing whose lease ran out (its holder died); True when taken.
     The guard is in the UPDATE, so of two replicas taking it over at once one wins."""
-    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-        update(JobRun)
-        .where(
-            _key(job_id, fire_time),
-            col(JobRun.finished_at).is_(None),
-            col(JobRun.lease_until) < now,
+    return (
+        _changed(
+            session,
+            update(JobRun)
+            .where(
+                _key(job_id, fire_time),
+                col(JobRun.finished_at).is_(None),
+                col(JobRun.lease_until) < now,
+            )
+            .values(holder=holder, started_at=now, lease_until=now + ttl),
         )
-        .values(holder=holder, started_at=now, lease_until=now + ttl)
+        == 1
     )
-    return result.rowcount == 1
 
 
 def finish(session: Session, job_id: str, fire_time: datetime, holder: str, now: datetime) -> bool:
     """Mark the firing finished; False when another holder took it over meanwhile."""
-    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-        update(JobRun)
-        .where(_key(job_id, fire_time), col(JobRun.holder) == holder)
-        .where(col(JobRun.finished_at).is_(None))
-        .values(finished_at=now)
+    return (
+        _changed(
+            session,
+            update(JobRun)
+            .where(_key(job_id, fire_time), col(JobRun.holder) == holder)
+            .where(col(JobRun.finished_at).is_(None))
+            .values(finished_at=now),
+        )
+        == 1
     )
-    return result.rowcount == 1
 
 
 def renew(session: Session, holder: str, now: datetime, ttl: timedelta) -> int:
     """Extend the leases of the holder's unfinished firings (it is still running them)."""
-    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+    return _changed(
+        session,
         update(JobRun)
         .where(col(JobRun.holder) == holder, col(JobRun.finished_at).is_(None))
-        .values(lease_until=now + ttl)
+        .values(lease_until=now + ttl),
     )
-    return int(result.rowcount)
 
 
 def abandoned(session: Session, now: datetime, limit: int = 50) -> list[JobRun]:
@@ -147,10 +152,10 @@ def abandoned(session: Session, now: datetime, limit: int = 50) -> list[JobRun]:
 def prune(session: Session, before: datetime) -> int:
     """Forget firings scheduled before ``before`` that finished, or that nobody can run
     again (a recurring job's firing: its next one does the work)."""
-    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+    return _changed(
+        session,
         delete(JobRun).where(
             col(JobRun.fire_time) < before,
             or_(col(JobRun.finished_at).is_not(None), col(JobRun.func).is_(None)),
-        )
+        ),
     )
-    return int(result.rowcount)
