@@ -158,3 +158,21 @@ def test_finished_firings_are_forgotten_after_a_day(db: Database, clock) -> None
     assert forget_job_runs(db, clock.now()) == 0
     clock.advance(hours=2)
     assert forget_job_runs(db, clock.now()) == 1
+
+
+async def test_a_job_another_replica_removed_does_not_stop_the_scheduler(
+    db: Database, clock
+) -> None:
+    _, first = _replica(db, "first", clock)
+    _, second = _replica(db, "second", clock)
+    job = first.add_job(
+        "tests.test_job_runs:record", "date", run_date=clock.now(), args=["x", 1], id="x"
+    )
+    # both replicas processed the due job; the first already removed it from the store
+    first.remove_job("x")
+    store = second._lookup_jobstore("default")
+    store.update_job(job)  # APScheduler raised JobLookupError here, stopping its loop
+    store.remove_job("x")
+    assert second.get_jobs() == []
+    for scheduler in (first, second):
+        scheduler.shutdown(wait=False)
