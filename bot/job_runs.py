@@ -98,19 +98,23 @@ class JobRuns:
         with self.db.session() as session:
             job_runs.renew(session, self.holder, self.now(), self.lease)
 
-
     async def run(self, stop: asyncio.Event, is_leader: Callable[[], bool]) -> None:
-        """Renew this replica's leases and, on the leader, run abandoned one-off firings
-        again, every :data:`CHECK_EVERY` seconds until ``stop`` is set."""
+        """Every :data:`CHECK_EVERY` seconds until ``stop`` is set: renew this replica's
+        leases and, on the leader, run abandoned one-off firings again (in a task of its
+        own, so the leases of a long re-run are renewed meanwhile)."""
+        recovering: asyncio.Task[int] | None = None
         while not stop.is_set():
             try:
                 await asyncio.to_thread(self.renew)
-                if is_leader():
-                    await self.recover()
             except Exception:
-                log.exception("checking scheduled job runs failed; trying again shortly")
+                log.exception("renewing scheduled job leases failed; trying again shortly")
+            if is_leader() and (recovering is None or recovering.done()):
+                recovering = asyncio.create_task(self.recover())
+                recovering.add_done_callback(_report)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=CHECK_EVERY)
+        if recovering is not None and not recovering.done():
+            recovering.cancel()  # left unfinished: the next leader runs it again
 
     async def recover(self) -> int:
         """Run again each one-off firing whose holder died before it finished; returns
@@ -151,6 +155,11 @@ class JobRuns:
             with self._guard:
                 self._running.add(key)
         return mine
+
+
+def _report(task: asyncio.Task[int]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("running abandoned job firings failed", exc_info=task.exception())
 
 
 def forget_job_runs(db: Database, now: datetime) -> int:

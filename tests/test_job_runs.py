@@ -5,6 +5,7 @@ before it finished runs again on the leader once its lease has run out, once."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -20,16 +21,19 @@ from storage.db import Database
 from storage.job_runs import JobRun
 
 RAN: list[tuple[str, int]] = []
+RAN_ONCE = threading.Event()
 
 
 def record(name: str, n: int) -> None:
     """The job under test: notes each run."""
     RAN.append((name, n))
+    RAN_ONCE.set()
 
 
 @pytest.fixture
 def db(database_url: str) -> Iterator[Database]:
     RAN.clear()
+    RAN_ONCE.clear()
     database = Database(database_url)
     migrate.upgrade(database)
     yield database
@@ -110,6 +114,38 @@ async def test_a_one_off_cut_short_runs_again_once_on_the_leader(db: Database, c
     dead.finish("escalate:7", due)  # had it been alive after all, it would not undo that
     assert _rows(db)[0].holder == "leader"
     assert RAN == [("escalate", 7)]
+
+
+async def test_the_leader_loop_runs_abandoned_firings_and_a_follower_does_not(
+    db: Database, clock
+) -> None:
+    dead, scheduler = _replica(db, "dead", clock)
+    due = clock.now()
+    job = scheduler.add_job(
+        "tests.test_job_runs:record", "date", run_date=due, args=["escalate", 3], id="e3"
+    )
+    assert dead.claim(job, due)
+    scheduler.shutdown(wait=False)
+    clock.advance(seconds=LEASE.total_seconds() + 1)
+    replica = JobRuns(db, "replica", clock.now)
+    asked = asyncio.Event()
+
+    def follower() -> bool:
+        asked.set()
+        return False
+
+    stop = asyncio.Event()
+    loop_task = asyncio.create_task(replica.run(stop, follower))
+    await asked.wait()  # its first check, as a follower: nothing runs
+    stop.set()
+    await loop_task
+    assert RAN == []
+    stop = asyncio.Event()
+    loop_task = asyncio.create_task(replica.run(stop, lambda: True))
+    assert await asyncio.to_thread(RAN_ONCE.wait, 30)  # its first check as the leader
+    stop.set()
+    await loop_task
+    assert RAN == [("escalate", 3)]
 
 
 async def test_a_running_firing_keeps_its_lease(db: Database, clock) -> None:
