@@ -93,10 +93,13 @@ class JobRuns:
 
     def renew(self) -> None:
         """Extend the leases of the firings this replica is still running."""
-        if not self.running():
+        running = self.running()
+        if not running:
             return
         with self.db.session() as session:
-            job_runs.renew(session, self.holder, self.now(), self.lease)
+            kept = job_runs.renew(session, self.holder, running, self.now(), self.lease)
+        if kept < len(running):
+            log.warning("%d job firings running here were taken over", len(running) - kept)
 
     async def run(self, stop: asyncio.Event, is_leader: Callable[[], bool]) -> None:
         """Every :data:`CHECK_EVERY` seconds until ``stop`` is set: renew this replica's

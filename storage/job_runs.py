@@ -11,6 +11,7 @@ A firing is marked finished only after it ran.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -123,14 +124,25 @@ def finish(session: Session, job_id: str, fire_time: datetime, holder: str, now:
     )
 
 
-def renew(session: Session, holder: str, now: datetime, ttl: timedelta) -> int:
-    """Extend the leases of the holder's unfinished firings (it is still running them)."""
-    return _changed(
-        session,
-        update(JobRun)
-        .where(col(JobRun.holder) == holder, col(JobRun.finished_at).is_(None))
-        .values(lease_until=now + ttl),
-    )
+def renew(
+    session: Session,
+    holder: str,
+    firings: Iterable[tuple[str, datetime]],
+    now: datetime,
+    ttl: timedelta,
+) -> int:
+    """Extend the holder's leases on ``firings`` (job id, scheduled time) it is still
+    running; returns how many it still held."""
+    kept = 0
+    for job_id, fire_time in firings:
+        kept += _changed(
+            session,
+            update(JobRun)
+            .where(_key(job_id, fire_time), col(JobRun.holder) == holder)
+            .where(col(JobRun.finished_at).is_(None))
+            .values(lease_until=now + ttl),
+        )
+    return kept
 
 
 def abandoned(session: Session, now: datetime, limit: int = 50) -> list[JobRun]:
