@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from bot.job_runs import forget_job_runs
 from handlers import once
 from handlers.escalation import check_repeats, check_unclaimed, escalate
 from handlers.spikes import check_spikes
@@ -44,11 +45,15 @@ def run_spike_checks() -> None:
 
 
 def run_delivery_prune() -> None:
-    """Forget old inbound delivery keys (handlers/once.py)."""
+    """Forget old inbound delivery keys (handlers/once.py) and old job firings
+    (bot/job_runs.py)."""
     bot = current()
     pruned = once.prune(bot.db, bot.clock.now())
     if pruned:
         log.info("forgot %d old inbound delivery keys", pruned)
+    forgotten = forget_job_runs(bot.db, bot.clock.now())
+    if forgotten:
+        log.info("forgot %d old scheduled job firings", forgotten)
 
 
 def run_weekly_report() -> None:

@@ -15,6 +15,7 @@ from bot import jobs
 from bot.app import CrmBot
 from bot.assembly import http_routes, schedule_jobs
 from bot.escalations import EscalationTimers, schedule_checks
+from bot.job_runs import JobRuns
 from bot.reload import ConfigReloader
 from bot.scheduler import make_scheduler
 from bot.server import build_http_app
@@ -61,7 +62,9 @@ async def serve(
             timeout_graceful_shutdown=int(STOP_GRACE),
         )
     )
-    scheduler = make_scheduler(bot.db.engine)
+    # each firing is claimed in the database before it runs (bot/job_runs.py)
+    runs = JobRuns(bot.db, bot.dispatcher.holder, bot.clock.now)
+    scheduler = make_scheduler(bot.db.engine, runs)
     jobs.bind(bot)
     EscalationTimers(bot, scheduler)
     schedule_checks(scheduler)
@@ -73,6 +76,7 @@ async def serve(
     leadership.on_change.append(lambda leader: _lead(scheduler, leader))
     leadership.on_tick.append(scheduler.wakeup)  # jobs other replicas added
     tasks.append(asyncio.create_task(leadership.run(stop)))
+    tasks.append(asyncio.create_task(runs.run(stop, leadership.is_leader)))
     dispatcher = asyncio.create_task(bot.dispatcher.run(stop))
     tasks.append(asyncio.create_task(bot.publish_worker.run(stop)))  # replies to customers
     http = asyncio.create_task(server.serve())

@@ -88,7 +88,9 @@ def pings_for(config: CrmbotConfig, names: list[str]) -> list[Ping]:
 
 
 def escalate(ctx: BotContext, conversation_id: int, cycle: int, route_index: int) -> bool:
-    """Re-post the alert if it is still unclaimed in the same cycle; True when it did."""
+    """Re-post the alert if it is still unclaimed in the same cycle and this route has not
+    escalated it in this cycle yet; True when it did. Safe to run again: a repeat (or a
+    concurrent run) of one timer posts nothing more."""
     config = ctx.config
     if route_index >= len(config.routes):
         return False  # the config changed and the route is gone
@@ -96,12 +98,24 @@ def escalate(ctx: BotContext, conversation_id: int, cycle: int, route_index: int
     if rule is None:
         return False
     with ctx.db.session() as session:
-        conversation = conversations.get(session, conversation_id)
+        # locked, and its escalations read, in the transaction that records this one: a
+        # second run of the same timer (a replica that took over a run cut short, or an
+        # old leader still finishing) waits, then finds it done
+        conversation = conversations.lock(session, conversation_id)
         if conversation is None or not _unclaimed(conversation, cycle):
+            return False
+        if handling.has_event_with(
+            session, conversation_id, cycle, "escalated", "route", route_index
+        ):
             return False
         note = f"Unclaimed for {format_duration(rule.after.total_seconds())}"
         pings = tuple(p.to_payload() for p in pings_for(config, rule.mention))
-        detail = {"to": rule.to, "after_s": rule.after.total_seconds(), "mention": rule.mention}
+        detail = {
+            "to": rule.to,
+            "after_s": rule.after.total_seconds(),
+            "mention": rule.mention,
+            "route": route_index,
+        }
         earlier = [c for c in conversation.channels if c != rule.to]
         done = _repost(ctx, session, conversation, [rule.to], note, detail, pings)
         if done and earlier:

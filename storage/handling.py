@@ -116,6 +116,13 @@ def _seconds(later: datetime, earlier: datetime) -> float:
 
 def has_event(session: Session, conversation_id: int, cycle: int, kind: str, rule: str) -> bool:
     """Whether the cycle already has a ``kind`` event recorded for ``rule``."""
+    return has_event_with(session, conversation_id, cycle, kind, "rule", rule)
+
+
+def has_event_with(
+    session: Session, conversation_id: int, cycle: int, kind: str, key: str, value: object
+) -> bool:
+    """Whether the cycle already has a ``kind`` event whose detail has ``key`` = ``value``."""
     for event in session.exec(
         select(HandlingEvent).where(
             HandlingEvent.conversation_id == conversation_id,
@@ -123,6 +130,6 @@ def has_event(session: Session, conversation_id: int, cycle: int, kind: str, rul
             HandlingEvent.kind == kind,
         )
     ).all():
-        if event.detail.get("rule") == rule:
+        if event.detail.get(key) == value:
             return True
     return False

@@ -290,6 +290,7 @@ from storage.audit import AuditEntry as AuditEntry  # noqa: E402  (registers aud
 from storage.config_versions import ConfigVersion as ConfigVersion  # noqa: E402  (registers config_version)
 from storage.crm import CrmEnrichment as CrmEnrichment  # noqa: E402  (registers crm_enrichment, crm_lead, crm_deal)
 from storage.deliveries import InboundDelivery as InboundDelivery  # noqa: E402  (registers inbound_delivery)
+from storage.job_runs import JobRun as JobRun  # noqa: E402  (registers job_run)
 from storage.leases import DispatchLease as DispatchLease  # noqa: E402  (registers dispatch_lease)
 from storage.replies import SocialReply as SocialReply  # noqa: E402  (registers social_reply)
 from storage.rollup_table import MetricRollup as MetricRollup  # noqa: E402  (registers metric_rollup)

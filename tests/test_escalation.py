@@ -3,18 +3,22 @@ neither lost nor doubled by a restart."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest_asyncio
+from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlmodel import Session, select
 
 from bot import jobs
 from bot.app import CrmBot
 from bot.escalations import EscalationTimers, job_id
+from bot.job_runs import LEASE, JobRuns
 from bot.scheduler import make_scheduler
 from handlers.cards import AlertCard
+from handlers.escalation import escalate
 from handlers.events import Actor
 from storage.models import HandlingEvent
 from tests.conftest import TEST_CONFIG, BotHarness, RecordingAdapter, make_config, mention
@@ -100,6 +104,62 @@ async def test_a_claim_cancels_the_escalation(esc) -> None:
     jobs.run_escalation(1, 1, 0)
     await h.deliver()
     assert not any(p.destination == "leads" for p in h.adapter.posts)
+
+
+def _escalations(h: BotHarness) -> tuple[int, int]:
+    """(re-posts to #leads, notices in the alert's thread) the chat has seen."""
+    reposts = [p for p in h.adapter.posts if p.destination == "leads" and not p.edit]
+    notices = [p for p in h.adapter.posts if p.card.kind == "notice"]
+    return len(reposts), len(notices)
+
+
+async def _alerted(h: BotHarness, scheduler: AsyncIOScheduler) -> Job:
+    """An alert is out on a paused scheduler; its escalation timer, as stored."""
+    scheduler.start(paused=True)
+    h.bot.ingest([mention("site is down")])
+    await h.deliver()
+    job = scheduler.get_job(job_id(1, 1, 0))
+    assert job is not None
+    return job
+
+
+async def test_an_escalation_cut_short_by_a_dead_replica_fires_once(esc) -> None:
+    h, scheduler = esc
+    job = await _alerted(h, scheduler)
+    # when it is due the leader claims the firing and APScheduler drops the one-off job
+    # from the store; then the leader dies before the escalation is recorded
+    h.clock.advance(minutes=15)
+    dead = JobRuns(h.bot.db, "dead-replica", h.clock.now)
+    assert dead.claim(job, job.next_run_time)
+    scheduler.remove_job(job.id)
+    survivor = JobRuns(h.bot.db, "survivor", h.clock.now)
+    assert await survivor.recover() == 0  # the dead replica's lease has not run out yet
+    h.clock.advance(seconds=LEASE.total_seconds() + 1)
+    assert await survivor.recover() == 1
+    await h.deliver()
+    assert _escalations(h) == (1, 1)
+    # had the old leader been alive after all and finished its run, nothing more is posted
+    jobs.run_escalation(1, 1, 0)
+    assert await survivor.recover() == 0
+    await h.deliver()
+    assert _escalations(h) == (1, 1)
+
+
+async def test_two_runs_of_one_timer_at_once_escalate_once(esc) -> None:
+    h, scheduler = esc
+    await _alerted(h, scheduler)
+    h.clock.advance(minutes=15)
+    # an old leader still finishing and the new one, at the same moment
+    done = await asyncio.gather(
+        asyncio.to_thread(escalate, h.bot.ctx, 1, 1, 0),
+        asyncio.to_thread(escalate, h.bot.ctx, 1, 1, 0),
+    )
+    assert sorted(done) == [False, True]
+    await h.deliver()
+    assert _escalations(h) == (1, 1)
+    with Session(h.bot.db.engine) as s:
+        kinds = [e.kind for e in s.exec(select(HandlingEvent)).all()]
+    assert kinds == ["alerted", "escalated"]
 
 
 async def test_routes_without_escalation_start_no_timer(esc) -> None:
