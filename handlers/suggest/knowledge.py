@@ -1,12 +1,16 @@
 """The knowledge base of approved replies: store what staff sent, rank what fits a mention.
 
-Ranking is portable Python (same answers on SQLite and PostgreSQL): TF-IDF cosine
-similarity between the mention and each entry's question and reply, times a vote factor
-(the team's thumbs) and a mild recency factor. An entry with nothing in common with the
-mention is never suggested, however popular. An entry's intent is that of the customer
-message it answered (``handlers/suggest/intent.py``), so a search can keep to one intent.
-Stored replies keep the customer's name as ``{handle}``; :func:`render` fills it in, with
-a neutral "@customer" wherever an entry is shown rather than sent.
+Ranking (docs/suggestions.md, "How the knowledge base is ranked"): BM25 relevance of the
+entry's question and reply to the query's words, times a vote factor (the team's thumbs)
+and a mild recency factor; ties go to more net votes, then the newer entry. The formula is
+computed here in Python, the same on SQLite and PostgreSQL; the database's full-text index
+(``storage/kb_search.py``) supplies the corpus statistics and a short list of candidates,
+and :func:`rank` is the same formula over any list of entries (the exhaustive ranking the
+benchmark compares against). An entry with no query word is never suggested, however
+popular. An entry's intent is that of the customer message it answered
+(``handlers/suggest/intent.py``), so a search can keep to one intent. Stored replies keep
+the customer's name as ``{handle}``; :func:`render` fills it in, with a neutral
+"@customer" wherever an entry is shown rather than sent.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -26,13 +30,14 @@ from sqlmodel import Session
 from handlers.suggest.gather import latest_message
 from handlers.suggest.intent import Intent, classify_text
 from handlers.suggest.prompt import SuggestionInput
+from storage import kb_search
 from storage import suggestions as store
+from storage.kb_search import Stats, words
 from storage.models import Author, Conversation
 from storage.suggestions import KnowledgeEntry
 
 log = logging.getLogger(__name__)
 
-TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 STOPWORDS = frozenset(
     {
         "a",
@@ -88,34 +93,74 @@ NOT_NAMES = frozenset(
 )
 VOTE_WEIGHT = 0.25  # each net vote moves the score by a quarter
 RECENCY_DAYS = 180.0  # an entry this old counts 2/3 as much as a new one
+K1, B = 1.2, 0.75  # BM25's term-frequency saturation and length normalisation (as FTS5)
 
 
 def tokens(text: str) -> list[str]:
-    """Lower-case word tokens without stop words."""
-    return [t for t in TOKEN.findall(text.lower()) if t not in STOPWORDS and len(t) > 1]
+    """The query words of ``text``: its words (``storage.kb_search.words``) without stop
+    words and single characters."""
+    return [t for t in words(text) if t not in STOPWORDS and len(t) > 1]
 
 
 @dataclass(frozen=True, slots=True)
 class Ranked:
-    """An entry with its score and the parts of it."""
+    """An entry with its score and the parts of it: ``relevance`` (BM25) orders, and
+    ``similarity`` (TF-IDF cosine, 0..1) says whether it is close enough to send as is."""
 
     entry: KnowledgeEntry
     score: float
     similarity: float
+    relevance: float = 0.0
 
 
-def _vectors(docs: Sequence[list[str]]) -> tuple[list[dict[str, float]], dict[str, float]]:
+def stats_of(entries: Sequence[KnowledgeEntry]) -> Stats:
+    """The corpus statistics of ``entries`` themselves (what the index keeps for all)."""
     df: Counter[str] = Counter()
-    for doc in docs:
-        df.update(set(doc))
-    n = len(docs)
-    idf = {term: math.log((1 + n) / (1 + count)) + 1.0 for term, count in df.items()}
-    vectors = [_weigh(Counter(doc), idf) for doc in docs]
-    return vectors, idf
+    total = 0
+    for entry in entries:
+        found = _words_of(entry)
+        total += len(found)
+        df.update(set(found))
+    return Stats(len(entries), total, dict(df))
 
 
-def _weigh(counts: Counter[str], idf: dict[str, float]) -> dict[str, float]:
-    vector = {term: (1 + math.log(tf)) * idf.get(term, 1.0) for term, tf in counts.items()}
+def _words_of(entry: KnowledgeEntry) -> list[str]:
+    return words(f"{entry.question} {entry.text}")
+
+
+def idf(stats: Stats, term: str) -> float:
+    """BM25's inverse document frequency as FTS5 computes it (never below 1e-6)."""
+    n = stats.df.get(term, 0)
+    value = math.log((stats.entries - n + 0.5) / (n + 0.5))
+    return value if value > 0 else 1e-6
+
+
+def bm25(found: Sequence[str], terms: Iterable[str], stats: Stats) -> float:
+    """Okapi BM25 of a text (its ``found`` words) for the query ``terms``."""
+    counts = Counter(found)
+    length = len(found) / (stats.average_length or 1.0)
+    score = 0.0
+    for term in terms:
+        tf = counts.get(term, 0)
+        if tf:
+            score += idf(stats, term) * tf * (K1 + 1) / (tf + K1 * (1 - B + B * length))
+    return score
+
+
+def _cosine_idf(stats: Stats, term: str) -> float:
+    n = stats.df.get(term, 0)  # a word no entry has weighs 1, less than any known word
+    return math.log((1 + stats.entries) / (1 + n)) + 1.0 if n else 1.0
+
+
+def similarity(found: Sequence[str], terms: Sequence[str], stats: Stats) -> float:
+    """TF-IDF cosine between the query ``terms`` and an entry's words (stop words out)."""
+    q = _weigh(Counter(terms), stats)
+    d = _weigh(Counter(t for t in found if t not in STOPWORDS and len(t) > 1), stats)
+    return sum(weight * d.get(term, 0.0) for term, weight in q.items())
+
+
+def _weigh(counts: Counter[str], stats: Stats) -> dict[str, float]:
+    vector = {t: (1 + math.log(tf)) * _cosine_idf(stats, t) for t, tf in counts.items()}
     norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
     return {term: v / norm for term, v in vector.items()}
 
@@ -145,41 +190,82 @@ def recency_factor(created_at: datetime, now: datetime) -> float:
     return 1.0 / (1.0 + 0.5 * age_days / RECENCY_DAYS)
 
 
-def rank(entries: Sequence[KnowledgeEntry], query: str, now: datetime) -> list[Ranked]:
-    """Entries that share words with ``query``, best first."""
-    query_tokens = tokens(query)
-    if not query_tokens or not entries:
-        return []
-    docs = [tokens(f"{e.question} {e.text}") for e in entries]
-    vectors, idf = _vectors(docs)
-    q = _weigh(Counter(query_tokens), idf)
-    ranked: list[Ranked] = []
-    for entry, vector in zip(entries, vectors, strict=True):
-        similarity = sum(weight * vector.get(term, 0.0) for term, weight in q.items())
-        if similarity <= 0:
+Scored = tuple[KnowledgeEntry, list[str], float, float]  # entry, its words, relevance, score
+
+
+def _scored(
+    entries: Iterable[KnowledgeEntry], terms: Sequence[str], now: datetime, stats: Stats
+) -> list[Scored]:
+    """The ranking formula over ``entries``, best first (entries with no query word out)."""
+    scored: list[Scored] = []
+    for entry in entries:
+        found = _words_of(entry)
+        relevance = bm25(found, terms, stats)
+        if relevance <= 0:
             continue
         score = (
-            similarity
+            relevance
             * vote_factor(entry.votes_up, entry.votes_down)
             * recency_factor(entry.created_at, now)
         )
-        ranked.append(Ranked(entry, score, similarity))
-    ranked.sort(key=lambda r: (-r.score, -(r.entry.id or 0)))
-    return ranked
+        scored.append((entry, found, relevance, score))
+    scored.sort(key=lambda s: _order(s[0], s[3]))
+    return scored
+
+
+def _order(entry: KnowledgeEntry, score: float) -> tuple[float, int, float, int]:
+    """Best first; equal scores: more net votes, then newer, then the later id."""
+    return (
+        -score,
+        -(entry.votes_up - entry.votes_down),
+        -entry.created_at.timestamp(),
+        -(entry.id or 0),
+    )
+
+
+def _ranked(scored: Sequence[Scored], terms: Sequence[str], stats: Stats) -> list[Ranked]:
+    return [
+        Ranked(e, score, similarity(found, terms, stats), rel) for e, found, rel, score in scored
+    ]
+
+
+def rank(entries: Sequence[KnowledgeEntry], query: str, now: datetime) -> list[Ranked]:
+    """Every entry that shares words with ``query``, best first: the ranking formula
+    computed over exactly these entries, with their own corpus statistics (given the whole
+    knowledge base, this is the exhaustive ranking :func:`search` answers from its index)."""
+    terms = query_terms(query)
+    if not terms or not entries:
+        return []
+    stats = stats_of(entries)
+    return _ranked(_scored(entries, terms, now, stats), terms, stats)
+
+
+def query_terms(query: str) -> list[str]:
+    """The distinct query words of ``query``, in order."""
+    return list(dict.fromkeys(tokens(query)))
 
 
 def search(
     session: Session, query: str, now: datetime, limit: int = 5, intent: Intent | None = None
 ) -> list[Ranked]:
     """The best ``limit`` approved replies for ``query`` (only those answering a message of
-    ``intent`` when it is given)."""
-    picked: list[Ranked] = []
-    for r in rank(store.recent_entries(session), query, now):  # classify only what is needed
-        if intent is None or entry_intent(r.entry) is intent:
-            picked.append(r)
+    ``intent`` when it is given), ranked over the full-text index's candidates with the
+    whole knowledge base's statistics."""
+    terms = query_terms(query)
+    if not terms:
+        return []
+    stats = kb_search.stats(session, terms)
+    pool = kb_search.candidates(session, terms, stats.df, now)
+    picked: list[Scored] = []
+    for scored in _scored(pool, terms, now, stats):  # classify only what is needed
+        if intent is None or entry_intent(scored[0]) is intent:
+            picked.append(scored)
             if len(picked) == limit:
                 break
-    return picked
+    if not picked:
+        return []
+    shown = {t for _, found, _, _ in picked for t in found} | set(terms)
+    return _ranked(picked, terms, kb_search.stats(session, shown))  # cosine needs their idf
 
 
 def search_for(session: Session, data: SuggestionInput, now: datetime) -> list[Ranked]:
