@@ -23,6 +23,7 @@ best :data:`CANDIDATES`. Migration 0013 creates all of this.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -30,13 +31,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, text
-from sqlmodel import Session, select
-
-from storage.suggestions import KnowledgeEntry
+from sqlmodel import Session
 
 WORD = re.compile(r"[^\W_]+")
-CANDIDATES = 200  # entries handed to the exact ranking
-CANDIDATE_POSTINGS = 8000  # how many (word, entry) pairs the candidate query may touch
+KEY_WORDS = 2  # a search is ranked by its words in the fewest entries
+CANDIDATES = 50  # best entries read back (more when an intent filter needs them)
+K1, B = 1.2, 0.75  # BM25's term-frequency saturation and length normalisation (as FTS5)
 FTS_TABLE = "kb_entry_fts"
 VOCAB_TABLE = "kb_entry_terms"
 PG_TERMS_TABLE = "kb_term"
@@ -44,16 +44,27 @@ PG_SEARCH_COLUMN = "search"
 PG_SEARCH_INDEX = "ix_kb_entry_search"
 TOTALS = ""  # kb_term's row for the totals: no word is empty
 
-# Vote and recency factors as SQL, the same as knowledge.vote_factor/recency_factor.
-_SQLITE_FACTORS = (
-    "min(3.0, max(0.2, 1.0 + 0.25 * (e.votes_up - e.votes_down)))"
-    " / (1.0 + 0.5 * max(0.0, julianday(:now) - julianday(e.created_at)) / 180.0)"
-)
-_PG_FACTORS = (
-    "LEAST(3.0, GREATEST(0.2, 1.0 + 0.25 * (e.votes_up - e.votes_down)))"
-    " / (1.0 + 0.5 * GREATEST(0.0, EXTRACT(EPOCH FROM (CAST(:now AS timestamp)"
-    " - e.created_at)) / 86400.0) / 180.0)"
-)
+# The vote and recency factors (knowledge.vote_factor / recency_factor), also used in SQL.
+VOTE_WEIGHT = 0.25  # each net vote moves the score by this much
+VOTE_MIN, VOTE_MAX = 0.2, 3.0
+RECENCY_WEIGHT, RECENCY_DAYS = 0.5, 180.0  # factor 1 / (1 + weight * age / days)
+
+
+def _factors_sql(least: str, greatest: str, age_days: str) -> str:
+    return (
+        f"{least}({VOTE_MAX}, {greatest}({VOTE_MIN}, 1.0 + {VOTE_WEIGHT}"
+        f" * (e.votes_up - e.votes_down))) / (1.0 + {RECENCY_WEIGHT}"
+        f" * {greatest}(0.0, {age_days}) / {RECENCY_DAYS})"
+    )
+
+
+def _sqlite_factors() -> str:
+    return _factors_sql("min", "max", ":now - julianday(e.created_at)")
+
+
+def _pg_factors() -> str:
+    age = "EXTRACT(EPOCH FROM (CAST(:now AS timestamp) - e.created_at)) / 86400.0"
+    return _factors_sql("LEAST", "GREATEST", age)
 
 
 def words(text_: str) -> list[str]:
@@ -80,7 +91,7 @@ def stats(session: Session, terms: Iterable[str]) -> Stats:
     wanted = sorted(set(terms))
     if _dialect(session) == "sqlite":
         entries, tokens = _sqlite_totals(session)
-        found = _rows(session, f"SELECT term, doc FROM {VOCAB_TABLE} WHERE term IN :terms", wanted)
+        found = _vocab_rows(session, wanted)
     else:
         totals = session.connection().execute(
             text(f"SELECT docs, tokens FROM {PG_TERMS_TABLE} WHERE term = :t"), {"t": TOTALS}
@@ -93,41 +104,100 @@ def stats(session: Session, terms: Iterable[str]) -> Stats:
     return Stats(entries, tokens, {t: found.get(t, 0) for t in wanted})
 
 
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """What ranking reads of an entry (the full row is loaded only for those shown)."""
+
+    id: int
+    question: str
+    text: str
+    platform: str | None
+    votes_up: int
+    votes_down: int
+    created_at: datetime
+
+
+_TIES = "e.votes_up - e.votes_down DESC, e.created_at DESC, e.id DESC"  # as knowledge._order
+_COLUMNS = "e.id, e.question, e.text, e.platform, e.votes_up, e.votes_down, e.created_at"
+
+
+def distinctive(terms: Sequence[str], stats: Stats) -> list[str]:
+    """The words a search is ranked by: the :data:`KEY_WORDS` of ``terms`` in the fewest
+    entries (ties by the word), leaving out words no entry has."""
+    present = sorted({t for t in terms if stats.df.get(t, 0) > 0}, key=lambda t: (stats.df[t], t))
+    return present[:KEY_WORDS]
+
+
+def idf(stats: Stats, term: str) -> float:
+    """BM25's inverse document frequency as FTS5 computes it (never below 1e-6)."""
+    n = stats.df.get(term, 0)
+    value = math.log((stats.entries - n + 0.5) / (n + 0.5))
+    return value if value > 0 else 1e-6
+
+
 def candidates(
-    session: Session, terms: Sequence[str], df: dict[str, int], now: datetime
-) -> list[KnowledgeEntry]:
-    """Entries worth ranking exactly for ``terms``: see the module docstring."""
-    present = sorted((t for t in set(terms) if df.get(t, 0) > 0), key=lambda t: (df[t], t))
-    if not present:
+    session: Session, key: Sequence[str], stats: Stats, now: datetime, limit: int = CANDIDATES
+) -> list[Candidate]:
+    """The best ``limit`` entries holding any of the ``key`` words, by the ranking formula
+    computed in SQL (BM25 over ``key`` x vote factor x recency factor, ties as
+    ``knowledge._order``); every entry holding none of them scores 0."""
+    if not key:
         return []
-    picked, postings = [present[0]], df[present[0]]
-    for term in present[1:]:
-        if postings + df[term] > CANDIDATE_POSTINGS:
-            break
-        picked.append(term)
-        postings += df[term]
     if _dialect(session) == "sqlite":
-        query = " OR ".join(f'"{t}"' for t in picked)
-        sql = (
-            f"SELECT e.id FROM {FTS_TABLE} JOIN kb_entry e ON e.id = {FTS_TABLE}.rowid "
-            f"WHERE {FTS_TABLE} MATCH :q "
-            f"ORDER BY -bm25({FTS_TABLE}) * {_SQLITE_FACTORS} DESC, e.id DESC LIMIT :n"
-        )
-        bound: dict[str, Any] = {"q": query, "now": _sqlite_time(now), "n": CANDIDATES}
-    else:
-        query = " | ".join(picked)
-        sql = (
-            "SELECT e.id FROM kb_entry e, to_tsquery('simple', :q) q "
-            f"WHERE e.{PG_SEARCH_COLUMN} @@ q "
-            f"ORDER BY ts_rank(e.{PG_SEARCH_COLUMN}, q) * {_PG_FACTORS} DESC, e.id DESC "
-            "LIMIT :n"
-        )
-        bound = {"q": query, "now": _naive_utc(now), "n": CANDIDATES}
-    ids = [int(r[0]) for r in session.connection().execute(text(sql), bound)]
-    if not ids:
-        return []
-    rows = session.exec(select(KnowledgeEntry).where(KnowledgeEntry.id.in_(ids)))  # type: ignore[union-attr]
-    return list(rows)
+        return _sqlite_candidates(session, key, now, limit)
+    # one pass over each matching entry's tsvector: its length and each key word's count
+    counts = ", ".join(
+        f"sum(u.n) FILTER (WHERE u.lexeme = :t{i}) AS tf{i}" for i in range(len(key))
+    )
+    relevance = " + ".join(
+        f"coalesce(:idf{i} * c.tf{i} * {K1 + 1} / (c.tf{i} + {K1} * ({1 - B} + {B} * c.dl / :avgdl)), 0)"
+        for i in range(len(key))
+    )
+    sql = (
+        f"SELECT {_COLUMNS} FROM kb_entry e CROSS JOIN LATERAL (SELECT sum(u.n) AS dl, {counts} "
+        "FROM (SELECT lexeme, coalesce(array_length(positions, 1), 1) AS n "
+        f"FROM unnest(e.{PG_SEARCH_COLUMN})) u) c "
+        f"WHERE e.{PG_SEARCH_COLUMN} @@ to_tsquery('simple', :q) "
+        f"ORDER BY ({relevance}) * {_pg_factors()} DESC, {_TIES} LIMIT :n"
+    )
+    bound: dict[str, Any] = {
+        "q": " | ".join(key),
+        "avgdl": stats.average_length or 1.0,
+        "now": _naive_utc(now),
+        "n": limit,
+    }
+    for i, term in enumerate(key):
+        bound[f"t{i}"], bound[f"idf{i}"] = term, idf(stats, term)
+    return [_candidate(row) for row in session.connection().execute(text(sql), bound)]
+
+
+def _sqlite_candidates(
+    session: Session, key: Sequence[str], now: datetime, limit: int
+) -> list[Candidate]:
+    sql = (
+        f"SELECT {_COLUMNS} FROM {FTS_TABLE} JOIN kb_entry e ON e.id = {FTS_TABLE}.rowid "
+        f"WHERE {FTS_TABLE} MATCH :q "
+        f"ORDER BY -bm25({FTS_TABLE}) * {_sqlite_factors()} DESC, {_TIES} LIMIT :n"
+    )
+    bound = {"q": " OR ".join(f'"{t}"' for t in key), "now": _julian(now), "n": limit}
+    return [_candidate(row) for row in session.connection().execute(text(sql), bound)]
+
+
+def _candidate(row: Any) -> Candidate:
+    i, q, t, p, up, down, at = row[:7]
+    return Candidate(int(i), q or "", t or "", p, int(up), int(down), _utc(at))
+
+
+def _julian(moment: datetime) -> float:
+    """``moment`` as a Julian day number, what SQLite's julianday() answers."""
+    return (_naive_utc(moment) - datetime(1970, 1, 1)).total_seconds() / 86400.0 + 2440587.5
+
+
+def _utc(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value.replace(tzinfo=UTC)
 
 
 def _dialect(session: Session) -> str:
@@ -139,6 +209,20 @@ def _rows(session: Session, sql: str, terms: list[str]) -> dict[str, int]:
         return {}
     statement = text(sql).bindparams(bindparam("terms", expanding=True))
     return {str(t): int(n) for t, n in session.connection().execute(statement, {"terms": terms})}
+
+
+def _vocab_rows(session: Session, terms: list[str]) -> dict[str, int]:
+    """fts5vocab answers ``term = ?`` from the index but scans every word for ``IN``."""
+    if not terms:
+        return {}
+    found: dict[str, int] = {}
+    one = f"SELECT term, doc FROM {VOCAB_TABLE} WHERE term = :t{{}}"
+    for start in range(0, len(terms), 400):  # SQLite allows 500 terms in a compound select
+        chunk = terms[start : start + 400]
+        sql = " UNION ALL ".join(one.format(i) for i in range(len(chunk)))
+        bound = {f"t{i}": term for i, term in enumerate(chunk)}
+        found.update((str(t), int(n)) for t, n in session.connection().execute(text(sql), bound))
+    return found
 
 
 def _sqlite_totals(session: Session) -> tuple[int, int]:

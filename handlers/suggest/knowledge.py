@@ -17,22 +17,22 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol, TypeVar
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from handlers.suggest.gather import latest_message
 from handlers.suggest.intent import Intent, classify_text
 from handlers.suggest.prompt import SuggestionInput
 from storage import kb_search
 from storage import suggestions as store
-from storage.kb_search import Stats, words
+from storage.kb_search import K1, B, Candidate, Stats, distinctive, idf, words
 from storage.models import Author, Conversation
 from storage.suggestions import KnowledgeEntry
 
@@ -91,9 +91,6 @@ SHOWN_AS = "@customer"  # how the placeholder reads where an entry is shown, not
 NOT_NAMES = frozenset(
     {"dr", "mr", "mrs", "ms", "der", "die", "das", "le", "la", "les", "el", "los"}
 )
-VOTE_WEIGHT = 0.25  # each net vote moves the score by a quarter
-RECENCY_DAYS = 180.0  # an entry this old counts 2/3 as much as a new one
-K1, B = 1.2, 0.75  # BM25's term-frequency saturation and length normalisation (as FTS5)
 
 
 def tokens(text: str) -> list[str]:
@@ -105,7 +102,7 @@ def tokens(text: str) -> list[str]:
 @dataclass(frozen=True, slots=True)
 class Ranked:
     """An entry with its score and the parts of it: ``relevance`` (BM25) orders, and
-    ``similarity`` (TF-IDF cosine, 0..1) says whether it is close enough to send as is."""
+    ``similarity`` (relevance over the query's idf sum, 0..1) says whether it is close enough to send as is."""
 
     entry: KnowledgeEntry
     score: float
@@ -113,26 +110,8 @@ class Ranked:
     relevance: float = 0.0
 
 
-def stats_of(entries: Sequence[KnowledgeEntry]) -> Stats:
-    """The corpus statistics of ``entries`` themselves (what the index keeps for all)."""
-    df: Counter[str] = Counter()
-    total = 0
-    for entry in entries:
-        found = _words_of(entry)
-        total += len(found)
-        df.update(set(found))
-    return Stats(len(entries), total, dict(df))
-
-
-def _words_of(entry: KnowledgeEntry) -> list[str]:
+def _words_of(entry: Rankable) -> list[str]:
     return words(f"{entry.question} {entry.text}")
-
-
-def idf(stats: Stats, term: str) -> float:
-    """BM25's inverse document frequency as FTS5 computes it (never below 1e-6)."""
-    n = stats.df.get(term, 0)
-    value = math.log((stats.entries - n + 0.5) / (n + 0.5))
-    return value if value > 0 else 1e-6
 
 
 def bm25(found: Sequence[str], terms: Iterable[str], stats: Stats) -> float:
@@ -147,22 +126,12 @@ def bm25(found: Sequence[str], terms: Iterable[str], stats: Stats) -> float:
     return score
 
 
-def _cosine_idf(stats: Stats, term: str) -> float:
-    n = stats.df.get(term, 0)  # a word no entry has weighs 1, less than any known word
-    return math.log((1 + stats.entries) / (1 + n)) + 1.0 if n else 1.0
-
-
-def similarity(found: Sequence[str], terms: Sequence[str], stats: Stats) -> float:
-    """TF-IDF cosine between the query ``terms`` and an entry's words (stop words out)."""
-    q = _weigh(Counter(terms), stats)
-    d = _weigh(Counter(t for t in found if t not in STOPWORDS and len(t) > 1), stats)
-    return sum(weight * d.get(term, 0.0) for term, weight in q.items())
-
-
-def _weigh(counts: Counter[str], stats: Stats) -> dict[str, float]:
-    vector = {t: (1 + math.log(tf)) * _cosine_idf(stats, t) for t, tf in counts.items()}
-    norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
-    return {term: v / norm for term, v in vector.items()}
+def similarity(relevance: float, terms: Sequence[str], stats: Stats) -> float:
+    """How close an entry is to the query, 0..1: its relevance over what an entry holding
+    each query word once at average length scores (the sum of their idf; a word no entry
+    has counts 1, as in a TF-IDF cosine)."""
+    ceiling = sum(idf(stats, t) if stats.df.get(t) else 1.0 for t in terms)
+    return min(1.0, relevance / ceiling) if ceiling > 0 else 0.0
 
 
 def render(text: str, handle: str = SHOWN_AS) -> str:
@@ -170,7 +139,7 @@ def render(text: str, handle: str = SHOWN_AS) -> str:
     return text.replace(PLACEHOLDER, handle)
 
 
-def entry_intent(entry: KnowledgeEntry) -> Intent:
+def entry_intent(entry: Rankable) -> Intent:
     """What the message an entry answered was. An entry with no recorded message, or one
     written on a CRM record (a note like "Called, left a voicemail", not a reply to a
     customer), is "other": it never grounds a draft of a known intent."""
@@ -181,25 +150,46 @@ def entry_intent(entry: KnowledgeEntry) -> Intent:
 
 def vote_factor(up: int, down: int) -> float:
     """1 with no votes; up-votes raise it, down-votes lower it (never to zero)."""
-    return min(3.0, max(0.2, 1.0 + VOTE_WEIGHT * (up - down)))
+    w = kb_search
+    return min(w.VOTE_MAX, max(w.VOTE_MIN, 1.0 + w.VOTE_WEIGHT * (up - down)))
 
 
 def recency_factor(created_at: datetime, now: datetime) -> float:
     """1 for a new entry, slowly less for older ones."""
     age_days = max(0.0, (now - created_at).total_seconds() / 86400)
-    return 1.0 / (1.0 + 0.5 * age_days / RECENCY_DAYS)
+    return 1.0 / (1.0 + kb_search.RECENCY_WEIGHT * age_days / kb_search.RECENCY_DAYS)
 
 
-Scored = tuple[KnowledgeEntry, list[str], float, float]  # entry, its words, relevance, score
+class Rankable(Protocol):
+    """What the ranking reads of an entry (a ``KnowledgeEntry`` or an index candidate)."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def question(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def platform(self) -> str | None: ...
+    @property
+    def votes_up(self) -> int: ...
+    @property
+    def votes_down(self) -> int: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+R = TypeVar("R", bound=Rankable)
+Scored = tuple[R, list[str], float, float]  # entry, its words, relevance, score
 
 
 def _scored(
-    entries: Iterable[KnowledgeEntry], terms: Sequence[str], now: datetime, stats: Stats
-) -> list[Scored]:
-    """The ranking formula over ``entries``, best first (entries with no query word out)."""
-    scored: list[Scored] = []
-    for entry in entries:
-        found = _words_of(entry)
+    pairs: Iterable[tuple[R, list[str]]], terms: Sequence[str], now: datetime, stats: Stats
+) -> list[Scored[R]]:
+    """The ranking formula over entries and their words, best first (an entry with no
+    query word is left out)."""
+    scored: list[Scored[R]] = []
+    for entry, found in pairs:
         relevance = bm25(found, terms, stats)
         if relevance <= 0:
             continue
@@ -213,7 +203,7 @@ def _scored(
     return scored
 
 
-def _order(entry: KnowledgeEntry, score: float) -> tuple[float, int, float, int]:
+def _order(entry: Rankable, score: float) -> tuple[float, int, float, int]:
     """Best first; equal scores: more net votes, then newer, then the later id."""
     return (
         -score,
@@ -223,21 +213,53 @@ def _order(entry: KnowledgeEntry, score: float) -> tuple[float, int, float, int]
     )
 
 
-def _ranked(scored: Sequence[Scored], terms: Sequence[str], stats: Stats) -> list[Ranked]:
+def _ranked(
+    scored: Sequence[Scored[KnowledgeEntry]], terms: Sequence[str], stats: Stats
+) -> list[Ranked]:
     return [
-        Ranked(e, score, similarity(found, terms, stats), rel) for e, found, rel, score in scored
+        Ranked(e, score, similarity(bm25(found, terms, stats), terms, stats), rel)
+        for e, found, rel, score in scored
     ]
+
+
+@dataclass
+class Corpus:
+    """Entries with their words and statistics: the exhaustive ranking over all of them
+    (what :func:`search` must agree with when given every entry)."""
+
+    entries: Sequence[KnowledgeEntry]
+    found: list[list[str]]
+    stats: Stats
+    _postings: dict[str, list[int]] | None = None
+
+    @classmethod
+    def of(cls, entries: Sequence[KnowledgeEntry]) -> Corpus:
+        found = [_words_of(e) for e in entries]
+        df: Counter[str] = Counter()
+        for words_ in found:
+            df.update(set(words_))
+        return cls(entries, found, Stats(len(entries), sum(map(len, found)), dict(df)))
+
+    def rank(self, query: str, now: datetime) -> list[Ranked]:
+        """Every entry holding a key word of ``query``, best first."""
+        terms = query_terms(query)
+        key = distinctive(terms, self.stats)
+        if not key:
+            return []
+        if self._postings is None:
+            self._postings = {}
+            for i, words_ in enumerate(self.found):
+                for term in set(words_):
+                    self._postings.setdefault(term, []).append(i)
+        hits = sorted({i for t in key for i in self._postings.get(t, ())})
+        pairs = ((self.entries[i], self.found[i]) for i in hits)  # the others score 0
+        return _ranked(_scored(pairs, key, now, self.stats), terms, self.stats)
 
 
 def rank(entries: Sequence[KnowledgeEntry], query: str, now: datetime) -> list[Ranked]:
     """Every entry that shares words with ``query``, best first: the ranking formula
-    computed over exactly these entries, with their own corpus statistics (given the whole
-    knowledge base, this is the exhaustive ranking :func:`search` answers from its index)."""
-    terms = query_terms(query)
-    if not terms or not entries:
-        return []
-    stats = stats_of(entries)
-    return _ranked(_scored(entries, terms, now, stats), terms, stats)
+    computed over exactly these entries, with their own corpus statistics."""
+    return Corpus.of(entries).rank(query, now)
 
 
 def query_terms(query: str) -> list[str]:
@@ -255,17 +277,30 @@ def search(
     if not terms:
         return []
     stats = kb_search.stats(session, terms)
-    pool = kb_search.candidates(session, terms, stats.df, now)
-    picked: list[Scored] = []
-    for scored in _scored(pool, terms, now, stats):  # classify only what is needed
-        if intent is None or entry_intent(scored[0]) is intent:
-            picked.append(scored)
-            if len(picked) == limit:
-                break
+    key = distinctive(terms, stats)
+    fetch = max(kb_search.CANDIDATES, limit)
+    while True:
+        pool = kb_search.candidates(session, key, stats, now, fetch)
+        pairs = ((c, _words_of(c)) for c in pool)
+        picked: list[Scored[Candidate]] = []
+        for scored in _scored(pairs, key, now, stats):  # classify only what is needed
+            if intent is None or entry_intent(scored[0]) is intent:
+                picked.append(scored)
+                if len(picked) == limit:
+                    break
+        if len(picked) == limit or len(pool) < fetch:
+            break
+        fetch *= 4  # too few of this intent among the best: read further down
     if not picked:
         return []
-    shown = {t for _, found, _, _ in picked for t in found} | set(terms)
-    return _ranked(picked, terms, kb_search.stats(session, shown))  # cosine needs their idf
+    ids = [c.id for c, *_ in picked]
+    entries = {
+        e.id: e for e in session.exec(select(KnowledgeEntry).where(col(KnowledgeEntry.id).in_(ids)))
+    }
+    full = [
+        (entries[c.id], found, rel, score) for c, found, rel, score in picked if c.id in entries
+    ]
+    return _ranked(full, terms, stats)
 
 
 def search_for(session: Session, data: SuggestionInput, now: datetime) -> list[Ranked]:
