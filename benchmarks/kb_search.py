@@ -46,45 +46,136 @@ QUERIES = 200
 SAMPLE = 50  # queries checked against the exhaustive ranking (each ranks every entry)
 BEFORE_QUERIES = 30
 
-AREAS = (
-    "app|desktop client|iPhone app|Android app|iPad app|web dashboard|browser extension|"
-    "public API|sync engine|photo backup|shared folders|team plan|family plan|invoice page|"
-    "billing portal|password vault|calendar sync|offline mode|video player|search bar|"
-    "export tool|admin console|SSO login|two-step verification|trash|version history|"
-    "link sharing|upload queue|download manager|selective sync|mobile widget|CLI|webhooks|"
-    "audit log|storage meter|camera upload|notes editor|PDF viewer|scanner|smart albums"
-).split("|")
-DEVICES = (
-    "Pixel 8|Galaxy S23|iPhone 15|iPhone 12|MacBook Air|Windows 11 laptop|Chromebook|"
-    "Ubuntu desktop|iPad mini|Surface Pro|Fire tablet|OnePlus 11|Mac mini|Linux server"
-).split("|")
-PROBLEMS = (
-    "crashes on start|won't sync|is painfully slow|shows a blank screen|logs me out|"
-    "charged me twice|lost my files|keeps asking for my password|can't upload photos|"
-    "fails with error {code}|stopped working after the update|drains the battery|"
-    "won't load invoices|duplicates every photo|times out|shows the wrong quota|"
-    "deleted my album|won't open shared links|freezes when sharing|spams notifications|"
-    "hangs at 99 percent|renames my files|loses comments|can't find my receipts|"
-    "rejects my card|skips large videos|breaks my folder structure|ignores the proxy"
-).split("|")
-QUESTIONS = (
-    "how do I export everything|can I change my billing date|is there a student discount|"
-    "how do I add a team member|where do I download invoices|does it work offline|"
-    "how do I restore deleted files|can I switch to yearly billing|"
-    "how do I mute notifications|is two-step login available|what does the enterprise plan cost|"
-    "can I get a refund|how do I cancel my subscription|do you support SAML|"
-    "how do I share an album with family|can I recover an older version|"
-    "is there a size limit for uploads|can I pay by bank transfer|where is my data stored|"
-    "do you have a nonprofit discount|can admins wipe a lost phone|how do I move my photos"
-).split("|")
-PRAISE = (
-    "love the new update|sync is so fast now|support fixed my issue in minutes|"
-    "best backup app I have used|the new dashboard is great|thanks for the quick refund|"
-    "smart albums are brilliant|your team rocks"
-).split("|")
+AREAS = [
+    "app",
+    "desktop client",
+    "iPhone app",
+    "Android app",
+    "iPad app",
+    "web dashboard",
+    "browser extension",
+    "public API",
+    "sync engine",
+    "photo backup",
+    "shared folders",
+    "team plan",
+    "family plan",
+    "invoice page",
+    "billing portal",
+    "password vault",
+    "calendar sync",
+    "offline mode",
+    "video player",
+    "search bar",
+    "export tool",
+    "admin console",
+    "SSO login",
+    "two-step verification",
+    "trash",
+    "version history",
+    "link sharing",
+    "upload queue",
+    "download manager",
+    "selective sync",
+    "mobile widget",
+    "CLI",
+    "webhooks",
+    "audit log",
+    "storage meter",
+    "camera upload",
+    "notes editor",
+    "PDF viewer",
+    "scanner",
+    "smart albums",
+]
+DEVICES = [
+    "Pixel 8",
+    "Galaxy S23",
+    "iPhone 15",
+    "iPhone 12",
+    "MacBook Air",
+    "Windows 11 laptop",
+    "Chromebook",
+    "Ubuntu desktop",
+    "iPad mini",
+    "Surface Pro",
+    "Fire tablet",
+    "OnePlus 11",
+    "Mac mini",
+    "Linux server",
+]
+PROBLEMS = [
+    "crashes on start",
+    "won't sync",
+    "is painfully slow",
+    "shows a blank screen",
+    "logs me out",
+    "charged me twice",
+    "lost my files",
+    "keeps asking for my password",
+    "can't upload photos",
+    "fails with error {code}",
+    "stopped working after the update",
+    "drains the battery",
+    "won't load invoices",
+    "duplicates every photo",
+    "times out",
+    "shows the wrong quota",
+    "deleted my album",
+    "won't open shared links",
+    "freezes when sharing",
+    "spams notifications",
+    "hangs at 99 percent",
+    "renames my files",
+    "loses comments",
+    "can't find my receipts",
+    "rejects my card",
+    "skips large videos",
+    "breaks my folder structure",
+    "ignores the proxy",
+]
+QUESTIONS = [
+    "how do I export everything",
+    "can I change my billing date",
+    "is there a student discount",
+    "how do I add a team member",
+    "where do I download invoices",
+    "does it work offline",
+    "how do I restore deleted files",
+    "can I switch to yearly billing",
+    "how do I mute notifications",
+    "is two-step login available",
+    "what does the enterprise plan cost",
+    "can I get a refund",
+    "how do I cancel my subscription",
+    "do you support SAML",
+    "how do I share an album with family",
+    "can I recover an older version",
+    "is there a size limit for uploads",
+    "can I pay by bank transfer",
+    "where is my data stored",
+    "do you have a nonprofit discount",
+    "can admins wipe a lost phone",
+    "how do I move my photos",
+]
+PRAISE = [
+    "love the new update",
+    "sync is so fast now",
+    "support fixed my issue in minutes",
+    "best backup app I have used",
+    "the new dashboard is great",
+    "thanks for the quick refund",
+    "smart albums are brilliant",
+    "your team rocks",
+]
 LEADS = ("Hey @acmecloud", "@acmecloud", "Ugh,", "Honestly", "Quick question:", "So", "", "")
 TAILS = ("again", "since yesterday", "every single time", "on my {device}", "", "", "!!")
-GREETINGS = ("Hi {handle},", "Hey {handle}!", "Thanks for reaching out {handle}.", "Sorry {handle}!")
+GREETINGS = (
+    "Hi {handle},",
+    "Hey {handle}!",
+    "Thanks for reaching out {handle}.",
+    "Sorry {handle}!",
+)
 FIXES = (
     "Please update the {area} to version {version} and restart it.",
     "Sign out of the {area}, clear its cache under Settings > Storage and sign back in.",
@@ -253,18 +344,12 @@ def before_search(session: Session, query: str) -> list[int]:
     return [e.id or 0 for _, e in scored[:10]]
 
 
-def measure(db: Database, corpus: Corpus, texts: list[str], suffix: str) -> None:
+def measure(db: Database, corpus: Corpus, texts: list[str]) -> tuple[float, float]:
+    """(p95 ms over every query, agreement over the first SAMPLE)."""
     for query in texts[:5]:  # warm the caches as a running bot's are
         with db.session() as session:
             search_ids(session, query)
-    emit(f"kb_search_p95_ms{suffix}", timed(db, search_ids, texts), "ms", "<= 20")
-    emit(
-        f"kb_search_top10_agreement{suffix}",
-        agreement(db, corpus, texts[:SAMPLE]),
-        "share",
-        ">= 0.95",
-        sampled=min(SAMPLE, len(texts)),
-    )
+    return timed(db, search_ids, texts), agreement(db, corpus, texts[:SAMPLE])
 
 
 def main() -> None:
@@ -281,17 +366,20 @@ def main() -> None:
         with db.session() as session:
             entries = list(session.exec(select(KnowledgeEntry).order_by(col(KnowledgeEntry.id))))
         corpus = Corpus.of(entries)
-        measure(db, corpus, texts, "")
+        p95_ms, agreed = measure(db, corpus, texts)
+        emit("kb_search_p95_ms", p95_ms, "ms", "<= 20", entries=size)
+        emit("kb_search_top10_agreement", agreed, "share", ">= 0.95", sampled=SAMPLE)
         before = timed(db, before_search, texts[:BEFORE_QUERIES])
         emit("kb_search_p95_ms_before", before, "ms", "baseline", queries=BEFORE_QUERIES)
-        emit("kb_search_entries", size, "entries", "info")
         db.dispose()
     if args.no_postgres:
         return
     with private_pg_schema(PG_URL, "kbbench") as url:
         db = Database(url)
         load(db, rows)
-        measure(db, corpus, texts, "_postgres")
+        p95_ms, agreed = measure(db, corpus, texts)
+        emit("kb_search_p95_ms_postgres", p95_ms, "ms", "<= 20", entries=size)
+        emit("kb_search_top10_agreement_postgres", agreed, "share", ">= 0.95", sampled=SAMPLE)
         db.dispose()
 
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import Connection, bindparam, text
 from sqlmodel import Session
 
 WORD = re.compile(r"[^\W_]+")
@@ -186,6 +186,14 @@ def _sqlite_candidates(
 def _candidate(row: Any) -> Candidate:
     i, q, t, p, up, down, at = row[:7]
     return Candidate(int(i), q or "", t or "", p, int(up), int(down), _utc(at))
+
+
+def purge_index(conn: Connection) -> None:
+    """Rewrite SQLite's FTS5 index in one segment, so words deleted from entries (an
+    erasure) are gone from its pages too, not only marked deleted. PostgreSQL's trigger
+    already deletes a word's ``kb_term`` row when no entry holds it."""
+    if conn.dialect.name == "sqlite":
+        conn.execute(text(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')"))
 
 
 def _julian(moment: datetime) -> float:
