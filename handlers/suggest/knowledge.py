@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -126,12 +127,19 @@ def bm25(found: Sequence[str], terms: Iterable[str], stats: Stats) -> float:
     return score
 
 
-def similarity(relevance: float, terms: Sequence[str], stats: Stats) -> float:
-    """How close an entry is to the query, 0..1: its relevance over what an entry holding
-    each query word once at average length scores (the sum of their idf; a word no entry
-    has counts 1, as in a TF-IDF cosine)."""
-    ceiling = sum(idf(stats, t) if stats.df.get(t) else 1.0 for t in terms)
-    return min(1.0, relevance / ceiling) if ceiling > 0 else 0.0
+def similarity(found: Sequence[str], terms: Sequence[str], stats: Stats) -> float:
+    """How much of the query an entry covers, 0..1: the weight of the query words it holds
+    over that of all of them, a word weighing ``ln((1 + N) / (1 + n)) + 1`` (n entries of N
+    hold it; 1 for a word no entry holds)."""
+    held = set(found)
+    weights = {t: _weight(stats, t) for t in terms}
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in held) / total if total else 0.0
+
+
+def _weight(stats: Stats, term: str) -> float:
+    n = stats.df.get(term, 0)
+    return math.log((1 + stats.entries) / (1 + n)) + 1.0 if n else 1.0
 
 
 def render(text: str, handle: str = SHOWN_AS) -> str:
@@ -217,8 +225,7 @@ def _ranked(
     scored: Sequence[Scored[KnowledgeEntry]], terms: Sequence[str], stats: Stats
 ) -> list[Ranked]:
     return [
-        Ranked(e, score, similarity(bm25(found, terms, stats), terms, stats), rel)
-        for e, found, rel, score in scored
+        Ranked(e, score, similarity(found, terms, stats), rel) for e, found, rel, score in scored
     ]
 
 
