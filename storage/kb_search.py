@@ -1,24 +1,24 @@
 """Full-text search over the knowledge base: words, corpus statistics, candidates.
 
-The ranking itself (BM25 x votes x recency, docs/suggestions.md) is computed in Python by
-``handlers/suggest/knowledge.py``, the same on both databases; the database only does
-what needs an index: the statistics BM25 reads (how many entries, how many words they
-hold, how many entries contain each query word) and a short list of candidates.
+The ranking (docs/suggestions.md, "How the knowledge base is ranked") is written once in
+``handlers/suggest/knowledge.py``; here the database computes the same score where the
+entries are, and supplies the statistics BM25 reads (how many entries, how many words
+they hold, how many entries hold each query word).
 
 - SQLite: ``kb_entry_fts``, an FTS5 table with external content on ``kb_entry``
   (``question``, ``text``; tokenizer ``unicode61 remove_diacritics 0``) kept in sync by
   triggers, so every write (the store, ``crmbot forget``'s bulk updates, a manual SQL
   edit) is searchable at once; ``kb_entry_terms`` (fts5vocab) gives per-word entry
-  counts, the FTS5 averages record the totals.
+  counts, the FTS5 averages record the totals; candidates are ranked by ``bm25()``.
 - PostgreSQL: ``kb_entry.search``, a stored generated ``tsvector`` ('simple'
   configuration, every non-alphanumeric run turned into a space first so it splits words
   as FTS5 does) with a GIN index; ``kb_term`` holds per-word entry counts and (under the
-  empty word) the totals, kept by a trigger.
+  empty word) the totals, kept by a trigger; candidates are ranked by the same BM25 in
+  SQL from the tsvector's positions.
 
-Candidates: the query's rarest words whose entries add up to at most
-:data:`CANDIDATE_POSTINGS` (always at least the rarest one), the entries containing any
-of them ordered by the database's own relevance x the same vote and recency factors,
-best :data:`CANDIDATES`. Migration 0013 creates all of this.
+:func:`candidates` scores every entry holding one of the query's key words
+(:func:`distinctive`) and returns the best, so the answer is the exhaustive ranking's.
+Migration 0013 creates all of this.
 """
 
 from __future__ import annotations
