@@ -21,6 +21,7 @@ BENCHMARKS = (
     "benchmarks.replicas",
     "benchmarks.faults",
     "benchmarks.webhook_ingest",
+    "benchmarks.kb_search",
 )
 
 

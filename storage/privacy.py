@@ -37,6 +37,7 @@ from sqlalchemy import (
 from storage.contacts import normalize_handle
 from storage.crm import CrmDeal, CrmLead
 from storage.ingest_sql import table
+from storage.kb_search import purge_index
 from storage.models import (
     Author,
     Contact,
@@ -175,6 +176,7 @@ def erase_author(conn: Connection, handle: str, platform: str | None = None) -> 
     )
     out.outbox = _erase_outbox(conn, set(conv_ids))
     out.other_text = scrub_text(conn, secrets)
+    purge_index(conn)  # the search index keeps no erased word, not even in old segments
     return out
 
 

@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 import storage.models  # noqa: F401
 from storage import migrate
 from storage.db import Database
+from storage.kb_search import include_object
 
 
 def test_upgrade_matches_models_and_is_idempotent(database_url: str) -> None:
@@ -17,7 +18,8 @@ def test_upgrade_matches_models_and_is_idempotent(database_url: str) -> None:
     migrate.upgrade(db)  # a second start changes nothing
     assert migrate.current_revision(db) == migrate.head_revision()
     with db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+        context = MigrationContext.configure(conn, opts={"include_object": include_object})
+        diff = compare_metadata(context, SQLModel.metadata)
     assert diff == []
     db.dispose()
 

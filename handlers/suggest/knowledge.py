@@ -1,12 +1,16 @@
 """The knowledge base of approved replies: store what staff sent, rank what fits a mention.
 
-Ranking is portable Python (same answers on SQLite and PostgreSQL): TF-IDF cosine
-similarity between the mention and each entry's question and reply, times a vote factor
-(the team's thumbs) and a mild recency factor. An entry with nothing in common with the
-mention is never suggested, however popular. An entry's intent is that of the customer
-message it answered (``handlers/suggest/intent.py``), so a search can keep to one intent.
-Stored replies keep the customer's name as ``{handle}``; :func:`render` fills it in, with
-a neutral "@customer" wherever an entry is shown rather than sent.
+Ranking (docs/suggestions.md, "How the knowledge base is ranked"): BM25 relevance of the
+entry's question and reply to the query's words, times a vote factor (the team's thumbs)
+and a mild recency factor; ties go to more net votes, then the newer entry. The formula is
+computed here in Python, the same on SQLite and PostgreSQL; the database's full-text index
+(``storage/kb_search.py``) supplies the corpus statistics and a short list of candidates,
+and :func:`rank` is the same formula over any list of entries (the exhaustive ranking the
+benchmark compares against). An entry with no query word is never suggested, however
+popular. An entry's intent is that of the customer message it answered
+(``handlers/suggest/intent.py``), so a search can keep to one intent. Stored replies keep
+the customer's name as ``{handle}``; :func:`render` fills it in, with a neutral
+"@customer" wherever an entry is shown rather than sent.
 """
 
 from __future__ import annotations
@@ -16,23 +20,25 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol, TypeVar
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from handlers.suggest.gather import latest_message
 from handlers.suggest.intent import Intent, classify_text
 from handlers.suggest.prompt import SuggestionInput
+from storage import kb_search
 from storage import suggestions as store
+from storage.kb_search import K1, B, Candidate, Stats, distinctive, idf, words
 from storage.models import Author, Conversation
 from storage.suggestions import KnowledgeEntry
 
 log = logging.getLogger(__name__)
 
-TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 STOPWORDS = frozenset(
     {
         "a",
@@ -86,38 +92,54 @@ SHOWN_AS = "@customer"  # how the placeholder reads where an entry is shown, not
 NOT_NAMES = frozenset(
     {"dr", "mr", "mrs", "ms", "der", "die", "das", "le", "la", "les", "el", "los"}
 )
-VOTE_WEIGHT = 0.25  # each net vote moves the score by a quarter
-RECENCY_DAYS = 180.0  # an entry this old counts 2/3 as much as a new one
 
 
 def tokens(text: str) -> list[str]:
-    """Lower-case word tokens without stop words."""
-    return [t for t in TOKEN.findall(text.lower()) if t not in STOPWORDS and len(t) > 1]
+    """The query words of ``text``: its words (``storage.kb_search.words``) without stop
+    words and single characters."""
+    return [t for t in words(text) if t not in STOPWORDS and len(t) > 1]
 
 
 @dataclass(frozen=True, slots=True)
 class Ranked:
-    """An entry with its score and the parts of it."""
+    """An entry with its score and the parts of it: ``relevance`` (BM25) orders, and
+    ``similarity`` (relevance over the query's idf sum, 0..1) says whether it is close enough to send as is."""
 
     entry: KnowledgeEntry
     score: float
     similarity: float
+    relevance: float = 0.0
 
 
-def _vectors(docs: Sequence[list[str]]) -> tuple[list[dict[str, float]], dict[str, float]]:
-    df: Counter[str] = Counter()
-    for doc in docs:
-        df.update(set(doc))
-    n = len(docs)
-    idf = {term: math.log((1 + n) / (1 + count)) + 1.0 for term, count in df.items()}
-    vectors = [_weigh(Counter(doc), idf) for doc in docs]
-    return vectors, idf
+def _words_of(entry: Rankable) -> list[str]:
+    return words(f"{entry.question} {entry.text}")
 
 
-def _weigh(counts: Counter[str], idf: dict[str, float]) -> dict[str, float]:
-    vector = {term: (1 + math.log(tf)) * idf.get(term, 1.0) for term, tf in counts.items()}
-    norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
-    return {term: v / norm for term, v in vector.items()}
+def bm25(found: Sequence[str], terms: Iterable[str], stats: Stats) -> float:
+    """Okapi BM25 of a text (its ``found`` words) for the query ``terms``."""
+    counts = Counter(found)
+    length = len(found) / (stats.average_length or 1.0)
+    score = 0.0
+    for term in terms:
+        tf = counts.get(term, 0)
+        if tf:
+            score += idf(stats, term) * tf * (K1 + 1) / (tf + K1 * (1 - B + B * length))
+    return score
+
+
+def similarity(found: Sequence[str], terms: Sequence[str], stats: Stats) -> float:
+    """How much of the query an entry covers, 0..1: the weight of the query words it holds
+    over that of all of them, a word weighing ``ln((1 + N) / (1 + n)) + 1`` (n entries of N
+    hold it; 1 for a word no entry holds)."""
+    held = set(found)
+    weights = {t: _weight(stats, t) for t in terms}
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in held) / total if total else 0.0
+
+
+def _weight(stats: Stats, term: str) -> float:
+    n = stats.df.get(term, 0)
+    return math.log((1 + stats.entries) / (1 + n)) + 1.0 if n else 1.0
 
 
 def render(text: str, handle: str = SHOWN_AS) -> str:
@@ -125,7 +147,7 @@ def render(text: str, handle: str = SHOWN_AS) -> str:
     return text.replace(PLACEHOLDER, handle)
 
 
-def entry_intent(entry: KnowledgeEntry) -> Intent:
+def entry_intent(entry: Rankable) -> Intent:
     """What the message an entry answered was. An entry with no recorded message, or one
     written on a CRM record (a note like "Called, left a voicemail", not a reply to a
     customer), is "other": it never grounds a draft of a known intent."""
@@ -136,50 +158,156 @@ def entry_intent(entry: KnowledgeEntry) -> Intent:
 
 def vote_factor(up: int, down: int) -> float:
     """1 with no votes; up-votes raise it, down-votes lower it (never to zero)."""
-    return min(3.0, max(0.2, 1.0 + VOTE_WEIGHT * (up - down)))
+    w = kb_search
+    return min(w.VOTE_MAX, max(w.VOTE_MIN, 1.0 + w.VOTE_WEIGHT * (up - down)))
 
 
 def recency_factor(created_at: datetime, now: datetime) -> float:
     """1 for a new entry, slowly less for older ones."""
     age_days = max(0.0, (now - created_at).total_seconds() / 86400)
-    return 1.0 / (1.0 + 0.5 * age_days / RECENCY_DAYS)
+    return 1.0 / (1.0 + kb_search.RECENCY_WEIGHT * age_days / kb_search.RECENCY_DAYS)
 
 
-def rank(entries: Sequence[KnowledgeEntry], query: str, now: datetime) -> list[Ranked]:
-    """Entries that share words with ``query``, best first."""
-    query_tokens = tokens(query)
-    if not query_tokens or not entries:
-        return []
-    docs = [tokens(f"{e.question} {e.text}") for e in entries]
-    vectors, idf = _vectors(docs)
-    q = _weigh(Counter(query_tokens), idf)
-    ranked: list[Ranked] = []
-    for entry, vector in zip(entries, vectors, strict=True):
-        similarity = sum(weight * vector.get(term, 0.0) for term, weight in q.items())
-        if similarity <= 0:
+class Rankable(Protocol):
+    """What the ranking reads of an entry (a ``KnowledgeEntry`` or an index candidate)."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def question(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def platform(self) -> str | None: ...
+    @property
+    def votes_up(self) -> int: ...
+    @property
+    def votes_down(self) -> int: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+R = TypeVar("R", bound=Rankable)
+Scored = tuple[R, list[str], float, float]  # entry, its words, relevance, score
+
+
+def _scored(
+    pairs: Iterable[tuple[R, list[str]]], terms: Sequence[str], now: datetime, stats: Stats
+) -> list[Scored[R]]:
+    """The ranking formula over entries and their words, best first (an entry with no
+    query word is left out)."""
+    scored: list[Scored[R]] = []
+    for entry, found in pairs:
+        relevance = bm25(found, terms, stats)
+        if relevance <= 0:
             continue
         score = (
-            similarity
+            relevance
             * vote_factor(entry.votes_up, entry.votes_down)
             * recency_factor(entry.created_at, now)
         )
-        ranked.append(Ranked(entry, score, similarity))
-    ranked.sort(key=lambda r: (-r.score, -(r.entry.id or 0)))
-    return ranked
+        scored.append((entry, found, relevance, score))
+    scored.sort(key=lambda s: _order(s[0], s[3]))
+    return scored
+
+
+def _order(entry: Rankable, score: float) -> tuple[float, int, float, int]:
+    """Best first; equal scores: more net votes, then newer, then the later id."""
+    return (
+        -score,
+        -(entry.votes_up - entry.votes_down),
+        -entry.created_at.timestamp(),
+        -(entry.id or 0),
+    )
+
+
+def _ranked(
+    scored: Sequence[Scored[KnowledgeEntry]], terms: Sequence[str], stats: Stats
+) -> list[Ranked]:
+    return [
+        Ranked(e, score, similarity(found, terms, stats), rel) for e, found, rel, score in scored
+    ]
+
+
+@dataclass
+class Corpus:
+    """Entries with their words and statistics: the exhaustive ranking over all of them
+    (what :func:`search` must agree with when given every entry)."""
+
+    entries: Sequence[KnowledgeEntry]
+    found: list[list[str]]
+    stats: Stats
+    _postings: dict[str, list[int]] | None = None
+
+    @classmethod
+    def of(cls, entries: Sequence[KnowledgeEntry]) -> Corpus:
+        found = [_words_of(e) for e in entries]
+        df: Counter[str] = Counter()
+        for words_ in found:
+            df.update(set(words_))
+        return cls(entries, found, Stats(len(entries), sum(map(len, found)), dict(df)))
+
+    def rank(self, query: str, now: datetime) -> list[Ranked]:
+        """Every entry holding a key word of ``query``, best first."""
+        terms = query_terms(query)
+        key = distinctive(terms, self.stats)
+        if not key:
+            return []
+        if self._postings is None:
+            self._postings = {}
+            for i, words_ in enumerate(self.found):
+                for term in set(words_):
+                    self._postings.setdefault(term, []).append(i)
+        hits = sorted({i for t in key for i in self._postings.get(t, ())})
+        pairs = ((self.entries[i], self.found[i]) for i in hits)  # the others score 0
+        return _ranked(_scored(pairs, key, now, self.stats), terms, self.stats)
+
+
+def rank(entries: Sequence[KnowledgeEntry], query: str, now: datetime) -> list[Ranked]:
+    """Every entry that shares words with ``query``, best first: the ranking formula
+    computed over exactly these entries, with their own corpus statistics."""
+    return Corpus.of(entries).rank(query, now)
+
+
+def query_terms(query: str) -> list[str]:
+    """The distinct query words of ``query``, in order."""
+    return list(dict.fromkeys(tokens(query)))
 
 
 def search(
     session: Session, query: str, now: datetime, limit: int = 5, intent: Intent | None = None
 ) -> list[Ranked]:
     """The best ``limit`` approved replies for ``query`` (only those answering a message of
-    ``intent`` when it is given)."""
-    picked: list[Ranked] = []
-    for r in rank(store.recent_entries(session), query, now):  # classify only what is needed
-        if intent is None or entry_intent(r.entry) is intent:
-            picked.append(r)
-            if len(picked) == limit:
-                break
-    return picked
+    ``intent`` when it is given), ranked over the full-text index's candidates with the
+    whole knowledge base's statistics."""
+    terms = query_terms(query)
+    if not terms:
+        return []
+    stats = kb_search.stats(session, terms)
+    key = distinctive(terms, stats)
+    fetch = max(kb_search.CANDIDATES, limit)
+    while True:
+        pool = kb_search.candidates(session, key, stats, now, fetch)
+        pairs = ((c, _words_of(c)) for c in pool)
+        picked: list[Scored[Candidate]] = []
+        for scored in _scored(pairs, key, now, stats):  # classify only what is needed
+            if intent is None or entry_intent(scored[0]) is intent:
+                picked.append(scored)
+                if len(picked) == limit:
+                    break
+        if len(picked) == limit or len(pool) < fetch:
+            break
+        fetch *= 4  # too few of this intent among the best: read further down
+    if not picked:
+        return []
+    ids = [c.id for c, *_ in picked]
+    entries = {
+        e.id: e for e in session.exec(select(KnowledgeEntry).where(col(KnowledgeEntry.id).in_(ids)))
+    }
+    full = [
+        (entries[c.id], found, rel, score) for c, found, rel, score in picked if c.id in entries
+    ]
+    return _ranked(full, terms, stats)
 
 
 def search_for(session: Session, data: SuggestionInput, now: datetime) -> list[Ranked]:

@@ -21,7 +21,7 @@ from prompts import load_prompt
 
 KB_LABEL = "offline suggestion from the knowledge base"
 TEMPLATE_LABEL = "offline suggestion from a template"
-MIN_SIMILARITY = 0.25  # below this an approved reply is about something else
+MIN_SIMILARITY = 0.35  # below this an approved reply is about something else (knowledge.similarity)
 NO_KNOWLEDGE_BASE = frozenset({Intent.OTHER, Intent.CRM_TICKET})  # the template says enough
 ANGRY = -0.6
 

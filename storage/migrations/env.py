@@ -7,6 +7,7 @@ from sqlalchemy import text
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables)
+from storage.kb_search import include_object
 
 config = context.config
 engine = config.attributes["engine"]
@@ -21,5 +22,6 @@ with engine.begin() as connection:
         connection=connection,
         target_metadata=SQLModel.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        include_object=include_object,  # the search index is per database, not a model
     )
     context.run_migrations()

@@ -1,0 +1,179 @@
+"""Knowledge-base search through the full-text index (FTS5 on SQLite, tsvector + GIN on
+PostgreSQL): the best entries come first, the index follows every write at once (a new,
+edited or forgotten entry), ties go to votes then recency, and the answer equals the
+exhaustive ranking (the same formula over every entry, ``knowledge.Corpus``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete
+from sqlmodel import col, select
+
+from handlers.suggest import knowledge
+from handlers.suggest.knowledge import Corpus
+from storage import migrate
+from storage.db import Database
+from storage.models import Author
+from storage.privacy import erase_author
+from storage.suggestions import KnowledgeEntry, add_entry
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    migrate.upgrade(database)
+    yield database
+    database.dispose()
+
+
+def found(db: Database, query: str, limit: int = 10) -> list[str]:
+    with db.session() as session:
+        return [r.entry.text for r in knowledge.search(session, query, NOW, limit=limit)]
+
+
+def add(db: Database, text: str, question: str = "", **values: object) -> int:
+    values.setdefault("created_at", NOW)
+    with db.session() as session:
+        entry = add_entry(session, text=text, question=question, **values)
+        assert entry.id is not None
+        return entry.id
+
+
+def test_the_best_entries_come_first(db: Database) -> None:
+    add(db, "Open Settings > Billing and pick a new billing date.", "can I change my billing date")
+    add(db, "Deleted files stay in the trash for 30 days: open Trash, press Restore.")
+    add(db, "Our status page shows the sync incident; we will update you.", "sync is down")
+    add(db, "The enterprise plan starts at 20 seats; sales will send a quote.")
+    assert found(db, "How do I restore a deleted file from the trash?")[0].startswith("Deleted")
+    assert found(db, "Could I move my billing date to the 1st?")[0].startswith("Open Settings")
+    assert found(db, "quote for the enterprise plan") == [
+        "The enterprise plan starts at 20 seats; sales will send a quote."
+    ]
+    assert found(db, "nothing in common here") == []
+    assert found(db, "the and of") == []  # stop words only
+
+
+def test_new_edited_and_forgotten_entries_are_searchable_at_once(db: Database) -> None:
+    assert found(db, "kayak paddle") == []
+    entry_id = add(db, "Every kayak ships with a paddle.")
+    assert found(db, "kayak paddle") == ["Every kayak ships with a paddle."]
+
+    with db.session() as session:  # edited
+        entry = session.get(KnowledgeEntry, entry_id)
+        assert entry is not None
+        entry.text = "Every canoe ships with a paddle."
+        session.add(entry)
+    assert found(db, "kayak") == []
+    assert found(db, "canoe") == ["Every canoe ships with a paddle."]
+
+    # `crmbot forget`: the author's name is scrubbed from knowledge-base replies
+    add(db, "Thanks Jolene Quill, your kayak refund is on its way.", "refund for Jolene Quill")
+    with db.session() as session:
+        session.add(
+            Author(
+                platform="twitter",
+                handle="jquill",
+                display_name="Jolene Quill",
+                first_seen=NOW,
+                updated_at=NOW,
+            )
+        )
+    assert found(db, "Quill") != []
+    with db.transaction() as conn:
+        erase_author(conn, "jquill")
+    assert found(db, "Quill") == []
+    assert found(db, "Jolene") == []
+    assert found(db, "refund") != []  # the rest of the reply is still found
+
+    with db.session() as session:  # removed
+        session.execute(delete(KnowledgeEntry))
+    assert found(db, "canoe") == [] and found(db, "refund") == []
+
+
+def test_ties_go_to_more_votes_then_the_newer_entry(db: Database) -> None:
+    text = "Reset your password under Settings > Security."
+    # both above the vote factor's cap, so their scores tie: the one with more votes first
+    few = add(db, text, votes_up=9)
+    many = add(db, text, votes_up=12)
+    # same score and votes (an age below zero counts as new): the newer first
+    older = add(db, text + " ", votes_up=0, created_at=NOW + timedelta(minutes=1))
+    newer = add(db, text + " ", votes_up=0, created_at=NOW + timedelta(minutes=2))
+    with db.session() as session:
+        ranked = knowledge.search(session, "reset password", NOW, limit=10)
+    assert [r.entry.id for r in ranked] == [many, few, newer, older]
+    assert ranked[0].score == ranked[1].score and ranked[2].score == ranked[3].score
+
+
+def test_votes_and_recency_move_an_entry_up(db: Database) -> None:
+    old = add(db, "Export is under Settings > Account.", created_at=NOW - timedelta(days=400))
+    new = add(db, "Export sits under Settings > Account.", created_at=NOW)
+    assert found(db, "export account", limit=1) == ["Export sits under Settings > Account."]
+    with db.session() as session:
+        entry = session.get(KnowledgeEntry, old)
+        assert entry is not None
+        entry.votes_up = 6  # x2.5 outweighs the age (x0.47)
+        session.add(entry)
+    with db.session() as session:
+        assert [r.entry.id for r in knowledge.search(session, "export", NOW)] == [old, new]
+
+
+WORDS = [
+    "refund",
+    "sync",
+    "login",
+    "invoice",
+    "photo",
+    "album",
+    "trash",
+    "restore",
+    "plan",
+    "billing",
+    "team",
+    "quota",
+]
+
+
+@st.composite
+def knowledge_bases(draw: st.DrawFn) -> list[dict[str, object]]:
+    rows = []
+    for _ in range(draw(st.integers(1, 25))):
+        words = draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=8))
+        rows.append(
+            {
+                "text": " ".join(words),
+                "question": " ".join(draw(st.lists(st.sampled_from(WORDS), max_size=4))),
+                "votes_up": draw(st.integers(0, 6)),
+                "votes_down": draw(st.integers(0, 2)),
+                "created_at": NOW - timedelta(days=draw(st.integers(0, 700))),
+            }
+        )
+    return rows
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rows=knowledge_bases(), query=st.lists(st.sampled_from(WORDS), min_size=1, max_size=5))
+def test_search_equals_the_exhaustive_ranking(
+    sqlite_url: str, rows: list[dict[str, object]], query: list[str]
+) -> None:
+    database = Database(sqlite_url)
+    migrate.upgrade(database)
+    with database.session() as session:
+        session.execute(delete(KnowledgeEntry))
+        for row in rows:
+            add_entry(session, **row)
+    with database.session() as session:
+        entries = list(session.exec(select(KnowledgeEntry).order_by(col(KnowledgeEntry.id))))
+        words = " ".join(query)
+        expected = [(r.entry.id, round(r.score, 9)) for r in Corpus.of(entries).rank(words, NOW)]
+        got = knowledge.search(session, words, NOW, limit=10)
+    assert [(r.entry.id, round(r.score, 9)) for r in got] == expected[:10]
+    database.dispose()
