@@ -132,7 +132,8 @@ class _Batch:
         pending = self.scorer.begin(
             [m.text for m in incoming], worker_share=0.6, langs=[m.lang for m in incoming]
         )
-        items = dedupe(self.conn, events, owners)
+        reopen_since = self.now - self.ruleset.config.alerts.reopen_window
+        items, found = dedupe(self.conn, events, owners, reopen_since)
         for item in items:
             results[item.owner].stored += 1
         for result in results:
@@ -143,14 +144,14 @@ class _Batch:
             if isinstance(item.event, CrmEvent):
                 item.contact_id = upsert_contact(self.conn, item.event, self.now)
         scored = [i for i in items if isinstance(i.event, Mention)]
-        resolve_authors(self.conn, scored, self.now)
+        resolve_authors(self.conn, scored, self.now, found)
         by_event = {id(m): s for m, s in zip(incoming, pending.result(), strict=True)}
         for item in scored:
             item.sentiment = by_event[id(item.event)]
         if self.ruleset.config.spikes:
             subjects = [subject_of(i.event, i.sentiment) for i in scored]
             record_counts(self.conn, self.ruleset, subjects, self.now)
-        thread(self.conn, self.ruleset, items, results, self.now)
+        thread(self.ruleset, items, results, self.now, found.conversations)
         BatchWriter(self.conn, results, self.now, self.enrich_source).write(items)
         cards = CardQueue(self.conn, self.ruleset, self.destinations, self.now, self.offer_lead)
         cards.queue_all(items)

@@ -14,10 +14,11 @@ from sqlalchemy import Connection
 
 from handlers.events import CrmEvent, Mention
 from handlers.influence import influence
+from handlers.ingest_dedupe import author_key
 from handlers.ingest_items import Item
 from storage import contacts as contact_store
 from storage import ingest_sql as sql
-from storage.ingest_rows import AuthorRefresh, KnownAuthor, NewAuthor
+from storage.ingest_rows import AuthorRefresh, KnownAuthor, NewAuthor, Prefetched
 from storage.models import Author
 
 
@@ -39,23 +40,22 @@ def upsert_contact(conn: Connection, event: CrmEvent, now: datetime) -> int | No
     )
 
 
-def _key(mention: Mention) -> tuple[str, str]:
-    return (mention.platform, contact_store.normalize_handle(mention.author_handle))
-
-
-def resolve_authors(conn: Connection, items: list[Item], now: datetime) -> None:
+def resolve_authors(conn: Connection, items: list[Item], now: datetime, found: Prefetched) -> None:
     """Set ``author_id`` and ``contact_id`` of the mention items, creating new authors
-    and refreshing changed follower counts (the latest mention of an author wins)."""
+    and refreshing changed follower counts (the latest mention of an author wins);
+    ``found`` holds the known authors (and maybe the contacts of their handles)."""
     if not items:
         return
     latest: dict[tuple[str, str], Mention] = {}
     for item in items:
         assert isinstance(item.event, Mention)
-        latest[_key(item.event)] = item.event
-    known = sql.authors_by_key(conn, list(latest))
+        latest[author_key(item.event)] = item.event
+    known = found.authors
     missing = [k for k in latest if k not in known]
     is_new = set(missing)
-    by_handle = sql.contacts_by_handle(conn, sorted({h for _, h in missing}))
+    by_handle = found.handles
+    if by_handle is None:
+        by_handle = sql.contacts_by_handle(conn, sorted({h for _, h in missing}))
     emails = {m.author_email.lower() for k, m in latest.items() if k in is_new and m.author_email}
     by_email = contact_store.contacts_by_email(conn, emails)
     new_rows: list[NewAuthor] = []
@@ -96,5 +96,5 @@ def resolve_authors(conn: Connection, items: list[Item], now: datetime) -> None:
     )
     for item in items:
         assert isinstance(item.event, Mention)
-        author = known[_key(item.event)]
+        author = known[author_key(item.event)]
         item.author_id, item.contact_id = author.id, author.contact_id

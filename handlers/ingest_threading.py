@@ -10,30 +10,26 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection
-
 from handlers.events import Mention
 from handlers.ingest_items import Conv, IngestResult, Item
 from handlers.routing import decide
 from handlers.rules import Ruleset, subject_of
 from handlers.sentiment import OFFLINE, label
 from handlers.sentiment.cards import sets_mood
-from storage import ingest_sql as sql
+from storage.ingest_rows import FoundConversation
 
 
 def thread(
-    conn: Connection,
     ruleset: Ruleset,
     items: list[Item],
     results: list[IngestResult],
     now: datetime,
+    found: dict[str, FoundConversation],
 ) -> None:
     """Set each item's conversation (``conv``), and ``opens``/``reopens``; an event no
-    rule routes and no conversation continues is counted unrouted."""
-    window = ruleset.config.alerts.reopen_window
-    found = sql.latest_conversations(
-        conn, sorted({i.event.thread_key for i in items}), now - window
-    )
+    rule routes and no conversation continues is counted unrouted. ``found`` holds the
+    conversations the thread keys continue (storage/ingest_lookup.py)."""
+    keys = {i.event.thread_key for i in items}
     convs: dict[str, Conv] = {
         key: Conv(
             id=row.id,
@@ -51,6 +47,7 @@ def thread(
             shown=label(row.sentiment),
         )
         for key, row in found.items()
+        if key in keys
     }
     for item in items:
         key = item.event.thread_key

@@ -164,3 +164,26 @@ class FoundConversation:
     author_id: int | None
     sentiment: float
     sentiment_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class LookupKeys:
+    """What a batch needs to know before it writes (storage/ingest_lookup.py)."""
+
+    mentions: list[tuple[str, str]]  # (source, external_id)
+    crm_events: list[tuple[str, str]]
+    authors: list[tuple[str, str]]  # (platform, normalised handle)
+    handles: list[str] | None  # contact handles to resolve now (None: later)
+    thread_keys: list[str]
+    resolved_since: datetime
+
+
+@dataclass(slots=True)
+class Prefetched:
+    """What the database already holds for a batch."""
+
+    mentions: set[tuple[str, str]]
+    crm_events: set[tuple[str, str]]
+    authors: dict[tuple[str, str], KnownAuthor]
+    handles: dict[str, int] | None  # contact id by handle (None: not looked up)
+    conversations: dict[str, FoundConversation]

@@ -225,12 +225,14 @@ def latest_conversations(
         for row in conn.execute(select(*columns).where(where).where(recent)):
             found = FoundConversation(**row._mapping)
             current = best.get(found.key)
-            if current is None or _prefer(found, current):
+            if current is None or prefer(found, current):
                 best[found.key] = found
     return best
 
 
-def _prefer(candidate: FoundConversation, current: FoundConversation) -> bool:
+def prefer(candidate: FoundConversation, current: FoundConversation) -> bool:
+    """Whether ``candidate`` is the conversation a thread continues rather than ``current``:
+    an open one before a resolved one, else the newer."""
     candidate_open = candidate.status != "resolved"
     current_open = current.status != "resolved"
     if candidate_open != current_open:
