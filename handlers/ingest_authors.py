@@ -19,7 +19,6 @@ from handlers.ingest_items import Item
 from storage import contacts as contact_store
 from storage import ingest_sql as sql
 from storage.ingest_rows import AuthorRefresh, KnownAuthor, NewAuthor, Prefetched
-from storage.models import Author
 
 
 def upsert_contact(conn: Connection, event: CrmEvent, now: datetime) -> int | None:
@@ -76,24 +75,21 @@ def resolve_authors(conn: Connection, items: list[Item], now: datetime, found: P
                 updated_at=now,
             )
         )
-    ids = sql.insert_returning_ids(conn, Author, new_rows, key=("platform", "handle"))
+    refreshed = [
+        AuthorRefresh(
+            id=known[key].id,
+            followers=m.author_followers,
+            influence=influence(m.author_followers),
+            updated_at=now,
+        )
+        for key, m in latest.items()
+        if key not in is_new and known[key].followers != m.author_followers
+    ]
+    ids = sql.write_authors(conn, new_rows, refreshed)
     for row, author_id in zip(new_rows, ids, strict=True):
         known[(row["platform"], row["handle"])] = KnownAuthor(
             author_id, row["followers"], row["contact_id"]
         )
-    sql.update_authors(
-        conn,
-        [
-            AuthorRefresh(
-                id=known[key].id,
-                followers=m.author_followers,
-                influence=influence(m.author_followers),
-                updated_at=now,
-            )
-            for key, m in latest.items()
-            if key not in is_new and known[key].followers != m.author_followers
-        ],
-    )
     for item in items:
         assert isinstance(item.event, Mention)
         author = known[author_key(item.event)]

@@ -74,34 +74,58 @@ def _quoted(conn: Connection, name: str) -> str:
     return str(conn.dialect.identifier_preparer.quote(name))
 
 
-def insert(
+Statement = tuple[str, tuple[Any, ...]]
+
+
+def insert_statement(
     conn: Connection, t: Table, rows: Sequence[Row], returning: Sequence[str] = ()
-) -> list[tuple[Any, ...]]:
-    """Insert ``rows`` in one statement; the ``returning`` columns of the new rows, in
-    the order of ``rows`` (``WITH ORDINALITY`` keeps it)."""
-    if not rows:
-        return []
+) -> Statement:
+    """``INSERT INTO t (...) SELECT * FROM unnest(...) [RETURNING ...]`` and its arrays."""
     columns = _columns(t, rows)
     names = ", ".join(_quoted(conn, c.name) for c in columns)
-    table_name = _quoted(conn, t.name)
-    arrays = column_arrays(conn, columns, rows)
-    if not returning:
-        conn.exec_driver_sql(
-            f"INSERT INTO {table_name} ({names}) SELECT * FROM {_unnest(conn, columns)}",
-            tuple(arrays),
-        )
-        return []
-    # INSERT ... SELECT ... ORDER BY inserts (and so numbers) the rows in that order, and
-    # RETURNING reports them as inserted: sorted by the serial id they got.
-    picked = ", ".join(f"v.c{n}" for n in range(len(columns)))
-    aliases = ", ".join(f"c{n}" for n in range(len(columns)))
     back = ", ".join(_quoted(conn, name) for name in returning)
-    result = conn.exec_driver_sql(
-        f"INSERT INTO {table_name} ({names}) SELECT {picked} FROM "
-        f"{_unnest(conn, columns)} WITH ORDINALITY AS v({aliases}, ord) ORDER BY v.ord "
-        f"RETURNING {back}",
-        tuple(arrays),
+    sql = f"INSERT INTO {_quoted(conn, t.name)} ({names}) SELECT * FROM {_unnest(conn, columns)}"
+    return (
+        sql + (f" RETURNING {back}" if returning else ""),
+        tuple(column_arrays(conn, columns, rows)),
     )
+
+
+def update_statement(
+    conn: Connection, t: Table, rows: Sequence[Row], set_columns: Sequence[str]
+) -> Statement:
+    """``UPDATE t SET col = new.col ... FROM unnest(...) AS new WHERE t.id = new.id``."""
+    columns = [t.c.id, *(t.c[name] for name in set_columns)]
+    aliases = ", ".join(_quoted(conn, c.name) for c in columns)
+    table_name = _quoted(conn, t.name)
+    sets = ", ".join(f"{_quoted(conn, n)} = new.{_quoted(conn, n)}" for n in set_columns)
+    sql = (
+        f"UPDATE {table_name} SET {sets} FROM {_unnest(conn, columns)} AS new({aliases}) "
+        f"WHERE {table_name}.id = new.id"
+    )
+    return sql, tuple(column_arrays(conn, columns, rows))
+
+
+def insert(
+    conn: Connection,
+    t: Table,
+    rows: Sequence[Row],
+    returning: Sequence[str] = (),
+    after: Statement | None = None,
+) -> list[tuple[Any, ...]]:
+    """Insert ``rows`` in one statement; the ``returning`` columns of the new rows (in no
+    particular order). ``after``, an UPDATE of other rows, runs in the same statement
+    (``WITH done AS (UPDATE ...) INSERT ...``): one round trip for both."""
+    if not rows:
+        if after is not None:
+            conn.exec_driver_sql(*after)
+        return []
+    sql, params = insert_statement(conn, t, rows, returning)
+    if after is not None:
+        sql, params = f"WITH done AS ({after[0]}) {sql}", after[1] + params
+    result = conn.exec_driver_sql(sql, params)
+    if not returning:
+        return []
     found = [tuple(r) for r in result]
     if len(found) != len(rows):
         raise RuntimeError(f"inserted {len(found)} of {len(rows)} rows into {t.name}")
@@ -111,15 +135,5 @@ def insert(
 def update(conn: Connection, t: Table, rows: Sequence[Row], set_columns: Sequence[str]) -> None:
     """``UPDATE t SET col = new.col ... WHERE t.id = new.id`` for all ``rows`` (each has
     ``id`` and the ``set_columns``) in one statement."""
-    if not rows:
-        return
-    columns = [t.c.id, *(t.c[name] for name in set_columns)]
-    arrays = column_arrays(conn, columns, rows)
-    aliases = ", ".join(_quoted(conn, c.name) for c in columns)
-    table_name = _quoted(conn, t.name)
-    sets = ", ".join(f"{_quoted(conn, n)} = new.{_quoted(conn, n)}" for n in set_columns)
-    conn.exec_driver_sql(
-        f"UPDATE {table_name} SET {sets} FROM {_unnest(conn, columns)} AS new({aliases}) "
-        f"WHERE {table_name}.id = new.id",
-        tuple(arrays),
-    )
+    if rows:
+        conn.exec_driver_sql(*update_statement(conn, t, rows, set_columns))

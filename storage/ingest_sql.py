@@ -9,7 +9,6 @@ are typed in storage/ingest_rows.py.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +32,7 @@ from storage.ingest_rows import (
     ConversationReopen,
     FoundConversation,
     KnownAuthor,
+    NewAuthor,
 )
 from storage.models import Author, ContactHandle, Conversation, Cycle, Outbox
 from storage.models import Mention as MentionRow
@@ -167,14 +167,32 @@ def contacts_by_handle(conn: Connection, handles: Sequence[str]) -> dict[str, in
     return found
 
 
+_AUTHOR_REFRESH = ("followers", "influence", "updated_at")
+
+
+def write_authors(
+    conn: Connection, new: Sequence[NewAuthor], changes: Sequence[AuthorRefresh]
+) -> list[int]:
+    """Insert the ``new`` authors and refresh the ``changes``d ones; the new authors' ids
+    in order. One statement on PostgreSQL (``WITH done AS (UPDATE ...) INSERT ...``)."""
+    if not _is_pg(conn) or not new or not changes:
+        new_ids = insert_returning_ids(conn, Author, new, key=("platform", "handle"))
+        update_authors(conn, changes)
+        return new_ids
+    t = table(Author)
+    refresh = bulk.update_statement(conn, t, [_values(c) for c in changes], _AUTHOR_REFRESH)
+    found = bulk.insert(conn, t, new, returning=("id", "platform", "handle"), after=refresh)
+    ids = {(r[1], r[2]): r[0] for r in found}
+    return [ids[(row["platform"], row["handle"])] for row in new]
+
+
 def update_authors(conn: Connection, changes: Sequence[AuthorRefresh]) -> None:
     """Refresh followers and influence of known authors."""
     if not changes:
         return
     t = table(Author)
     if _is_pg(conn):
-        rows = [asdict(c) for c in changes]
-        bulk.update(conn, t, rows, ("followers", "influence", "updated_at"))
+        bulk.update(conn, t, [_values(c) for c in changes], _AUTHOR_REFRESH)
         return
     conn.execute(
         update(t)
@@ -188,10 +206,15 @@ def update_authors(conn: Connection, changes: Sequence[AuthorRefresh]) -> None:
     )
 
 
+def _values(change: Any) -> dict[str, Any]:
+    """A change's fields by name (a shallow ``dataclasses.asdict``, which deep-copies)."""
+    return {name: getattr(change, name) for name in change.__slots__}
+
+
 def _bound(change: Any) -> dict[str, Any]:
     """A change's fields as ``b_``-prefixed bind parameters (they may not share a
     column's name in an executemany UPDATE)."""
-    return {f"b_{name}": value for name, value in asdict(change).items()}
+    return {f"b_{name}": getattr(change, name) for name in change.__slots__}
 
 
 def latest_conversations(
@@ -247,7 +270,7 @@ def bump_conversations(conn: Connection, changes: Sequence[ConversationBump]) ->
     t = table(Conversation)
     names = ("mention_count", "last_activity_at", "sentiment", "sentiment_by")
     if _is_pg(conn):
-        bulk.update(conn, t, [asdict(c) for c in changes], names)
+        bulk.update(conn, t, [_values(c) for c in changes], names)
         return
     conn.execute(
         update(t)
