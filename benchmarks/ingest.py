@@ -1,22 +1,29 @@
-"""ingest_mentions_per_s and ingest_ceiling_ratio (BENCHMARKS.md).
+"""ingest_mentions_per_s, ingest_ceiling_ratio and ingest_mentions_per_s_postgres
+(BENCHMARKS.md).
 
 The full ingest path (dedupe, offline sentiment, influence, threading, 1,000 keyword rules,
 conversation + cycle + mention + outbox rows, one transaction per batch) into an SQLite
 file, against a ceiling measured in the same run on the same rows: VADER alone plus a
-raw sqlite3 executemany of the mention rows.
+raw sqlite3 executemany of the mention rows. Then the same path on PostgreSQL, in a
+private schema on ``TEST_DATABASE_URL`` (default the local test database) created and
+dropped by the benchmark. Both also report the round trips per batch (statements, BEGIN
+and COMMIT; an executemany counts once), which, unlike the rates, do not move with the
+machine's load.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import tempfile
 import time
 from pathlib import Path
 
+from sqlalchemy import event
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from benchmarks.common import emit, keyword_rules_toml, mentions
+from benchmarks.common import emit, keyword_rules_toml, mentions, private_pg_schema
 from bot.config_loader import load_config_text
 from handlers.clock import SystemClock
 from handlers.delivery import Destination
@@ -27,23 +34,48 @@ from storage import migrate
 from storage.db import Database
 
 BATCH = 1000
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
-def full_path(events: list[Mention], workdir: Path, rules: int) -> float:
-    db = Database(f"sqlite:///{workdir / 'ingest.db'}")
+class StatementCounter:
+    """Counts the statements a database engine sends (an executemany counts once), BEGIN
+    and COMMIT included: the round trips of the ingest path, which do not move with the
+    machine's load."""
+
+    def __init__(self, db: Database) -> None:
+        self.count = 0
+        for name in ("before_cursor_execute", "begin", "commit"):
+            event.listen(db.engine, name, self._seen)
+
+    def _seen(self, *_args: object) -> None:
+        self.count += 1
+
+
+def full_path(
+    events: list[Mention],
+    workdir: Path,
+    rules: int,
+    url: str | None = None,
+    batch: int = BATCH,
+) -> tuple[float, float]:
+    """Seconds to ingest ``events`` in batches of ``batch`` (into ``url``, else an SQLite
+    file in ``workdir``), and the statements sent per batch (commit included)."""
+    db = Database(url or f"sqlite:///{workdir / 'ingest.db'}")
     migrate.upgrade(db)
     ruleset = compile_rules(load_config_text(keyword_rules_toml(rules)))
     ingestor = Ingestor(
         db, lambda: ruleset, lambda channel: [Destination("console", channel)], SystemClock()
     )
     ingestor.warm_up()
+    counter = StatementCounter(db)
     began = time.perf_counter()
-    for start in range(0, len(events), BATCH):
-        ingestor.ingest(events[start : start + BATCH])
+    for start in range(0, len(events), batch):
+        ingestor.ingest(events[start : start + batch])
     elapsed = time.perf_counter() - began
+    batches = -(-len(events) // batch)
     ingestor.close()
     db.dispose()
-    return elapsed
+    return elapsed, counter.count / batches
 
 
 def ceiling(events: list[Mention], workdir: Path) -> float:
@@ -87,12 +119,18 @@ def main(quick: bool = False) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         ceiling_s = ceiling(events, workdir)
-        full_s = full_path(events, workdir, rules=1_000)
+        full_s, statements = full_path(events, workdir, rules=1_000)
     rate = n / full_s
     ceiling_rate = n / ceiling_s
     emit("ingest_mentions_per_s", rate, "1/s", ">= 5000", mentions=n, rules=1000, batch=BATCH)
     emit("ingest_ceiling_mentions_per_s", ceiling_rate, "1/s", "baseline", mentions=n)
     emit("ingest_ceiling_ratio", rate / ceiling_rate, "ratio", ">= 0.6")
+    emit("ingest_round_trips_per_batch", statements, "statements", "info", batch=BATCH)
+    base = os.environ.get("TEST_DATABASE_URL", DEFAULT_PG)
+    with tempfile.TemporaryDirectory() as tmp, private_pg_schema(base, "ingest") as url:
+        pg_s, pg_statements = full_path(events, Path(tmp), rules=1_000, url=url)
+    emit("ingest_mentions_per_s_postgres", n / pg_s, "1/s", ">= 4000", mentions=n, batch=BATCH)
+    emit("ingest_round_trips_per_batch_postgres", pg_statements, "statements", "info")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,10 @@ each an `httpx.AsyncClient`, until ``events`` have been accepted. The figure is 
 (202, i.e. committed) webhooks per second from the first request to the last answer.
 PostgreSQL runs in a private schema created and dropped by the benchmark
 (``BENCH_DATABASE_URL``, default the local test database); SQLite in a temporary file.
+
+``webhook_round_trips_per_group_postgres`` is load-independent: the same bodies stored
+in-process as the batcher stores 8 concurrent requests (one transaction, 8 groups of one
+event), counting statements, BEGIN and COMMIT per transaction.
 """
 
 from __future__ import annotations
@@ -23,8 +27,17 @@ from pathlib import Path
 import httpx
 
 from benchmarks.common import emit, mention_texts, private_pg_schema
+from benchmarks.ingest import StatementCounter
 from benchmarks.latency import SECRET, start_bot, stop_bot
+from bot.config_loader import load_config_text
+from bot.sources.schema import parse_event
 from bot.sources.signatures import crmbot_signature
+from handlers.clock import SystemClock
+from handlers.delivery import Destination
+from handlers.ingest import Ingestor
+from handlers.rules import compile_rules
+from storage import migrate
+from storage.db import Database
 
 SENDERS = 8
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -87,6 +100,26 @@ async def measure(database_url: str, events: int, workdir: Path) -> float:
         await stop_bot(proc)
 
 
+def round_trips_per_group(database_url: str, events: int) -> float:
+    """Round trips per transaction storing ``events`` bodies SENDERS at a time, each its
+    own group (as the batcher does with SENDERS concurrent requests)."""
+    db = Database(database_url)
+    migrate.upgrade(db)
+    ruleset = compile_rules(load_config_text(CONFIG))
+    ingestor = Ingestor(
+        db, lambda: ruleset, lambda channel: [Destination("console", channel)], SystemClock()
+    )
+    parsed = [parse_event(json.loads(body)) for body in bodies(events)]
+    counter = StatementCounter(db)
+    groups = 0
+    for start in range(0, events, SENDERS):
+        ingestor.ingest_groups([[event] for event in parsed[start : start + SENDERS]])
+        groups += 1
+    ingestor.close()
+    db.dispose()
+    return counter.count / groups
+
+
 def main(quick: bool = False) -> None:
     events = 500 if quick else 3000
     extra = {"events": events, "senders": SENDERS}
@@ -94,6 +127,9 @@ def main(quick: bool = False) -> None:
     with tempfile.TemporaryDirectory() as tmp, private_pg_schema(base, "bench") as pg_url:
         rate = asyncio.run(measure(pg_url, events, Path(tmp)))
     emit("webhook_ingest_per_s_postgres", rate, "events/s", ">= 500", **extra)
+    with private_pg_schema(base, "bench") as pg_url:
+        trips = round_trips_per_group(pg_url, 400)
+    emit("webhook_round_trips_per_group_postgres", trips, "statements", "info", senders=SENDERS)
     with tempfile.TemporaryDirectory() as tmp:
         rate = asyncio.run(measure(f"sqlite:///{Path(tmp) / 'bench.db'}", events, Path(tmp)))
     emit("webhook_ingest_per_s_sqlite", rate, "events/s", "info", **extra)

@@ -37,7 +37,11 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    # No pool_pre_ping: it costs a round trip on every checkout (a tenth of a webhook's
+    # time on PostgreSQL). A connection that died since its last use fails its statement
+    # instead; SQLAlchemy then drops the pool's stale connections, and that one request
+    # answers 503 (bot/sources/webhooks.py) or is retried by its worker.
+    return create_engine(url, hide_parameters=True)
 
 
 def redact_url(url: str) -> str:

@@ -1,18 +1,45 @@
-"""Set-based SQL for the ingest path: a whole batch per statement, inside the caller's transaction."""
+"""Set-based SQL for the ingest path: a whole batch per statement, inside the caller's transaction.
+
+On PostgreSQL lookups and writes send each column as one array (storage/ingest_bulk.py):
+one short statement per step whatever the batch size. SQLite gets the SQLAlchemy Core
+statements (multi-row ``VALUES``, executemany), which cost it no round trip. The rows
+are typed in storage/ingest_rows.py.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
+from sqlalchemy import (
+    ARRAY,
+    Connection,
+    String,
+    Table,
+    any_,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
 
+from storage import ingest_bulk as bulk
+from storage.ingest_rows import (
+    AuthorRefresh,
+    ConversationBump,
+    ConversationReopen,
+    FoundConversation,
+    KnownAuthor,
+    NewAuthor,
+)
 from storage.models import Author, ContactHandle, Conversation, Cycle, Outbox
 from storage.models import Mention as MentionRow
 from storage.outbox_types import OutboxStatus
 
 _CHUNK = 400
+_VARCHAR_ARRAY = ARRAY(String())
 
 
 def table(model: Any) -> Table:
@@ -44,6 +71,13 @@ def existing_keys(
     """
     t = table(model)
     found: set[tuple[str, str]] = set()
+    if _is_pg(conn):
+        rows = conn.exec_driver_sql(
+            f"SELECT source, external_id FROM {t.name} WHERE (source, external_id) IN "
+            "(SELECT * FROM unnest(%b::VARCHAR[], %b::VARCHAR[]))",
+            ([k[0] for k in keys], [k[1] for k in keys]),
+        )
+        return {(r[0], r[1]) for r in rows}
     for source, ids in _by_first(keys).items():
         for chunk in _chunks(ids):
             rows = conn.execute(
@@ -53,8 +87,12 @@ def existing_keys(
     return found
 
 
+def _is_pg(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
 def insert_returning_ids(
-    conn: Connection, model: Any, rows: list[dict[str, Any]], key: Sequence[str]
+    conn: Connection, model: Any, rows: Sequence[Mapping[str, Any]], key: Sequence[str]
 ) -> list[int]:
     """Insert ``rows`` (unique on the ``key`` columns) and return their new ids in order.
 
@@ -65,24 +103,38 @@ def insert_returning_ids(
     if not rows:
         return []
     t = table(model)
-    columns = [t.c[name] for name in key]
-    result = conn.execute(insert(t).returning(t.c.id, *columns), rows)
+    if _is_pg(conn):
+        result: Iterable[Sequence[Any]] = bulk.insert(conn, t, rows, returning=("id", *key))
+    else:
+        columns = [t.c[name] for name in key]
+        result = conn.execute(insert(t).returning(t.c.id, *columns), list(rows))
     ids = {tuple(r[1:]): r[0] for r in result}
     return [ids[tuple(row[name] for name in key)] for row in rows]
 
 
-def insert_many(conn: Connection, model: Any, rows: list[dict[str, Any]]) -> None:
-    """Insert ``rows`` with one executemany."""
-    if rows:
-        conn.execute(insert(table(model)), rows)
+def insert_many(conn: Connection, model: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (all with the same keys) in one statement (one executemany on SQLite)."""
+    if not rows:
+        return
+    if _is_pg(conn):
+        bulk.insert(conn, table(model), rows)
+    else:
+        conn.execute(insert(table(model)), list(rows))
 
 
 def authors_by_key(
     conn: Connection, keys: Sequence[tuple[str, str]]
-) -> dict[tuple[str, str], tuple[int, int, int | None]]:
-    """(platform, handle) -> (author id, followers, contact id) for known authors."""
+) -> dict[tuple[str, str], KnownAuthor]:
+    """(platform, handle) -> the stored author, for known authors."""
     t = table(Author)
-    found: dict[tuple[str, str], tuple[int, int, int | None]] = {}
+    found: dict[tuple[str, str], KnownAuthor] = {}
+    if _is_pg(conn):
+        rows = conn.exec_driver_sql(
+            "SELECT platform, handle, id, followers, contact_id FROM author WHERE "
+            "(platform, handle) IN (SELECT * FROM unnest(%b::VARCHAR[], %b::VARCHAR[]))",
+            ([k[0] for k in keys], [k[1] for k in keys]),
+        )
+        return {(r[0], r[1]): KnownAuthor(r[2], r[3], r[4]) for r in rows}
     for platform, handles in _by_first(keys).items():
         for chunk in _chunks(handles):
             rows = conn.execute(
@@ -91,7 +143,7 @@ def authors_by_key(
                 )
             )
             for handle, author_id, followers, contact_id in rows:
-                found[(platform, handle)] = (author_id, followers, contact_id)
+                found[(platform, handle)] = KnownAuthor(author_id, followers, contact_id)
     return found
 
 
@@ -99,6 +151,14 @@ def contacts_by_handle(conn: Connection, handles: Sequence[str]) -> dict[str, in
     """handle -> contact id, for the handles that belong to a known contact."""
     t = table(ContactHandle)
     found: dict[str, int] = {}
+    if not handles:
+        return found
+    if _is_pg(conn):
+        rows = conn.exec_driver_sql(
+            "SELECT handle, contact_id FROM contact_handle WHERE handle = ANY(%b::VARCHAR[])",
+            (list(handles),),
+        )
+        return {r[0]: r[1] for r in rows}
     for chunk in _chunks(handles):
         for handle, contact_id in conn.execute(
             select(t.c.handle, t.c.contact_id).where(t.c.handle.in_(chunk))
@@ -107,12 +167,33 @@ def contacts_by_handle(conn: Connection, handles: Sequence[str]) -> dict[str, in
     return found
 
 
-def update_authors(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Refresh followers and influence of known authors (keys: b_id, b_followers, b_influence,
-    b_updated_at)."""
-    if not rows:
+_AUTHOR_REFRESH = ("followers", "influence", "updated_at")
+
+
+def write_authors(
+    conn: Connection, new: Sequence[NewAuthor], changes: Sequence[AuthorRefresh]
+) -> list[int]:
+    """Insert the ``new`` authors and refresh the ``changes``d ones; the new authors' ids
+    in order. One statement on PostgreSQL (``WITH done AS (UPDATE ...) INSERT ...``)."""
+    if not _is_pg(conn) or not new or not changes:
+        new_ids = insert_returning_ids(conn, Author, new, key=("platform", "handle"))
+        update_authors(conn, changes)
+        return new_ids
+    t = table(Author)
+    refresh = bulk.update_statement(conn, t, [_values(c) for c in changes], _AUTHOR_REFRESH)
+    found = bulk.insert(conn, t, new, returning=("id", "platform", "handle"), after=refresh)
+    ids = {(r[1], r[2]): r[0] for r in found}
+    return [ids[(row["platform"], row["handle"])] for row in new]
+
+
+def update_authors(conn: Connection, changes: Sequence[AuthorRefresh]) -> None:
+    """Refresh followers and influence of known authors."""
+    if not changes:
         return
     t = table(Author)
+    if _is_pg(conn):
+        bulk.update(conn, t, [_values(c) for c in changes], _AUTHOR_REFRESH)
+        return
     conn.execute(
         update(t)
         .where(t.c.id == bindparam("b_id"))
@@ -121,69 +202,81 @@ def update_authors(conn: Connection, rows: list[dict[str, Any]]) -> None:
             influence=bindparam("b_influence"),
             updated_at=bindparam("b_updated_at"),
         ),
-        rows,
+        [_bound(c) for c in changes],
     )
+
+
+def _values(change: Any) -> dict[str, Any]:
+    """A change's fields by name (a shallow ``dataclasses.asdict``, which deep-copies)."""
+    return {name: getattr(change, name) for name in change.__slots__}
+
+
+def _bound(change: Any) -> dict[str, Any]:
+    """A change's fields as ``b_``-prefixed bind parameters (they may not share a
+    column's name in an executemany UPDATE)."""
+    return {f"b_{name}": getattr(change, name) for name in change.__slots__}
 
 
 def latest_conversations(
     conn: Connection, keys: Sequence[str], resolved_since: datetime
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, FoundConversation]:
     """For each thread key, its open conversation, else the one resolved most recently
     after ``resolved_since`` (a candidate for reopening)."""
     t = table(Conversation)
-    best: dict[str, dict[str, Any]] = {}
-    for chunk in _chunks(keys):
-        rows = conn.execute(
-            select(
-                t.c.id,
-                t.c.key,
-                t.c.status,
-                t.c.cycle,
-                t.c.channels,
-                t.c.mention_count,
-                t.c.source,
-                t.c.severity,
-                t.c.team,
-                t.c.resolved_at,
-                t.c.author_id,
-                t.c.sentiment,
-                t.c.sentiment_by,
-            )
-            .where(t.c.key.in_(chunk))
-            .where((t.c.status != "resolved") | (t.c.resolved_at >= resolved_since))
-        )
-        for row in rows:
-            data = dict(row._mapping)
-            current = best.get(data["key"])
-            if current is None or _prefer(data, current):
-                best[data["key"]] = data
+    best: dict[str, FoundConversation] = {}
+    columns = [
+        t.c.id,
+        t.c.key,
+        t.c.status,
+        t.c.cycle,
+        t.c.channels,
+        t.c.mention_count,
+        t.c.source,
+        t.c.severity,
+        t.c.team,
+        t.c.resolved_at,
+        t.c.author_id,
+        t.c.sentiment,
+        t.c.sentiment_by,
+    ]
+    recent = (t.c.status != "resolved") | (t.c.resolved_at >= resolved_since)
+    if _is_pg(conn):  # one statement, the keys as one array
+        wheres = [t.c.key == any_(bindparam("keys", list(keys), type_=_VARCHAR_ARRAY))]
+    else:
+        wheres = [t.c.key.in_(chunk) for chunk in _chunks(keys)]
+    for where in wheres:
+        for row in conn.execute(select(*columns).where(where).where(recent)):
+            found = FoundConversation(**row._mapping)
+            current = best.get(found.key)
+            if current is None or prefer(found, current):
+                best[found.key] = found
     return best
 
 
-def _prefer(candidate: dict[str, Any], current: dict[str, Any]) -> bool:
-    candidate_open = bool(candidate["status"] != "resolved")
-    current_open = bool(current["status"] != "resolved")
+def prefer(candidate: FoundConversation, current: FoundConversation) -> bool:
+    """Whether ``candidate`` is the conversation a thread continues rather than ``current``:
+    an open one before a resolved one, else the newer."""
+    candidate_open = candidate.status != "resolved"
+    current_open = current.status != "resolved"
     if candidate_open != current_open:
         return candidate_open
-    return bool(candidate["id"] > current["id"])
+    return candidate.id > current.id
 
 
-def bump_conversations(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Apply new mention counts, activity times and sentiment (keys: b_id, b_count, b_at,
-    b_sentiment, b_sentiment_by)."""
-    if not rows:
+def bump_conversations(conn: Connection, changes: Sequence[ConversationBump]) -> None:
+    """Apply new mention counts, activity times and sentiment."""
+    if not changes:
         return
     t = table(Conversation)
+    names = ("mention_count", "last_activity_at", "sentiment", "sentiment_by")
+    if _is_pg(conn):
+        bulk.update(conn, t, [_values(c) for c in changes], names)
+        return
     conn.execute(
         update(t)
         .where(t.c.id == bindparam("b_id"))
-        .values(
-            mention_count=bindparam("b_count"),
-            last_activity_at=bindparam("b_at"),
-            sentiment=bindparam("b_sentiment"),
-            sentiment_by=bindparam("b_sentiment_by"),
-        ),
-        rows,
+        .values({name: bindparam(f"b_{name}") for name in names}),
+        [_bound(c) for c in changes],
     )
 
 
@@ -201,16 +294,16 @@ __all__ = [
 ]
 
 
-def reopen_conversations(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Mark conversations open again in a new cycle (keys: b_id, b_cycle)."""
-    if not rows:
+def reopen_conversations(conn: Connection, changes: Sequence[ConversationReopen]) -> None:
+    """Mark conversations open again in a new cycle."""
+    if not changes:
         return
     t = table(Conversation)
     conn.execute(
         update(t)
         .where(t.c.id == bindparam("b_id"))
         .values(status="open", cycle=bindparam("b_cycle"), assignee_id=None, resolved_at=None),
-        rows,
+        [_bound(c) for c in changes],
     )
 
 

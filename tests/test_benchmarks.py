@@ -79,7 +79,7 @@ def test_emit_prints_one_json_figure_per_line(capsys: pytest.CaptureFixture[str]
 
 def test_ingest_paths_store_every_mention(tmp_path: Path) -> None:
     events = mentions(300)
-    full_s = ingest.full_path(events, tmp_path, rules=100)
+    full_s, round_trips = ingest.full_path(events, tmp_path, rules=100)
     ceiling_s = ingest.ceiling(events, tmp_path)
     with sqlite3.connect(tmp_path / "ingest.db") as conn:
         assert conn.execute("SELECT count(*) FROM mention").fetchone() == (300,)
@@ -87,6 +87,7 @@ def test_ingest_paths_store_every_mention(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "ceiling.db") as conn:
         assert conn.execute("SELECT count(*) FROM mention").fetchone() == (300,)
     assert 0 < ceiling_s < 60 and 0 < full_s < 120
+    assert round_trips < 40  # one statement per step for the whole batch
 
 
 def test_rule_matching_cost_stays_flat_at_a_small_size() -> None:
