@@ -1,13 +1,15 @@
 """The fast path of :func:`storage.metrics.compute`: whole days from ``metric_day`` (about
-six rows a day, every staff member in each), the partial first day from ``cycle`` rows,
-the reopens that straddle the start from a partial index; four queries in all, and every
-group's sketches merged in one numpy histogram per measure (:mod:`storage.rollup_packed`).
+six rows a day, every staff member in each), the partial first day from its hour rows and
+the cycle rows before its first whole hour, counts from two small indexes; five queries,
+and every group's sketches merged in one numpy histogram per measure
+(:mod:`storage.rollup_packed`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, date, datetime, time
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
@@ -34,18 +36,29 @@ def compute(conn: Connection, since: datetime) -> MetricsReport:
     """Every figure of :func:`storage.metrics.compute_raw` for cycles received since ``since``."""
     report = MetricsReport(since=since)
     first_day = rollups.first_full_day(since)
-    edge_end = datetime.combine(first_day, time(0), tzinfo=UTC)
+    midnight = datetime.combine(first_day, time(0), tzinfo=UTC)
+    hour_start = min(_next_hour(since), midnight)  # the partial day's hour rows start here
     parts: dict[str, list[Packed]] = defaultdict(list)
     counters = dict.fromkeys(COUNTERS, 0)
     rows = conn.execute(
-        text("SELECT measure, count, data FROM metric_day WHERE day >= :day"), {"day": first_day}
+        text(
+            "SELECT measure, count, data FROM metric_day WHERE (hour = :whole AND day >= :day)"
+            " OR (day = :edge_day AND hour >= :edge_hour)"
+        ),
+        {
+            "whole": rollups.WHOLE_DAY,
+            "day": first_day,
+            "edge_day": rollups.day_of(since),
+            "edge_hour": hour_start.hour if hour_start < midnight else 24,
+        },
     ).all()
     for measure, count, data in rows:
         if measure in counters:
             counters[measure] += count
         elif data:
             parts[measure].append(rollup_packed.decode(bytes(data)))
-    edge_cycles, edge_new = _add_edge(conn, since, edge_end, parts)
+    edge_cycles, edge_new = _edge_counts(conn, since, midnight)
+    _add_edge(conn, since, hour_start, parts)
     reopened_from_before = run_query(
         conn,
         "SELECT COUNT(*) FROM cycle c WHERE c.n > 1 AND c.received_at >= :since"
@@ -70,6 +83,27 @@ def compute(conn: Connection, since: datetime) -> MetricsReport:
     return report
 
 
+def _next_hour(when: datetime) -> datetime:
+    """The first whole hour (UTC) that starts at or after ``when``."""
+    start = when.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return start if start >= when else start + timedelta(hours=1)
+
+
+def _edge_counts(conn: Connection, since: datetime, until: datetime) -> tuple[int, int]:
+    """Cycles received in [since, until), and how many were first cycles (an index-only
+    count: the day counters cover whole days only)."""
+    if until <= since:
+        return 0, 0
+    found = _between(
+        conn,
+        "SELECT COUNT(*), SUM(CASE WHEN c.n = 1 THEN 1 ELSE 0 END) FROM cycle c"
+        " WHERE c.received_at >= :since AND c.received_at < :until",
+        since,
+        until,
+    )[0]
+    return int(found[0] or 0), int(found[1] or 0)
+
+
 def cycles_from(conn: Connection, day: date) -> int:
     """Cycles received on ``day`` and after, by the rollup counters (one small read)."""
     found = conn.execute(
@@ -81,16 +115,14 @@ def cycles_from(conn: Connection, day: date) -> int:
 
 def _add_edge(
     conn: Connection, since: datetime, until: datetime, parts: dict[str, list[Packed]]
-) -> tuple[int, int]:
-    """Cycles received in the partial first day, read from the rows; returns how many
-    cycles that is and how many of them are first cycles (new conversations)."""
+) -> None:
+    """Cycles received before the first whole hour of the period, read from the rows."""
     if until <= since:
-        return 0, 0
+        return
     columns = ", ".join(f"c.{d}, c.{STAFF_COLUMN[d]}" for d in DURATIONS)
     rows = _between(
         conn,
-        f"SELECT {columns}, c.n FROM cycle c"
-        " WHERE c.received_at >= :since AND c.received_at < :until",
+        f"SELECT {columns} FROM cycle c WHERE c.received_at >= :since AND c.received_at < :until",
         since,
         until,
     )
@@ -120,11 +152,10 @@ def _add_edge(
     parts["handled"].append(
         rollup_packed.counted([int(r[0]) for r in handled], [int(r[1]) for r in handled])
     )
-    return len(rows), sum(1 for row in rows if row[-1] == 1)
 
 
-def _between(conn: Connection, sql: str, since: datetime, until: datetime) -> list[Any]:
+def _between(conn: Connection, sql: str, since: datetime, until: datetime) -> Sequence[Any]:
     stmt = text(sql).bindparams(
         bindparam("since", type_=UTCDateTime()), bindparam("until", type_=UTCDateTime())
     )
-    return list(conn.execute(stmt, {"since": since, "until": until}))
+    return conn.execute(stmt, {"since": since, "until": until}).all()

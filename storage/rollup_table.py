@@ -35,14 +35,16 @@ class MetricRollup(SQLModel, table=True):
 
 
 class MetricDay(SQLModel, table=True):
-    """One measure on one received day for everyone at once (see :mod:`storage.rollups`):
-    ``count`` for the counters (``cycles``, ``conversations``), ``data`` for the rest."""
+    """One measure on one received day (``hour`` -1) or one hour of it (``hour`` 0-23) for
+    everyone at once (see :mod:`storage.rollups`): ``count`` for the day counters
+    (``cycles``, ``conversations``), ``data`` for the rest."""
 
     __tablename__ = "metric_day"
-    __table_args__ = (UniqueConstraint("day", "measure"),)
+    __table_args__ = (UniqueConstraint("day", "hour", "measure"),)
 
     id: int | None = Field(default=None, primary_key=True)
     day: date
+    hour: int = -1
     measure: str
     count: int = 0
     data: bytes = Field(default=b"", sa_type=LargeBinary())

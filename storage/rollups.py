@@ -1,11 +1,11 @@
 """Metric rollups kept current as handling events are recorded (README "Metrics, defined").
 
-``metric_day``: per received day, one row per measure holding everyone at once
+``metric_day``: per received day (and per hour of it), one row per measure holding everyone at once
 (:mod:`storage.rollup_packed`): for ``claim``, ``first_response`` and ``resolution`` the
 count, sum and sketch of the durations for all cycles (group 0) and for each staff member
 credited; for ``handled`` the cycles each person acted on; and the counters ``cycles`` and
-``conversations`` (new cycles, and how many of them were first cycles). `/crm metrics`
-reads ~6 rows a day from it.
+``conversations`` (new cycles, and how many of them were first cycles; whole days only).
+`/crm metrics` reads ~6 rows a day from it, and the hours of a partial first day.
 
 ``metric_rollup``: one row per received day x team x source x severity (``staff_id = 0``)
 per sketched measure, for breakdowns by those keys.
@@ -35,6 +35,7 @@ from storage.rollup_table import MetricDay, MetricRollup
 SKETCHED = {"claim_s": "claim", "first_response_s": "first_response", "resolution_s": "resolution"}
 CREDIT = {"claim": "claimed_by", "first_response": "first_response_by", "resolution": "resolved_by"}
 EVERYONE = 0  # the group id of all cycles together in a metric_day row
+WHOLE_DAY = -1  # metric_day.hour of a whole day's row
 
 
 # -- upkeep inside record() ---------------------------------------------------------------
@@ -72,21 +73,26 @@ def _bump(
     session.execute(table.update().where(table.c.id == row_id).values(**values))
 
 
-def _add_to_day(session: Session, day: date, measure: str, added: rollup_packed.Packed) -> None:
-    """Fold ``added`` into the day's ``metric_day`` row for ``measure`` (locked on
-    PostgreSQL while it is rewritten, as the old per-day total row was)."""
+def _add_to_day(
+    session: Session, received: datetime, measure: str, added: rollup_packed.Packed
+) -> None:
+    """Fold ``added`` into the ``metric_day`` rows for ``measure`` of the day and of the
+    hour ``received`` falls in (locked on PostgreSQL while they are rewritten)."""
     table = MetricDay.__table__  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(
-        insert(table).values(day=day, measure=measure, count=0, data=b"").on_conflict_do_nothing()
-    )
-    query = select(table.c.id, table.c.data).where(table.c.day == day, table.c.measure == measure)
-    if dialect == "postgresql":
-        query = query.with_for_update()
-    row_id, blob = session.execute(query).one()
-    data = rollup_packed.encode(rollup_packed.combine([rollup_packed.decode(blob), added]))
-    session.execute(table.update().where(table.c.id == row_id).values(data=data))
+    day, hour = day_of(received), received.astimezone(UTC).hour
+    for span in (WHOLE_DAY, hour):
+        key = {"day": day, "hour": span, "measure": measure}
+        session.execute(insert(table).values(**key, count=0, data=b"").on_conflict_do_nothing())
+        query = select(table.c.id, table.c.data).where(
+            table.c.day == day, table.c.hour == span, table.c.measure == measure
+        )
+        if dialect == "postgresql":
+            query = query.with_for_update()
+        row_id, blob = session.execute(query).one()
+        data = rollup_packed.encode(rollup_packed.combine([rollup_packed.decode(blob), added]))
+        session.execute(table.update().where(table.c.id == row_id).values(data=data))
 
 
 def on_recorded(
@@ -111,7 +117,10 @@ def on_recorded(
             staff = getattr(cycle, CREDIT[measure])
             owners = (EVERYONE,) if staff is None else (EVERYONE, staff)
             _add_to_day(
-                session, day, measure, rollup_packed.observations(owners, [new] * len(owners))
+                session,
+                cycle.received_at,
+                measure,
+                rollup_packed.observations(owners, [new] * len(owners)),
             )
     if event.actor_id is not None:
         seen = session.execute(
@@ -125,7 +134,10 @@ def on_recorded(
         ).scalar_one()
         if seen == 1:  # this event (already flushed) is the person's first on the cycle
             _add_to_day(
-                session, day, "handled", rollup_packed.observations((event.actor_id,), None)
+                session,
+                cycle.received_at,
+                "handled",
+                rollup_packed.observations((event.actor_id,), None),
             )
 
 
@@ -138,10 +150,10 @@ def count_cycles(conn: Connection | Session, day: date, cycles: int, conversatio
     for measure, n in (("cycles", cycles), ("conversations", conversations)):
         if not n:
             continue
-        stmt = insert(table).values(day=day, measure=measure, count=n, data=b"")
+        stmt = insert(table).values(day=day, hour=WHOLE_DAY, measure=measure, count=n, data=b"")
         conn.execute(
             stmt.on_conflict_do_update(
-                index_elements=[table.c.day, table.c.measure],
+                index_elements=[table.c.day, table.c.hour, table.c.measure],
                 set_={"count": table.c.count + n},
             )
         )
@@ -169,7 +181,7 @@ class _Day:
 def rebuild(conn: Connection) -> int:
     """Recompute every rollup row from cycles and handling events; returns rows written."""
     groups: dict[tuple[Any, ...], _Acc] = defaultdict(_Acc)
-    days: dict[tuple[date, str], _Day] = defaultdict(_Day)
+    days: dict[tuple[date, int, str], _Day] = defaultdict(_Day)
     cycles = conn.execute(
         text(
             "SELECT received_at, team, source, severity, claim_s, claimed_by, first_response_s,"
@@ -180,10 +192,10 @@ def rebuild(conn: Connection) -> int:
     process = received_type.result_processor(conn.dialect, None)
     for row in cycles:
         received = process(row[0]) if process else row[0]
-        day = day_of(received)
-        days[(day, "cycles")].count += 1
+        day, hour = day_of(received), received.astimezone(UTC).hour
+        days[(day, WHOLE_DAY, "cycles")].count += 1
         if row[10] == 1:
-            days[(day, "conversations")].count += 1
+            days[(day, WHOLE_DAY, "conversations")].count += 1
         group = (day, 0, row[1] or "", row[2], row[3])
         for measure, (value, staff) in zip(
             SKETCHED.values(), ((row[4], row[5]), (row[6], row[7]), (row[8], row[9])), strict=True
@@ -195,7 +207,7 @@ def rebuild(conn: Connection) -> int:
             acc.count += 1
             acc.total += value
             acc.keys.append(key_of(value))
-            entry = days[(day, measure)]
+            entry = days[(day, hour, measure)]
             for owner in (EVERYONE,) if staff is None else (EVERYONE, int(staff)):
                 entry.owners.append(owner)
                 entry.values.append(value)
@@ -209,14 +221,17 @@ def rebuild(conn: Connection) -> int:
     )
     for row in handled:
         received = process(row[0]) if process else row[0]
-        days[(day_of(received), "handled")].owners.append(int(row[1]))
+        at = received.astimezone(UTC)
+        days[(at.date(), at.hour, "handled")].owners.append(int(row[1]))
     return _write(conn, groups, days)
 
 
 def _write(
-    conn: Connection, groups: dict[tuple[Any, ...], _Acc], days: dict[tuple[date, str], _Day]
+    conn: Connection,
+    groups: dict[tuple[Any, ...], _Acc],
+    days: dict[tuple[date, int, str], _Day],
 ) -> int:
-    """Replace every rollup row with the rebuilt ones."""
+    """Replace every rollup row with the rebuilt ones (a day's row: its hours combined)."""
     rollup, day_table = MetricRollup.__table__, MetricDay.__table__  # type: ignore[attr-defined]
     conn.execute(rollup.delete())
     conn.execute(day_table.delete())
@@ -235,17 +250,26 @@ def _write(
         for (day, staff, team, source, severity, measure), acc in groups.items()
     ]
     day_rows = []
-    for (day, measure), entry in days.items():
-        if measure in ("cycles", "conversations"):
-            data = b""
-        else:
-            values = None if measure == "handled" else entry.values
-            data = rollup_packed.encode(rollup_packed.observations(entry.owners, values))
-        day_rows.append({"day": day, "measure": measure, "count": entry.count, "data": data})
+    hours: dict[tuple[date, str], list[rollup_packed.Packed]] = defaultdict(list)
+    for (day, hour, measure), entry in days.items():
+        if hour == WHOLE_DAY:  # the counters
+            day_rows.append(_day_row(day, hour, measure, entry.count, b""))
+            continue
+        values = None if measure == "handled" else entry.values
+        packed = rollup_packed.combine([rollup_packed.observations(entry.owners, values)])
+        hours[(day, measure)].append(packed)
+        day_rows.append(_day_row(day, hour, measure, 0, rollup_packed.encode(packed)))
+    for (day, measure), parts in hours.items():
+        whole = rollup_packed.encode(rollup_packed.combine(parts))
+        day_rows.append(_day_row(day, WHOLE_DAY, measure, 0, whole))
     for table, batch in ((rollup, rows), (day_table, day_rows)):
         for start in range(0, len(batch), 5000):
             conn.execute(table.insert(), batch[start : start + 5000])
     return len(rows) + len(day_rows)
+
+
+def _day_row(day: date, hour: int, measure: str, count: int, data: bytes) -> dict[str, Any]:
+    return {"day": day, "hour": hour, "measure": measure, "count": count, "data": data}
 
 
 def first_full_day(since: datetime) -> date:
