@@ -40,18 +40,15 @@ def compute(conn: Connection, since: datetime) -> MetricsReport:
     hour_start = min(_next_hour(since), midnight)  # the partial day's hour rows start here
     parts: dict[str, list[Packed]] = defaultdict(list)
     counters = dict.fromkeys(COUNTERS, 0)
-    rows = conn.execute(
-        text(
-            "SELECT measure, count, data FROM metric_day WHERE (hour = :whole AND day >= :day)"
-            " OR (day = :edge_day AND hour >= :edge_hour)"
-        ),
+    rows = _day_rows(
+        conn,
         {
             "whole": rollups.WHOLE_DAY,
             "day": first_day,
             "edge_day": rollups.day_of(since),
             "edge_hour": hour_start.hour if hour_start < midnight else 24,
         },
-    ).all()
+    )
     for measure, count, data in rows:
         if measure in counters:
             counters[measure] += count
@@ -81,6 +78,27 @@ def compute(conn: Connection, since: datetime) -> MetricsReport:
     for staff_id, got in rollup_packed.figures(parts["handled"], ()).items():
         report.staff.setdefault(staff_id, StaffFigures(staff_id)).handled = got.count
     return report
+
+
+_DAY_ROWS = (
+    "SELECT measure, count, data FROM metric_day WHERE (hour = {whole} AND day >= {day})"
+    " OR (day = {edge_day} AND hour >= {edge_hour})"
+)
+
+
+def _day_rows(conn: Connection, params: dict[str, Any]) -> Sequence[Any]:
+    """The ``metric_day`` rows of the period. On PostgreSQL in psycopg's binary format:
+    the ~2.5 MB of sketches of 30 days at 1M conversations otherwise arrive as hex text,
+    which took longer to parse (~9 ms) than the whole rest of the query (~3 ms)."""
+    raw: Any = conn.connection.dbapi_connection
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg" and raw:
+        sql = _DAY_ROWS.format(**{name: f"%({name})s" for name in params})
+        with raw.cursor(binary=True) as cursor:
+            cursor.execute(sql, params)
+            found: list[Any] = cursor.fetchall()
+            return found
+    sql = _DAY_ROWS.format(**{name: f":{name}" for name in params})
+    return conn.execute(text(sql), params).all()
 
 
 def _next_hour(when: datetime) -> datetime:

@@ -149,7 +149,13 @@ def figures(parts: Sequence[Packed], ps: Sequence[float]) -> dict[int, GroupFigu
     totals = np.bincount(
         inverse, weights=np.concatenate([p.totals for p in parts]), minlength=len(uid)
     )
-    owners = np.searchsorted(uid, np.concatenate([p.owners for p in parts]))
+    owners = np.concatenate([p.owners for p in parts])
+    if len(uid) and uid[0] >= 0 and uid[-1] < 1_000_000:  # staff ids: a lookup table
+        index = np.zeros(int(uid[-1]) + 1, dtype=np.int64)
+        index[uid] = np.arange(len(uid))
+        owners = index[owners]
+    else:
+        owners = np.searchsorted(uid, owners)
     keys = np.concatenate([p.keys for p in parts]).astype(np.int64)
     weights = np.concatenate([p.weights for p in parts]).astype(np.int64)
     quantiles = quantiles_by_group(owners, keys, weights, len(uid), ps)
@@ -175,11 +181,13 @@ def quantiles_by_group(
     if n_groups * width <= DENSE_CELLS:
         cells = np.bincount(groups * width + slots, weights=weights, minlength=n_groups * width)
         cumulative = np.cumsum(cells.reshape(n_groups, width), axis=1)
-        for g in range(n_groups):
-            n = round(float(cumulative[g, -1]))
-            for i, p in enumerate(ps):
+        totals = [round(float(t)) for t in cumulative[:, -1]]
+        for i, p in enumerate(ps):
+            ranks = np.array([_rank(p, n) if n else 0 for n in totals], dtype=np.float64)
+            found = (cumulative >= ranks[:, None]).argmax(axis=1)  # first slot reaching it
+            for g, n in enumerate(totals):
                 if n:
-                    at = int(np.searchsorted(cumulative[g], _rank(p, n)))
+                    at = int(found[g])
                     out[g][i] = value_of(ZERO_KEY if at == 0 else at + low)
         return out
     order = np.argsort(groups * width + slots, kind="stable")
