@@ -4,7 +4,7 @@ The knowledge base is generated from templates and a support vocabulary (fixed s
 customer messages about a cloud storage product (problems, questions, praise, in many
 wordings, with product areas, devices, error codes and versions) and the replies staff
 sent, with votes (most entries none) and ages over two years. It is loaded before
-migration 0014 runs, so the migration's backfill builds the index. 200 further messages
+migration 0015 runs, so the migration's backfill builds the index. 200 further messages
 are the queries.
 
 Figures: p95 of ``knowledge.search(limit=10)`` on an SQLite file and on PostgreSQL (a
@@ -269,8 +269,8 @@ def queries(n: int = QUERIES, seed: int = 29) -> list[str]:
 
 
 def load(db: Database, rows: Sequence[dict[str, Any]]) -> None:
-    """The rows into a database migrated up to 0013; then 0014 indexes them."""
-    migrate.upgrade(db, "0013")
+    """The rows into a database migrated up to 0014; then 0015 indexes them."""
+    migrate.upgrade(db, "0014")
     t = table(KnowledgeEntry)
     with db.transaction() as conn:
         for start in range(0, len(rows), 5000):
@@ -308,7 +308,7 @@ def agreement(db: Database, corpus: Corpus, texts: Sequence[str]) -> float:
     return same / len(texts)
 
 
-# The implementation this replaced (handlers/suggest/knowledge.py before 0014), verbatim in
+# The implementation this replaced (handlers/suggest/knowledge.py before 0015), verbatim in
 # substance: TF-IDF cosine x votes x recency over the newest 5,000 entries, in Python.
 _OLD_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 

@@ -18,7 +18,7 @@ they hold, how many entries hold each query word).
 
 :func:`candidates` scores every entry holding one of the query's key words
 (:func:`distinctive`) and returns the best, so the answer is the exhaustive ranking's.
-Migration 0013 creates all of this.
+Migration 0015 creates all of this.
 """
 
 from __future__ import annotations
@@ -281,7 +281,7 @@ def include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
     """For Alembic's comparisons: the search index's own tables, column and index are
-    made by migration 0013 and are not in the models (they differ per database)."""
+    made by migration 0015 and are not in the models (they differ per database)."""
     if not reflected or compare_to is not None or name is None:
         return True
     if type_ == "table":

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from storage import metrics_rollup
+from storage import metrics_rollup, rollups
 from storage.metrics_report import (
     DURATIONS,
     STAFF_COLUMN,
@@ -46,20 +46,19 @@ def compute(
 ) -> MetricsReport:
     """All figures for cycles received since ``since`` (optionally one team or source).
 
-    Small periods are computed exactly from the rows; large unfiltered ones from the
-    rollups (exact counts, percentiles within 1%). ``fast`` forces one or the other.
+    Small periods are computed exactly from the rows; large unfiltered ones (by the
+    rollups' cycle counters, from the first day touched) from the rollups (exact counts,
+    percentiles within 0.4%). ``fast`` forces one or the other.
     """
     if fast is None:
-        fast = team is None and source is None and count_cycles(conn, since) >= FAST_FROM
+        fast = (
+            team is None
+            and source is None
+            and metrics_rollup.cycles_from(conn, rollups.day_of(since)) >= FAST_FROM
+        )
     if fast and team is None and source is None:
         return metrics_rollup.compute(conn, since)
     return compute_raw(conn, since, team=team, source=source)
-
-
-def count_cycles(conn: Connection, since: datetime) -> int:
-    """Cycles received since ``since`` (an index-only count)."""
-    sql = "SELECT COUNT(*) FROM cycle c WHERE c.received_at >= :since"
-    return int(run_query(conn, sql, since, {})[0][0])
 
 
 def compute_raw(

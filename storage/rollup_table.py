@@ -1,6 +1,7 @@
-"""The ``metric_rollup`` table (what its rows mean: :mod:`storage.rollups`).
+"""The ``metric_rollup`` and ``metric_day`` tables (what their rows mean:
+:mod:`storage.rollups`).
 
-It lives apart from :mod:`storage.rollups` so that :mod:`storage.models` can register it
+They live apart from :mod:`storage.rollups` so that :mod:`storage.models` can register them
 without importing the rollup code, which itself reads ``cycle`` and ``handling_event``.
 """
 
@@ -31,3 +32,19 @@ class MetricRollup(SQLModel, table=True):
     count: int = 0
     total: float = 0.0
     sketch: bytes = Field(default=b"", sa_type=LargeBinary())
+
+
+class MetricDay(SQLModel, table=True):
+    """One measure on one received day (``hour`` -1) or one hour of it (``hour`` 0-23) for
+    everyone at once (see :mod:`storage.rollups`): ``count`` for the day counters
+    (``cycles``, ``conversations``), ``data`` for the rest."""
+
+    __tablename__ = "metric_day"
+    __table_args__ = (UniqueConstraint("day", "hour", "measure"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date
+    hour: int = -1
+    measure: str
+    count: int = 0
+    data: bytes = Field(default=b"", sa_type=LargeBinary())

@@ -1,95 +1,41 @@
 """Metric rollups kept current as handling events are recorded (README "Metrics, defined").
 
-One row per received day x team x source x severity (``staff_id = 0``), one per day for
-all of them together (team/source/severity ``"*"``), and one per received day x staff
-(team/source/severity ``""``) for each measure: ``claim``,
-``first_response``, ``resolution`` (count, sum and a mergeable sketch of the durations)
-and ``handled`` (staff rows only: conversation cycles the person acted on). Rows are
-keyed by the day the *cycle was received*, so a query over "cycles received since X"
-merges whole days from here and reads only the partial first day from ``cycle``.
+``metric_day``: per received day (and per hour of it), one row per measure holding everyone at once
+(:mod:`storage.rollup_packed`): for ``claim``, ``first_response`` and ``resolution`` the
+count, sum and sketch of the durations for all cycles (group 0) and for each staff member
+credited; for ``handled`` the cycles each person acted on; and the counters ``cycles`` and
+``conversations`` (new cycles, and how many of them were first cycles; whole days only).
+`/crm metrics` reads ~6 rows a day from it, and the hours of a partial first day.
 
-Sketches use ddsketch's logarithmic key mapping (0.4% relative accuracy, so a reported
-percentile is within 0.4% of the exact one); a sketch is
-stored as two little int32 arrays (bucket keys, counts) so merging thousands of them is
-one numpy operation.
+``metric_rollup``: one row per received day x team x source x severity (``staff_id = 0``)
+per sketched measure, for breakdowns by those keys.
+
+Rows are keyed by the day the *cycle was received*, so a query over "cycles received
+since X" merges whole days from here and reads only the partial first day from ``cycle``.
+Sketches: :mod:`storage.rollup_sketch` (0.4% relative accuracy).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-import numpy as np
-from ddsketch.mapping import LogarithmicMapping
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
+from storage import rollup_packed
 from storage.models import Cycle, HandlingEvent
-from storage.rollup_table import MetricRollup
+from storage.rollup_sketch import key_of, merge
+from storage.rollup_table import MetricDay, MetricRollup
 
-RELATIVE_ACCURACY = 0.004  # changing it needs a migration that rebuilds (see 0010)
-MAPPING = LogarithmicMapping(RELATIVE_ACCURACY)
-ZERO_KEY = -(2**31)
-ALL = "*"  # team/source/severity of the per-day total rows (staff_id 0)
 SKETCHED = {"claim_s": "claim", "first_response_s": "first_response", "resolution_s": "resolution"}
 CREDIT = {"claim": "claimed_by", "first_response": "first_response_by", "resolution": "resolved_by"}
-
-
-# -- sketches ---------------------------------------------------------------------------
-
-
-def key_of(value: float) -> int:
-    """The sketch bucket of a duration (0 and below share one bucket)."""
-    return ZERO_KEY if value <= 0 else int(MAPPING.key(value))
-
-
-def value_of(key: int) -> float:
-    return 0.0 if key == ZERO_KEY else float(MAPPING.value(key))
-
-
-def encode(keys: np.ndarray[Any, Any], counts: np.ndarray[Any, Any]) -> bytes:
-    return keys.astype("<i4").tobytes() + counts.astype("<i4").tobytes()
-
-
-def decode(blob: bytes) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    arr = np.frombuffer(blob, dtype="<i4")
-    half = len(arr) // 2
-    return arr[:half], arr[half:]
-
-
-def merge(parts: Sequence[bytes], extra_keys: Iterable[int] = ()) -> bytes:
-    """One sketch holding every part (and the extra bucket keys, one count each)."""
-    keys = [decode(b)[0] for b in parts if b]
-    counts = [decode(b)[1] for b in parts if b]
-    extra = np.fromiter(extra_keys, dtype=np.int64)
-    if len(extra):
-        keys.append(extra)
-        counts.append(np.ones(len(extra), dtype=np.int64))
-    if not keys:
-        return b""
-    all_keys = np.concatenate(keys).astype(np.int64)
-    all_counts = np.concatenate(counts).astype(np.int64)
-    uniq, inverse = np.unique(all_keys, return_inverse=True)
-    return encode(uniq, np.bincount(inverse, weights=all_counts).astype(np.int64))
-
-
-def quantiles(blob: bytes, ps: Sequence[float]) -> list[float | None]:
-    """Nearest-rank quantiles (the value at rank ceil(p*n)), within 1% relative error."""
-    if not blob:
-        return [None for _ in ps]
-    keys, counts = decode(blob)
-    cumulative = np.cumsum(counts)
-    n = int(cumulative[-1])
-    out: list[float | None] = []
-    for p in ps:
-        rank = max(1, math.ceil(p * n - 1e-9))
-        out.append(value_of(int(keys[int(np.searchsorted(cumulative, rank))])))
-    return out
+EVERYONE = 0  # the group id of all cycles together in a metric_day row
+WHOLE_DAY = -1  # metric_day.hour of a whole day's row
 
 
 # -- upkeep inside record() ---------------------------------------------------------------
@@ -127,6 +73,28 @@ def _bump(
     session.execute(table.update().where(table.c.id == row_id).values(**values))
 
 
+def _add_to_day(
+    session: Session, received: datetime, measure: str, added: rollup_packed.Packed
+) -> None:
+    """Fold ``added`` into the ``metric_day`` rows for ``measure`` of the day and of the
+    hour ``received`` falls in (locked on PostgreSQL while they are rewritten)."""
+    table = MetricDay.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    day, hour = day_of(received), received.astimezone(UTC).hour
+    for span in (WHOLE_DAY, hour):
+        key = {"day": day, "hour": span, "measure": measure}
+        session.execute(insert(table).values(**key, count=0, data=b"").on_conflict_do_nothing())
+        query = select(table.c.id, table.c.data).where(
+            table.c.day == day, table.c.hour == span, table.c.measure == measure
+        )
+        if dialect == "postgresql":
+            query = query.with_for_update()
+        row_id, blob = session.execute(query).one()
+        data = rollup_packed.encode(rollup_packed.combine([rollup_packed.decode(blob), added]))
+        session.execute(table.update().where(table.c.id == row_id).values(data=data))
+
+
 def on_recorded(
     session: Session,
     cycle: Cycle,
@@ -142,15 +110,18 @@ def on_recorded(
         "source": cycle.source,
         "severity": cycle.severity,
     }
-    total = {**group, "team": ALL, "source": ALL, "severity": ALL}
     after = (cycle.claim_s, cycle.first_response_s, cycle.resolution_s)
     for measure, old, new in zip(SKETCHED.values(), before, after, strict=True):
         if old is None and new is not None:
             _bump(session, group, measure, new)
-            _bump(session, total, measure, new)
             staff = getattr(cycle, CREDIT[measure])
-            if staff is not None:
-                _bump(session, _staff_key(day, staff), measure, new)
+            owners = (EVERYONE,) if staff is None else (EVERYONE, staff)
+            _add_to_day(
+                session,
+                cycle.received_at,
+                measure,
+                rollup_packed.observations(owners, [new] * len(owners)),
+            )
     if event.actor_id is not None:
         seen = session.execute(
             select(func.count())
@@ -162,37 +133,30 @@ def on_recorded(
             )
         ).scalar_one()
         if seen == 1:  # this event (already flushed) is the person's first on the cycle
-            _bump(session, _staff_key(day, event.actor_id), "handled", None)
+            _add_to_day(
+                session,
+                cycle.received_at,
+                "handled",
+                rollup_packed.observations((event.actor_id,), None),
+            )
 
 
 def count_cycles(conn: Connection | Session, day: date, cycles: int, conversations: int) -> None:
     """Add new cycles (and how many of them are new conversations) to the day's totals:
     ingest, reopens and spike alerts call this in the transaction that creates them."""
-    table = MetricRollup.__table__  # type: ignore[attr-defined]
+    table = MetricDay.__table__  # type: ignore[attr-defined]
     bind = conn.get_bind() if isinstance(conn, Session) else conn
     insert = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
     for measure, n in (("cycles", cycles), ("conversations", conversations)):
         if not n:
             continue
-        key = {"day": day, "staff_id": 0, "team": ALL, "source": ALL, "severity": ALL}
-        stmt = insert(table).values(**key, measure=measure, count=n, total=0.0, sketch=b"")
+        stmt = insert(table).values(day=day, hour=WHOLE_DAY, measure=measure, count=n, data=b"")
         conn.execute(
             stmt.on_conflict_do_update(
-                index_elements=[
-                    table.c.day,
-                    table.c.staff_id,
-                    table.c.team,
-                    table.c.source,
-                    table.c.severity,
-                    table.c.measure,
-                ],
+                index_elements=[table.c.day, table.c.hour, table.c.measure],
                 set_={"count": table.c.count + n},
             )
         )
-
-
-def _staff_key(day: date, staff_id: int) -> dict[str, Any]:
-    return {"day": day, "staff_id": staff_id, "team": "", "source": "", "severity": ""}
 
 
 # -- rebuild ------------------------------------------------------------------------------
@@ -202,21 +166,22 @@ def _staff_key(day: date, staff_id: int) -> dict[str, Any]:
 class _Acc:
     count: int = 0
     total: float = 0.0
-    keys: list[int] | None = None
+    keys: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _Day:
+    """What one ``metric_day`` row gathers during a rebuild."""
+
+    count: int = 0
+    owners: list[int] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
 
 
 def rebuild(conn: Connection) -> int:
     """Recompute every rollup row from cycles and handling events; returns rows written."""
-    table = MetricRollup.__table__  # type: ignore[attr-defined]
-    acc: dict[tuple[Any, ...], _Acc] = {}
-
-    def add(key: tuple[Any, ...], value: float | None) -> None:
-        entry = acc.setdefault(key, _Acc(keys=[]))
-        entry.count += 1
-        if value is not None and entry.keys is not None:
-            entry.total += value
-            entry.keys.append(key_of(value))
-
+    groups: dict[tuple[Any, ...], _Acc] = defaultdict(_Acc)
+    days: dict[tuple[date, int, str], _Day] = defaultdict(_Day)
     cycles = conn.execute(
         text(
             "SELECT received_at, team, source, severity, claim_s, claimed_by, first_response_s,"
@@ -227,20 +192,25 @@ def rebuild(conn: Connection) -> int:
     process = received_type.result_processor(conn.dialect, None)
     for row in cycles:
         received = process(row[0]) if process else row[0]
-        day = day_of(received)
-        add((day, 0, ALL, ALL, ALL, "cycles"), None)
+        day, hour = day_of(received), received.astimezone(UTC).hour
+        days[(day, WHOLE_DAY, "cycles")].count += 1
         if row[10] == 1:
-            add((day, 0, ALL, ALL, ALL, "conversations"), None)
+            days[(day, WHOLE_DAY, "conversations")].count += 1
         group = (day, 0, row[1] or "", row[2], row[3])
         for measure, (value, staff) in zip(
             SKETCHED.values(), ((row[4], row[5]), (row[6], row[7]), (row[8], row[9])), strict=True
         ):
             if value is None:
                 continue
-            add((*group, measure), float(value))
-            add((day, 0, ALL, ALL, ALL, measure), float(value))
-            if staff is not None:
-                add((day, int(staff), "", "", "", measure), float(value))
+            value = float(value)
+            acc = groups[(*group, measure)]
+            acc.count += 1
+            acc.total += value
+            acc.keys.append(key_of(value))
+            entry = days[(day, hour, measure)]
+            for owner in (EVERYONE,) if staff is None else (EVERYONE, int(staff)):
+                entry.owners.append(owner)
+                entry.values.append(value)
     handled = conn.execute(
         text(
             "SELECT DISTINCT c.received_at, h.actor_id, h.conversation_id, h.cycle"
@@ -251,27 +221,55 @@ def rebuild(conn: Connection) -> int:
     )
     for row in handled:
         received = process(row[0]) if process else row[0]
-        add((day_of(received), int(row[1]), "", "", "", "handled"), None)
-    conn.execute(table.delete())
-    rows = []
-    for (day, staff, team, source, severity, measure), entry in acc.items():
-        sketch = merge([], entry.keys or []) if measure in SKETCHED.values() else b""
-        rows.append(
-            {
-                "day": day,
-                "staff_id": staff,
-                "team": team,
-                "source": source,
-                "severity": severity,
-                "measure": measure,
-                "count": entry.count,
-                "total": entry.total,
-                "sketch": sketch,
-            }
-        )
-    for start in range(0, len(rows), 5000):
-        conn.execute(table.insert(), rows[start : start + 5000])
-    return len(rows)
+        at = received.astimezone(UTC)
+        days[(at.date(), at.hour, "handled")].owners.append(int(row[1]))
+    return _write(conn, groups, days)
+
+
+def _write(
+    conn: Connection,
+    groups: dict[tuple[Any, ...], _Acc],
+    days: dict[tuple[date, int, str], _Day],
+) -> int:
+    """Replace every rollup row with the rebuilt ones (a day's row: its hours combined)."""
+    rollup, day_table = MetricRollup.__table__, MetricDay.__table__  # type: ignore[attr-defined]
+    conn.execute(rollup.delete())
+    conn.execute(day_table.delete())
+    rows = [
+        {
+            "day": day,
+            "staff_id": staff,
+            "team": team,
+            "source": source,
+            "severity": severity,
+            "measure": measure,
+            "count": acc.count,
+            "total": acc.total,
+            "sketch": merge([], acc.keys),
+        }
+        for (day, staff, team, source, severity, measure), acc in groups.items()
+    ]
+    day_rows = []
+    hours: dict[tuple[date, str], list[rollup_packed.Packed]] = defaultdict(list)
+    for (day, hour, measure), entry in days.items():
+        if hour == WHOLE_DAY:  # the counters
+            day_rows.append(_day_row(day, hour, measure, entry.count, b""))
+            continue
+        values = None if measure == "handled" else entry.values
+        packed = rollup_packed.combine([rollup_packed.observations(entry.owners, values)])
+        hours[(day, measure)].append(packed)
+        day_rows.append(_day_row(day, hour, measure, 0, rollup_packed.encode(packed)))
+    for (day, measure), parts in hours.items():
+        whole = rollup_packed.encode(rollup_packed.combine(parts))
+        day_rows.append(_day_row(day, WHOLE_DAY, measure, 0, whole))
+    for table, batch in ((rollup, rows), (day_table, day_rows)):
+        for start in range(0, len(batch), 5000):
+            conn.execute(table.insert(), batch[start : start + 5000])
+    return len(rows) + len(day_rows)
+
+
+def _day_row(day: date, hour: int, measure: str, count: int, data: bytes) -> dict[str, Any]:
+    return {"day": day, "hour": hour, "measure": measure, "count": count, "data": data}
 
 
 def first_full_day(since: datetime) -> date:

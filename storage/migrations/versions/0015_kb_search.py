@@ -1,7 +1,7 @@
 """Knowledge-base search: FTS5 on SQLite, a tsvector column with a GIN index on PostgreSQL
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 
 See storage/kb_search.py. SQLite: an FTS5 table with external content on kb_entry, kept in
 sync by triggers (a later batch migration that recreates kb_entry must recreate them), and
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0014"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
