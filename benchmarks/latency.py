@@ -89,9 +89,11 @@ async def wait_healthy(url: str, proc: asyncio.subprocess.Process) -> None:
     raise RuntimeError("crmbot run did not become healthy")
 
 
-async def start_bot(workdir: Path, config: str, env: dict[str, str]) -> tuple[Any, str]:
-    """`crmbot run` in its own process on SQLite with ``config`` and the chat ``env``;
-    returns (process, base URL) once it is healthy."""
+async def start_bot(
+    workdir: Path, config: str, env: dict[str, str], module: str = "bot"
+) -> tuple[Any, str]:
+    """`crmbot run` (``python -m module run``) in its own process on SQLite with ``config``
+    and the chat ``env``; returns (process, base URL) once it is healthy."""
     path = workdir / "crmbot.toml"
     path.write_text(config)
     port = free_port()
@@ -106,7 +108,7 @@ async def start_bot(workdir: Path, config: str, env: dict[str, str]) -> tuple[An
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot",
+        module,
         "run",
         "--host",
         "127.0.0.1",
