@@ -24,6 +24,12 @@ from typing import Any
 from benchmarks import latency, latency_discord
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def _record(pid: int, out: str, seconds: float) -> Any:
     """py-spy recording ``pid`` (idle threads too) for ``seconds`` into ``out``."""
     spy = os.environ.get("PY_SPY") or shutil.which("py-spy") or "py-spy"
@@ -39,6 +45,7 @@ async def _record(pid: int, out: str, seconds: float) -> Any:
         "--rate",
         "200",
         "--nonblocking",
+        *(["--gil"] if os.environ.get("PY_SPY_GIL") else []),
         "--duration",
         str(max(1, round(seconds))),
         "-o",
@@ -70,8 +77,11 @@ async def trace(
         if spy_out:
             spy = await _record(started["pid"], spy_out, count / latency.RATE + 1)
             await asyncio.sleep(0.3)  # py-spy attaches
+        cpu = _cpu_seconds(started["pid"])
         began = time.monotonic()
         sent = await original_fire(url, count)
+        await asyncio.sleep(1.0)  # the last alerts go out
+        started["cpu_ms_per_event"] = (_cpu_seconds(started["pid"]) - cpu) * 1000 / count
         started["sent"] = sent
         print(f"sent {count} in {time.monotonic() - began:.2f}s")
         if spy is not None:
@@ -115,6 +125,7 @@ def main() -> None:
         timeline = {"sent": found["sent"], "latency_ms": found["latency_ms"]}
         Path(args.probe + ".sent.json").write_text(json.dumps(timeline))
     report(found["latency_ms"], args.print_all)
+    print(f"bot CPU {found['cpu_ms_per_event']:.2f} ms per event")
 
 
 if __name__ == "__main__":

@@ -93,6 +93,49 @@ def _has_posted_alert(session: Session, row: Outbox) -> bool:
     )
 
 
+def record_sent(
+    session: Session, row: Outbox, alert: bool, ref: PostedRef, digest: bool, now: datetime
+) -> tuple[int, int] | None:
+    """Mark ``row`` posted as ``ref`` (``alert``: it is an alert, note where it landed);
+    returns (conversation, cycle) when it was the conversation's first alert."""
+    stored = session.get(Outbox, row.id)
+    assert stored is not None
+    if stored.status == OutboxStatus.SENT:
+        # a lease ran out mid-post and another replica posted it too
+        log.warning("outbox row %s was posted by two replicas", row.id)
+    stored.status = OutboxStatus.SENT
+    stored.sent_at = now
+    stored.message_ref = ref.message_ref
+    stored.attempts += 1
+    session.add(stored)
+    if not alert or row.conversation_id is None:
+        return None
+    if (
+        outbox_store.posted_alert(session, row.conversation_id, row.platform, row.destination)
+        is None
+    ):
+        session.add(
+            PostedAlert(
+                conversation_id=row.conversation_id,
+                channel=row.channel,
+                platform=row.platform,
+                destination=row.destination,
+                message_ref=ref.message_ref,
+                thread_ref=ref.thread_ref,
+                digest=digest,
+                posted_at=now,
+            )
+        )
+    conversation = session.get(Conversation, row.conversation_id)
+    if conversation is None or conversation.id is None:
+        return None
+    if handling.current_cycle(session, conversation).alerted_at is not None:
+        return None
+    detail = {"channel": row.channel, "platform": row.platform}
+    handling.record(session, conversation, "alerted", None, now, detail)
+    return conversation.id, conversation.cycle
+
+
 class Dispatcher:
     """Moves outbox rows to chat platforms."""
 
@@ -666,58 +709,13 @@ class Dispatcher:
         lease go in the same transaction; returns (conversation, cycle, time) when it was
         the conversation's first alert, for :meth:`_after_alert`."""
         now = self.clock.now()
-        alerted: tuple[int | None, int] | None = None
         if release is not None:
             self._leases.pop(release, None)
         with self.db.session() as session:
             if release is not None:
                 leases.release(session, *release, self.holder)
-            stored = session.get(Outbox, row.id)
-            assert stored is not None
-            if stored.status == OutboxStatus.SENT:
-                # a lease ran out mid-post and another replica posted it too
-                log.warning("outbox row %s was posted by two replicas", row.id)
-            stored.status = OutboxStatus.SENT
-            stored.sent_at = now
-            stored.message_ref = ref.message_ref
-            stored.attempts += 1
-            session.add(stored)
-            if isinstance(card, AlertCard) and row.conversation_id is not None:
-                if (
-                    outbox_store.posted_alert(
-                        session, row.conversation_id, row.platform, row.destination
-                    )
-                    is None
-                ):
-                    session.add(
-                        PostedAlert(
-                            conversation_id=row.conversation_id,
-                            channel=row.channel,
-                            platform=row.platform,
-                            destination=row.destination,
-                            message_ref=ref.message_ref,
-                            thread_ref=ref.thread_ref,
-                            digest=digest,
-                            posted_at=now,
-                        )
-                    )
-                conversation = session.get(Conversation, row.conversation_id)
-                if (
-                    conversation is not None
-                    and handling.current_cycle(session, conversation).alerted_at is None
-                ):
-                    alerted = (conversation.id, conversation.cycle)
-                    handling.record(
-                        session,
-                        conversation,
-                        "alerted",
-                        None,
-                        now,
-                        {"channel": row.channel, "platform": row.platform},
-                    )
-        if alerted is not None and alerted[0] is not None:
-            return alerted[0], alerted[1], now
-        return None
+            alerted = record_sent(session, row, isinstance(card, AlertCard), ref, digest, now)
+        return (*alerted, now) if alerted is not None else None
 
     def _fail(
         self, row: Outbox, reason: str, retry_after: float | None, permanent: bool = False

@@ -14,6 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot import jobs
 from bot.app import CrmBot
 from bot.assembly import http_routes, schedule_jobs
+from bot.dispatch_warmup import warm_up
 from bot.escalations import EscalationTimers, schedule_checks
 from bot.reload import ConfigReloader
 from bot.scheduler import make_scheduler
@@ -73,6 +74,9 @@ async def serve(
     leadership.on_change.append(lambda leader: _lead(scheduler, leader))
     leadership.on_tick.append(scheduler.wakeup)  # jobs other replicas added
     tasks.append(asyncio.create_task(leadership.run(stop)))
+    # the delivery statements compiled before /healthz answers: no slow first alerts
+    warmed = await asyncio.to_thread(warm_up, bot.dispatcher)
+    log.debug("dispatcher warmed up in %.0f ms", warmed * 1000)
     dispatcher = asyncio.create_task(bot.dispatcher.run(stop))
     tasks.append(asyncio.create_task(bot.publish_worker.run(stop)))  # replies to customers
     http = asyncio.create_task(server.serve())
