@@ -13,13 +13,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import socket
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -185,6 +186,21 @@ def percentiles(values: list[float]) -> tuple[float, float]:
     return p50, p99
 
 
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """No garbage collection in this process while it sends and times: a full pass over
+    the sender's and the fake chat's objects stalls this process for 100-400 ms, which
+    would be counted as the bot's latency (found with benchmarks/latency_trace.py)."""
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
 async def run(events: int, workdir: Path) -> list[float]:
     slack = TimedSlack(bot_token="xoxb-bench")
     await slack.start()
@@ -196,9 +212,10 @@ async def run(events: int, workdir: Path) -> list[float]:
     try:
         proc, url = await start_bot(workdir, config_text(), env)
         try:
-            sent = await fire(url, events)
-            with contextlib.suppress(AssertionError, TimeoutError):
-                await slack.wait_for(lambda: len(slack.arrivals) >= events, seconds=30)
+            with paused_gc():
+                sent = await fire(url, events)
+                with contextlib.suppress(AssertionError, TimeoutError):
+                    await slack.wait_for(lambda: len(slack.arrivals) >= events, seconds=30)
         finally:
             await stop_bot(proc)
     finally:

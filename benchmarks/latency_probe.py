@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import gc
 import os
 import sys
 import threading
@@ -90,6 +91,22 @@ def install() -> None:
     runner.serve = serve_with_lag
 
 
+def _gc_pauses() -> None:
+    """Note every garbage-collector pass over 2 ms."""
+    began: dict[str, float] = {}
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            began["t"] = time.monotonic()
+        elif "t" in began:
+            start = began.pop("t")
+            took = time.monotonic() - start
+            if took > 0.002:
+                EVENTS.append((start, f"GC-gen{info['generation']}", "gc", 0.0, took))
+
+    gc.callbacks.append(on_gc)
+
+
 def dump() -> None:
     out = os.environ.get("CRMBOT_PROBE_OUT")
     if not out:
@@ -101,6 +118,7 @@ def dump() -> None:
 
 if __name__ == "__main__":
     install()
+    _gc_pauses()
     atexit.register(dump)
     from bot.cli import main
 

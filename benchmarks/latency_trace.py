@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import shutil
@@ -90,6 +91,28 @@ async def trace(
         return sent
 
     module = latency_discord if discord else latency
+    pauses: list[tuple[float, str, float]] = []  # this process: GC passes and loop lags
+    started["pauses"] = pauses
+    gc_began: dict[str, float] = {}
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_began["t"] = time.monotonic()
+        elif "t" in gc_began:
+            took = time.monotonic() - gc_began.pop("t")
+            if took > 0.002:
+                pauses.append((time.monotonic() - took, f"gc gen{info['generation']}", took))
+
+    async def lag() -> None:
+        while True:
+            began = time.monotonic()
+            await asyncio.sleep(0.001)
+            late = time.monotonic() - began - 0.001
+            if late > 0.004:
+                pauses.append((began, "loop lag", late))
+
+    gc.callbacks.append(on_gc)
+    lagging = asyncio.get_running_loop().create_task(lag())
     module.start_bot = start_bot  # type: ignore[attr-defined]
     module.fire = fire  # type: ignore[attr-defined]
     try:
@@ -98,6 +121,8 @@ async def trace(
         started["latency_ms"] = values
         return started
     finally:
+        lagging.cancel()
+        gc.callbacks.remove(on_gc)
         module.start_bot = original_start  # type: ignore[attr-defined]
         module.fire = original_fire  # type: ignore[attr-defined]
 
@@ -125,6 +150,13 @@ def main() -> None:
         timeline = {"sent": found["sent"], "latency_ms": found["latency_ms"]}
         Path(args.probe + ".sent.json").write_text(json.dumps(timeline))
     report(found["latency_ms"], args.print_all)
+    first = min(found["sent"].values())
+    pauses = [(t - first, what, took) for t, what, took in found["pauses"] if t >= first]
+    worst = sorted(pauses, key=lambda p: -p[2])[:5]
+    print(
+        "benchmark process pauses: "
+        + ", ".join(f"{w} {d * 1000:.0f} ms at {t:.2f}s" for t, w, d in worst)
+    )
     print(f"bot CPU {found['cpu_ms_per_event']:.2f} ms per event")
 
 
