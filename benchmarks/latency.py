@@ -190,7 +190,7 @@ def percentiles(values: list[float]) -> tuple[float, float]:
 def paused_gc() -> Iterator[None]:
     """No garbage collection in this process while it sends and times: a full pass over
     the sender's and the fake chat's objects stalls this process for 100-400 ms, which
-    would be counted as the bot's latency (found with benchmarks/latency_trace.py)."""
+    would be counted as the bot's latency (found with benchmarks/latency_tools/trace.py)."""
     gc.collect()
     gc.freeze()
     gc.disable()

@@ -2,9 +2,9 @@
 SQLite write lock, how long it held it), every chat post and the event loop's lag, written
 to ``$CRMBOT_PROBE_OUT`` (one tab-separated line each) when the process ends.
 
-    python -m benchmarks.latency_probe run --host ... --port ...   (as `python -m bot`)
+    python -m benchmarks.latency_tools.probe run --host ... --port ...   (as `python -m bot`)
 
-Used by benchmarks/latency_trace.py --probe; not a figure.
+Used by benchmarks/latency_tools/trace.py --probe; not a figure.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 event's latency by index (the first events after start, the worst ones) and, on request,
 recording the bot process with py-spy while the webhooks are sent.
 
-    python -m benchmarks.latency_trace --events 150 [--discord] [--py-spy out.txt]
+    python -m benchmarks.latency_tools.trace --events 150 [--discord] [--py-spy out.txt]
         [--probe timeline.tsv] [--print-all]
 
 Not a figure: a tool for finding stalls (see benchmarks/README.md, "Where the time goes").
@@ -68,7 +68,7 @@ async def trace(
         module = "bot"
         if probe:
             env = {**env, "CRMBOT_PROBE_OUT": probe}
-            module = "benchmarks.latency_probe"
+            module = "benchmarks.latency_tools.probe"
         proc, url = await original_start(workdir, config, env, module)
         started["pid"] = proc.pid
         return proc, url
