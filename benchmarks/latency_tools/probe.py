@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from benchmarks.latency_tools.pauses import gc_watcher, watch_loop
+
 EVENTS: list[tuple[float, str, str, float, float]] = []  # (start, what, thread, wait, held)
 
 
@@ -74,15 +76,7 @@ def install() -> None:
     serve = runner.serve
 
     async def serve_with_lag(*args: Any, **kwargs: Any) -> None:
-        async def lag() -> None:
-            while True:
-                began = time.monotonic()
-                await asyncio.sleep(0.001)
-                late = time.monotonic() - began - 0.001
-                if late > 0.004:
-                    EVENTS.append((began, "LOOP-LAG", "loop", 0.0, late))
-
-        task = asyncio.get_running_loop().create_task(lag())
+        task = asyncio.get_running_loop().create_task(watch_loop(_note))
         try:
             await serve(*args, **kwargs)
         finally:
@@ -91,20 +85,8 @@ def install() -> None:
     runner.serve = serve_with_lag
 
 
-def _gc_pauses() -> None:
-    """Note every garbage-collector pass over 2 ms."""
-    began: dict[str, float] = {}
-
-    def on_gc(phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            began["t"] = time.monotonic()
-        elif "t" in began:
-            start = began.pop("t")
-            took = time.monotonic() - start
-            if took > 0.002:
-                EVENTS.append((start, f"GC-gen{info['generation']}", "gc", 0.0, took))
-
-    gc.callbacks.append(on_gc)
+def _note(began: float, what: str, took: float) -> None:
+    EVENTS.append((began, what.upper().replace(" ", "-"), what.split()[0], 0.0, took))
 
 
 def dump() -> None:
@@ -118,7 +100,7 @@ def dump() -> None:
 
 if __name__ == "__main__":
     install()
-    _gc_pauses()
+    gc.callbacks.append(gc_watcher(_note))
     atexit.register(dump)
     from bot.cli import main
 

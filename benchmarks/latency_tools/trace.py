@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import latency, latency_discord
+from benchmarks.latency_tools.pauses import gc_watcher, watch_loop
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -93,26 +94,11 @@ async def trace(
     module = latency_discord if discord else latency
     pauses: list[tuple[float, str, float]] = []  # this process: GC passes and loop lags
     started["pauses"] = pauses
-    gc_began: dict[str, float] = {}
-
-    def on_gc(phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            gc_began["t"] = time.monotonic()
-        elif "t" in gc_began:
-            took = time.monotonic() - gc_began.pop("t")
-            if took > 0.002:
-                pauses.append((time.monotonic() - took, f"gc gen{info['generation']}", took))
-
-    async def lag() -> None:
-        while True:
-            began = time.monotonic()
-            await asyncio.sleep(0.001)
-            late = time.monotonic() - began - 0.001
-            if late > 0.004:
-                pauses.append((began, "loop lag", late))
-
+    on_gc = gc_watcher(lambda t, what, took: pauses.append((t, what, took)))
     gc.callbacks.append(on_gc)
-    lagging = asyncio.get_running_loop().create_task(lag())
+    lagging = asyncio.get_running_loop().create_task(
+        watch_loop(lambda t, what, took: pauses.append((t, what, took)))
+    )
     module.start_bot = start_bot  # type: ignore[attr-defined]
     module.fire = fire  # type: ignore[attr-defined]
     try:
