@@ -73,6 +73,15 @@ DUE_LIMIT = 100  # other rows read per pass
 
 # what a drain read after taking a destination's lease: alerts by digest group, then the rest
 _Claimed = tuple[list[tuple[str | None, list[Outbox]]], list[Outbox]]
+# a pass's look at the outbox: the work by destination (alert group keys, other rows), the
+# newest due row id of each, the leases taken meanwhile, and how many groups and rows
+_Due = tuple[
+    dict[tuple[str, str], tuple[list[str | None], list[Outbox]]],
+    dict[tuple[str, str], int],
+    dict[tuple[str, str], _Claimed | None],
+    int,
+    int,
+]
 
 
 def replica_id() -> str:
@@ -236,32 +245,84 @@ class Dispatcher:
     ) -> tuple[list[asyncio.Task[tuple[int, int]]], int, int]:
         """Start draining every destination with due rows that is not being drained yet
         (those are told to look again before they finish); returns the drains started
-        and how many alert groups and other rows were due."""
-        groups, others = await asyncio.to_thread(self._due, now, limit)
-        work: dict[tuple[str, str], tuple[list[str | None], list[Outbox]]] = {}
-        newest: dict[tuple[str, str], int] = {}
-        for platform, destination, group_key, last_id in groups:
-            work.setdefault((platform, destination), ([], []))[0].append(group_key)
-            newest[platform, destination] = max(newest.get((platform, destination), 0), last_id)
-        for row in others:
-            work.setdefault((row.platform, row.destination), ([], []))[1].append(row)
-            target = (row.platform, row.destination)
-            newest[target] = max(newest.get(target, 0), row.id or 0)
-        # destinations are independent: one slow or rate-limited channel holds no other;
-        # a lease is taken only when a slot is free, in random order, so replicas share
-        targets = list(work.items())
-        random.shuffle(targets)
+        and how many alert groups and other rows were due.
+
+        The leases of as many destinations as there are free slots are taken in the
+        transaction that finds what is due (in random order, so replicas share); the
+        rest take theirs when a slot frees up."""
+        free = max(0, self.max_parallel - len(self._active))
+        due = await asyncio.to_thread(self._due_and_claim, now, limit, set(self._active), free)
+        work, newest, claims, groups, others = due
         started: list[asyncio.Task[tuple[int, int]]] = []
-        for target, (keys, rows) in targets:
+        for target, claimed in claims.items():  # first: they hold a lease and a slot is free
+            if claimed is None:
+                continue
+            if target in self._active:  # a drain started meanwhile (drain() during run())
+                self._again.add(target)
+                continue
+            keys, rows = work[target]
+            started.append(self._start(target, keys, len(rows), now, claimed))
+        for target, (keys, rows) in work.items():
+            if target in claims:
+                continue
             if target in self._active:
                 if newest.get(target, 0) > self._seen.get(target, 0):
                     self._again.add(target)  # queued after that drain read its rows
                 continue
-            task = asyncio.create_task(self._drain_destination(target, keys, len(rows), now))
-            self._active[target] = task
-            task.add_done_callback(functools.partial(self._finished, target))
-            started.append(task)
-        return started, len(groups), len(others)
+            started.append(self._start(target, keys, len(rows), now, None))
+        return started, groups, others
+
+    def _start(
+        self,
+        target: tuple[str, str],
+        keys: list[str | None],
+        limit: int,
+        now: datetime,
+        claimed: _Claimed | None,
+    ) -> asyncio.Task[tuple[int, int]]:
+        task = asyncio.create_task(self._drain_destination(target, keys, limit, now, claimed))
+        self._active[target] = task
+        task.add_done_callback(functools.partial(self._finished, target))
+        return task
+
+    def _due_and_claim(
+        self, now: datetime, limit: int, busy: set[tuple[str, str]], free: int
+    ) -> _Due:
+        """What is due on the platforms this replica runs (others are left to replicas
+        that run them), by destination; and, in the same transaction, the leases and due
+        rows of up to ``free`` destinations not ``busy`` here (None: another replica
+        holds it)."""
+        with self.db.session() as session:
+            groups = [
+                g for g in outbox_store.due_alert_batches(session, now) if g[0] in self.adapters
+            ]
+            others = [
+                r
+                for r in outbox_store.due_other(session, now, limit)
+                if r.platform in self.adapters
+            ]
+            work: dict[tuple[str, str], tuple[list[str | None], list[Outbox]]] = {}
+            newest: dict[tuple[str, str], int] = {}
+            for platform, destination, group_key, last_id in groups:
+                target = (platform, destination)
+                work.setdefault(target, ([], []))[0].append(group_key)
+                newest[target] = max(newest.get(target, 0), last_id)
+            for row in others:
+                target = (row.platform, row.destination)
+                work.setdefault(target, ([], []))[1].append(row)
+                newest[target] = max(newest.get(target, 0), row.id or 0)
+            # destinations are independent: one slow or rate-limited channel holds no other
+            targets = [t for t in work if t not in busy]
+            random.shuffle(targets)  # which ones: at random, so replicas share
+            taken = self.clock.now()
+            # in one order on every replica: two transactions taking several leases each
+            # never wait for each other in a circle (PostgreSQL would call it a deadlock)
+            found = {
+                t: self._claim_in(session, t, work[t][0], len(work[t][1]), now, taken)
+                for t in sorted(targets[:free])
+            }
+        claims = {t: self._claimed(t, f, taken) if f else None for t, f in found.items()}
+        return work, newest, claims, len(groups), len(others)
 
     def _finished(self, target: tuple[str, str], task: asyncio.Task[tuple[int, int]]) -> None:
         """A destination's drain ended: forget it, and look again at once when rows were
@@ -282,49 +343,58 @@ class Dispatcher:
             self._slot_count = self.max_parallel
         return self._slot_gate
 
-    def _due(
-        self, now: datetime, limit: int
-    ) -> tuple[list[tuple[str, str, str | None, int]], list[Outbox]]:
-        """What is due on the platforms this replica runs (others are left to replicas
-        that run them)."""
-        with self.db.session() as session:
-            groups = outbox_store.due_alert_batches(session, now)
-            others = outbox_store.due_other(session, now, limit)
-        return (
-            [g for g in groups if g[0] in self.adapters],
-            [r for r in others if r.platform in self.adapters],
-        )
-
     def _claim(
         self, target: tuple[str, str], group_keys: list[str | None], limit: int, now: datetime
     ) -> _Claimed | None:
+        """Take the destination's lease and read what is due there, in one transaction
+        (see :meth:`_claim_in`); None when another replica holds it."""
+        taken = self.clock.now()
+        with self.db.session() as session:
+            found = self._claim_in(session, target, group_keys, limit, now, taken)
+        return self._claimed(target, found, taken) if found is not None else None
+
+    def _claim_in(
+        self,
+        session: Session,
+        target: tuple[str, str],
+        group_keys: list[str | None],
+        limit: int,
+        now: datetime,
+        taken: datetime,
+    ) -> tuple[_Claimed, list[datetime], list[int]] | None:
         """Take the destination's lease and, in the same transaction, read what is due
         there (after the lease was taken: what another replica posted meanwhile is not
         due) and what every replica posted there in the last minute (the post budget).
         Alerts about to be posted one by one are marked as being posted (see
         :meth:`_post_once`) in that transaction too. None when another replica holds it."""
         platform, destination = target
-        taken = self.clock.now()
-        with self.db.session() as session:
-            if not leases.claim(session, platform, destination, self.holder, taken, self.lease_ttl):
-                return None
-            posted = outbox_store.recent_posts(session, platform, destination, taken - WINDOW)
-            batches = [
-                (key, outbox_store.due_alerts(session, now, platform, destination, key))
-                for key in group_keys
-            ]
-            others = (
-                outbox_store.due_other_of(session, now, platform, destination, limit)
-                if limit
-                else []
-            )
-            started = self._about_to_post(target, batches, posted, taken)
-            if started:
-                outbox_store.mark_post_started(session, started, taken)
+        if not leases.claim(session, platform, destination, self.holder, taken, self.lease_ttl):
+            return None
+        posted = outbox_store.recent_posts(session, platform, destination, taken - WINDOW)
+        batches = [
+            (key, outbox_store.due_alerts(session, now, platform, destination, key))
+            for key in group_keys
+        ]
+        others = (
+            outbox_store.due_other_of(session, now, platform, destination, limit) if limit else []
+        )
+        started = self._about_to_post(target, batches, posted, taken)
+        if started:
+            outbox_store.mark_post_started(session, started, taken)
+        return (batches, others), posted, started
+
+    def _claimed(
+        self,
+        target: tuple[str, str],
+        found: tuple[_Claimed, list[datetime], list[int]],
+        taken: datetime,
+    ) -> _Claimed:
+        """Note a lease taken at ``taken`` (once its transaction committed)."""
+        claimed, posted, started = found
         self._leases[target] = taken + self.lease_ttl
         self.budget.seed(target, posted)
         self._pre_started.update(started)
-        return batches, others
+        return claimed
 
     def _about_to_post(
         self,
@@ -391,12 +461,15 @@ class Dispatcher:
         group_keys: list[str | None],
         limit: int,
         now: datetime,
+        claimed: _Claimed | None = None,
     ) -> tuple[int, int]:
         """One destination's due rows, in order: alerts (and digests), then the rest;
-        only while this replica holds the destination's lease. Rows queued for it
-        meanwhile are read and posted before the lease is let go."""
+        only while this replica holds the destination's lease (``claimed``: taken
+        already, with what was due). Rows queued for it meanwhile are read and posted
+        before the lease is let go."""
         async with self._slots:
-            claimed = await asyncio.to_thread(self._claim, target, group_keys, limit, now)
+            if claimed is None:
+                claimed = await asyncio.to_thread(self._claim, target, group_keys, limit, now)
             if claimed is None:
                 return 0, 0
             read = {r.id for _, rows in claimed[0] for r in rows}
