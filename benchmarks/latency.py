@@ -229,7 +229,7 @@ def main(quick: bool = False) -> None:
         p50, p99 = percentiles(asyncio.run(run(events, Path(tmp))))
     extra = {"events": events, "rate_per_s": RATE, "channels": CHANNELS}
     emit("alert_latency_p50_ms", p50, "ms", "info", **extra)
-    emit("alert_latency_p99_ms", p99, "ms", "<= 20", **extra)
+    emit("alert_latency_p99_ms", p99, "ms", "<= 10", **extra)
 
 
 if __name__ == "__main__":
