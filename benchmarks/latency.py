@@ -13,13 +13,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import socket
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -89,9 +90,11 @@ async def wait_healthy(url: str, proc: asyncio.subprocess.Process) -> None:
     raise RuntimeError("crmbot run did not become healthy")
 
 
-async def start_bot(workdir: Path, config: str, env: dict[str, str]) -> tuple[Any, str]:
-    """`crmbot run` in its own process on SQLite with ``config`` and the chat ``env``;
-    returns (process, base URL) once it is healthy."""
+async def start_bot(
+    workdir: Path, config: str, env: dict[str, str], module: str = "bot"
+) -> tuple[Any, str]:
+    """`crmbot run` (``python -m module run``) in its own process on SQLite with ``config``
+    and the chat ``env``; returns (process, base URL) once it is healthy."""
     path = workdir / "crmbot.toml"
     path.write_text(config)
     port = free_port()
@@ -106,7 +109,7 @@ async def start_bot(workdir: Path, config: str, env: dict[str, str]) -> tuple[An
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot",
+        module,
         "run",
         "--host",
         "127.0.0.1",
@@ -183,6 +186,21 @@ def percentiles(values: list[float]) -> tuple[float, float]:
     return p50, p99
 
 
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """No garbage collection in this process while it sends and times: a full pass over
+    the sender's and the fake chat's objects stalls this process for 100-400 ms, which
+    would be counted as the bot's latency (found with benchmarks/latency_tools/trace.py)."""
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
 async def run(events: int, workdir: Path) -> list[float]:
     slack = TimedSlack(bot_token="xoxb-bench")
     await slack.start()
@@ -194,9 +212,10 @@ async def run(events: int, workdir: Path) -> list[float]:
     try:
         proc, url = await start_bot(workdir, config_text(), env)
         try:
-            sent = await fire(url, events)
-            with contextlib.suppress(AssertionError, TimeoutError):
-                await slack.wait_for(lambda: len(slack.arrivals) >= events, seconds=30)
+            with paused_gc():
+                sent = await fire(url, events)
+                with contextlib.suppress(AssertionError, TimeoutError):
+                    await slack.wait_for(lambda: len(slack.arrivals) >= events, seconds=30)
         finally:
             await stop_bot(proc)
     finally:
@@ -210,7 +229,7 @@ def main(quick: bool = False) -> None:
         p50, p99 = percentiles(asyncio.run(run(events, Path(tmp))))
     extra = {"events": events, "rate_per_s": RATE, "channels": CHANNELS}
     emit("alert_latency_p50_ms", p50, "ms", "info", **extra)
-    emit("alert_latency_p99_ms", p99, "ms", "<= 20", **extra)
+    emit("alert_latency_p99_ms", p99, "ms", "<= 10", **extra)
 
 
 if __name__ == "__main__":

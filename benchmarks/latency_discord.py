@@ -24,6 +24,7 @@ from benchmarks.latency import (
     config_text,
     fire,
     latencies,
+    paused_gc,
     percentiles,
     start_bot,
     stop_bot,
@@ -70,9 +71,10 @@ async def run(events: int, workdir: Path) -> list[float]:
         proc, url = await start_bot(workdir, config, env)
         try:
             await discord.wait_for(lambda: discord.identify is not None, seconds=30)
-            sent = await fire(url, events)
-            with contextlib.suppress(TimeoutError):
-                await discord.wait_for(lambda: len(discord.arrivals) >= events, seconds=30)
+            with paused_gc():
+                sent = await fire(url, events)
+                with contextlib.suppress(TimeoutError):
+                    await discord.wait_for(lambda: len(discord.arrivals) >= events, seconds=30)
         finally:
             await stop_bot(proc)
     finally:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import random
@@ -68,6 +69,19 @@ LEASE_TTL = timedelta(seconds=30)  # a dead replica's destinations are taken ove
 # destinations one replica drains at once: the rest stay unleased for other replicas (and
 # one slow channel still holds no other)
 MAX_PARALLEL = 16
+DUE_LIMIT = 100  # other rows read per pass
+
+# what a drain read after taking a destination's lease: alerts by digest group, then the rest
+_Claimed = tuple[list[tuple[str | None, list[Outbox]]], list[Outbox]]
+# a pass's look at the outbox: the work by destination (alert group keys, other rows), the
+# newest due row id of each, the leases taken meanwhile, and how many groups and rows
+_Due = tuple[
+    dict[tuple[str, str], tuple[list[str | None], list[Outbox]]],
+    dict[tuple[str, str], int],
+    dict[tuple[str, str], _Claimed | None],
+    int,
+    int,
+]
 
 
 def replica_id() -> str:
@@ -86,6 +100,49 @@ def _has_posted_alert(session: Session, row: Outbox) -> bool:
         outbox_store.posted_alert(session, row.conversation_id, row.platform, row.destination)
         is not None
     )
+
+
+def record_sent(
+    session: Session, row: Outbox, alert: bool, ref: PostedRef, digest: bool, now: datetime
+) -> tuple[int, int] | None:
+    """Mark ``row`` posted as ``ref`` (``alert``: it is an alert, note where it landed);
+    returns (conversation, cycle) when it was the conversation's first alert."""
+    stored = session.get(Outbox, row.id)
+    assert stored is not None
+    if stored.status == OutboxStatus.SENT:
+        # a lease ran out mid-post and another replica posted it too
+        log.warning("outbox row %s was posted by two replicas", row.id)
+    stored.status = OutboxStatus.SENT
+    stored.sent_at = now
+    stored.message_ref = ref.message_ref
+    stored.attempts += 1
+    session.add(stored)
+    if not alert or row.conversation_id is None:
+        return None
+    if (
+        outbox_store.posted_alert(session, row.conversation_id, row.platform, row.destination)
+        is None
+    ):
+        session.add(
+            PostedAlert(
+                conversation_id=row.conversation_id,
+                channel=row.channel,
+                platform=row.platform,
+                destination=row.destination,
+                message_ref=ref.message_ref,
+                thread_ref=ref.thread_ref,
+                digest=digest,
+                posted_at=now,
+            )
+        )
+    conversation = session.get(Conversation, row.conversation_id)
+    if conversation is None or conversation.id is None:
+        return None
+    if handling.current_cycle(session, conversation).alerted_at is not None:
+        return None
+    detail = {"channel": row.channel, "platform": row.platform}
+    handling.record(session, conversation, "alerted", None, now, detail)
+    return conversation.id, conversation.cycle
 
 
 class Dispatcher:
@@ -119,6 +176,13 @@ class Dispatcher:
         self.lease_ttl = LEASE_TTL
         self._leases: dict[tuple[str, str], datetime] = {}  # held leases and their expiry
         self.max_parallel = MAX_PARALLEL
+        self._slot_count = 0
+        self._slot_gate = asyncio.Semaphore(MAX_PARALLEL)
+        self._active: dict[tuple[str, str], asyncio.Task[tuple[int, int]]] = {}  # draining now
+        self._again: set[tuple[str, str]] = set()  # rows were queued there while it drained
+        self._final: dict[tuple[str, str], int | None] = {}  # the last row a drain read
+        self._pre_started: set[int] = set()  # marked as being posted when the lease was taken
+        self._seen: dict[tuple[str, str], int] = {}  # newest row id a drain under way read
 
     def wake(self) -> None:
         """Ask the running loop to look at the outbox now (safe from any thread)."""
@@ -127,19 +191,29 @@ class Dispatcher:
             loop.call_soon_threadsafe(self._wake.set)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Drain the outbox whenever woken or every ``poll_interval`` until ``stop`` is set."""
-        self._loop = asyncio.get_running_loop()
-        while not stop.is_set():
-            self._wake.clear()  # before the pass: a wake during it starts the next one at once
-            try:
-                await self.drain()
-            except Exception:
-                log.exception("dispatcher pass failed; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+        """Drain the outbox whenever woken or every ``poll_interval`` until ``stop`` is set.
 
-    async def drain(self, limit: int = 100) -> int:
-        """Post everything that is due (one drain at a time); return how many were posted."""
+        A pass only looks at what is due and starts draining each destination that is not
+        being drained already; it does not wait for them, so a row queued while another
+        destination is posting goes out at once (rows queued for a destination that is
+        being drained are read by that drain before it lets its lease go)."""
+        self._loop = asyncio.get_running_loop()
+        try:
+            while not stop.is_set():
+                self._wake.clear()  # before the pass: a wake during it starts the next one
+                try:
+                    await self._start_due(self.clock.now(), DUE_LIMIT)
+                except Exception:
+                    log.exception("dispatcher pass failed; retrying")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+        finally:
+            # what is being posted finishes (or is cancelled with this task)
+            await asyncio.gather(*self._active.values(), return_exceptions=True)
+
+    async def drain(self, limit: int = DUE_LIMIT) -> int:
+        """Post everything that is due (one drain at a time) and wait until it is out;
+        return how many messages were posted."""
         async with self._draining:
             return await self._drain(limit)
 
@@ -153,66 +227,194 @@ class Dispatcher:
         sent = 0
         while True:
             now = self.clock.now()
-            groups, others = await asyncio.to_thread(self._due, now, limit)
-            if not groups and not others:
+            mine, groups, others = await self._start_due(now, limit)
+            busy = [task for task in self._active.values() if task not in mine]
+            if not mine and not busy:
                 return sent
-            work: dict[tuple[str, str], tuple[list[str | None], list[Outbox]]] = {}
-            for platform, destination, group_key in groups:
-                work.setdefault((platform, destination), ([], []))[0].append(group_key)
-            for row in others:
-                work.setdefault((row.platform, row.destination), ([], []))[1].append(row)
-            # destinations are independent: one slow or rate-limited channel holds no other;
-            # a lease is taken only when a slot is free, in random order, so replicas share
-            slots = asyncio.Semaphore(self.max_parallel)
-            targets = list(work.items())
-            random.shuffle(targets)
-            results = await asyncio.gather(
-                *(
-                    self._drain_in_slot(slots, target, keys, rows, now)
-                    for target, (keys, rows) in targets
-                )
-            )
+            results = await asyncio.gather(*mine)
+            for outcome in await asyncio.gather(*busy, return_exceptions=True):
+                if isinstance(outcome, tuple):
+                    results.append(outcome)
             sent += sum(posted for posted, _ in results)
             progressed = sum(moved for _, moved in results)
-            if progressed == 0 or (not groups and len(others) < limit):
+            if progressed == 0 or (not groups and others < limit):
                 return sent
 
-    async def _drain_in_slot(
+    async def _start_due(
+        self, now: datetime, limit: int
+    ) -> tuple[list[asyncio.Task[tuple[int, int]]], int, int]:
+        """Start draining every destination with due rows that is not being drained yet
+        (those are told to look again before they finish); returns the drains started
+        and how many alert groups and other rows were due.
+
+        The leases of as many destinations as there are free slots are taken in the
+        transaction that finds what is due (in random order, so replicas share); the
+        rest take theirs when a slot frees up."""
+        free = max(0, self.max_parallel - len(self._active))
+        due = await asyncio.to_thread(self._due_and_claim, now, limit, set(self._active), free)
+        work, newest, claims, groups, others = due
+        started: list[asyncio.Task[tuple[int, int]]] = []
+        for target, claimed in claims.items():  # first: they hold a lease and a slot is free
+            if claimed is None:
+                continue
+            if target in self._active:  # a drain started meanwhile (drain() during run())
+                self._again.add(target)
+                continue
+            keys, rows = work[target]
+            started.append(self._start(target, keys, len(rows), now, claimed))
+        for target, (keys, rows) in work.items():
+            if target in claims:
+                continue
+            if target in self._active:
+                if newest.get(target, 0) > self._seen.get(target, 0):
+                    self._again.add(target)  # queued after that drain read its rows
+                continue
+            started.append(self._start(target, keys, len(rows), now, None))
+        return started, groups, others
+
+    def _start(
         self,
-        slots: asyncio.Semaphore,
+        target: tuple[str, str],
+        keys: list[str | None],
+        limit: int,
+        now: datetime,
+        claimed: _Claimed | None,
+    ) -> asyncio.Task[tuple[int, int]]:
+        task = asyncio.create_task(self._drain_destination(target, keys, limit, now, claimed))
+        self._active[target] = task
+        task.add_done_callback(functools.partial(self._finished, target))
+        return task
+
+    def _due_and_claim(
+        self, now: datetime, limit: int, busy: set[tuple[str, str]], free: int
+    ) -> _Due:
+        """What is due on the platforms this replica runs (others are left to replicas
+        that run them), by destination; and, in the same transaction, the leases and due
+        rows of up to ``free`` destinations not ``busy`` here (None: another replica
+        holds it)."""
+        with self.db.session() as session:
+            groups = [
+                g for g in outbox_store.due_alert_batches(session, now) if g[0] in self.adapters
+            ]
+            others = [
+                r
+                for r in outbox_store.due_other(session, now, limit)
+                if r.platform in self.adapters
+            ]
+            work: dict[tuple[str, str], tuple[list[str | None], list[Outbox]]] = {}
+            newest: dict[tuple[str, str], int] = {}
+            for platform, destination, group_key, last_id in groups:
+                target = (platform, destination)
+                work.setdefault(target, ([], []))[0].append(group_key)
+                newest[target] = max(newest.get(target, 0), last_id)
+            for row in others:
+                target = (row.platform, row.destination)
+                work.setdefault(target, ([], []))[1].append(row)
+                newest[target] = max(newest.get(target, 0), row.id or 0)
+            # destinations are independent: one slow or rate-limited channel holds no other
+            targets = [t for t in work if t not in busy]
+            random.shuffle(targets)  # which ones: at random, so replicas share
+            taken = self.clock.now()
+            # in one order on every replica: two transactions taking several leases each
+            # never wait for each other in a circle (PostgreSQL would call it a deadlock)
+            found = {
+                t: self._claim_in(session, t, work[t][0], len(work[t][1]), now, taken)
+                for t in sorted(targets[:free])
+            }
+        claims = {t: self._claimed(t, f, taken) if f else None for t, f in found.items()}
+        return work, newest, claims, len(groups), len(others)
+
+    def _finished(self, target: tuple[str, str], task: asyncio.Task[tuple[int, int]]) -> None:
+        """A destination's drain ended: forget it, and look again at once when rows were
+        queued for it meanwhile."""
+        if self._active.get(target) is task:
+            del self._active[target]
+        if target in self._again:
+            self._again.discard(target)
+            self._wake.set()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("draining %s:%s failed", *target, exc_info=task.exception())
+
+    @property
+    def _slots(self) -> asyncio.Semaphore:
+        """At most ``max_parallel`` destinations leased and drained at once."""
+        if self._slot_count != self.max_parallel:
+            self._slot_gate = asyncio.Semaphore(self.max_parallel)
+            self._slot_count = self.max_parallel
+        return self._slot_gate
+
+    def _claim(
+        self, target: tuple[str, str], group_keys: list[str | None], limit: int, now: datetime
+    ) -> _Claimed | None:
+        """Take the destination's lease and read what is due there, in one transaction
+        (see :meth:`_claim_in`); None when another replica holds it."""
+        taken = self.clock.now()
+        with self.db.session() as session:
+            found = self._claim_in(session, target, group_keys, limit, now, taken)
+        return self._claimed(target, found, taken) if found is not None else None
+
+    def _claim_in(
+        self,
+        session: Session,
         target: tuple[str, str],
         group_keys: list[str | None],
-        others: list[Outbox],
+        limit: int,
         now: datetime,
-    ) -> tuple[int, int]:
-        async with slots:
-            return await self._drain_destination(target, group_keys, others, now)
-
-    def _due(
-        self, now: datetime, limit: int
-    ) -> tuple[list[tuple[str, str, str | None]], list[Outbox]]:
-        """What is due on the platforms this replica runs (others are left to replicas
-        that run them)."""
-        with self.db.session() as session:
-            groups = outbox_store.due_alert_groups(session, now)
-            others = outbox_store.due_other(session, now, limit)
-        return (
-            [g for g in groups if g[0] in self.adapters],
-            [r for r in others if r.platform in self.adapters],
-        )
-
-    def _claim(self, target: tuple[str, str]) -> bool:
-        """Take the destination's lease; on success, load its post budget from what every
-        replica posted there in the last minute."""
+        taken: datetime,
+    ) -> tuple[_Claimed, list[datetime], list[int]] | None:
+        """Take the destination's lease and, in the same transaction, read what is due
+        there (after the lease was taken: what another replica posted meanwhile is not
+        due) and what every replica posted there in the last minute (the post budget).
+        Alerts about to be posted one by one are marked as being posted (see
+        :meth:`_post_once`) in that transaction too. None when another replica holds it."""
         platform, destination = target
-        now = self.clock.now()
-        with self.db.session() as session:
-            if not leases.claim(session, platform, destination, self.holder, now, self.lease_ttl):
-                return False
-            posted = outbox_store.recent_posts(session, platform, destination, now - WINDOW)
-        self._leases[target] = now + self.lease_ttl
+        if not leases.claim(session, platform, destination, self.holder, taken, self.lease_ttl):
+            return None
+        posted = outbox_store.recent_posts(session, platform, destination, taken - WINDOW)
+        batches = [
+            (key, outbox_store.due_alerts(session, now, platform, destination, key))
+            for key in group_keys
+        ]
+        others = (
+            outbox_store.due_other_of(session, now, platform, destination, limit) if limit else []
+        )
+        started = self._about_to_post(target, batches, posted, taken)
+        if started:
+            outbox_store.mark_post_started(session, started, taken)
+        return (batches, others), posted, started
+
+    def _claimed(
+        self,
+        target: tuple[str, str],
+        found: tuple[_Claimed, list[datetime], list[int]],
+        taken: datetime,
+    ) -> _Claimed:
+        """Note a lease taken at ``taken`` (once its transaction committed)."""
+        claimed, posted, started = found
+        self._leases[target] = taken + self.lease_ttl
         self.budget.seed(target, posted)
-        return True
+        self._pre_started.update(started)
+        return claimed
+
+    def _about_to_post(
+        self,
+        target: tuple[str, str],
+        batches: list[tuple[str | None, list[Outbox]]],
+        posted: list[datetime],
+        now: datetime,
+    ) -> list[int]:
+        """The alerts of the first batch when they will be posted one by one through an
+        adapter that looks for posts after a crash (so they must be marked first)."""
+        adapter = self.adapters.get(target[0])
+        if not batches or not batches[0][1] or adapter is None or not adapter.finds_posts:
+            return []
+        key, rows = batches[0]
+        first = rows[0]
+        per_minute = self._per_minute(first.channel, first.platform)
+        available = max(0, per_minute - sum(1 for t in posted if t > now - WINDOW))
+        if plan_alerts(len(rows), key, available, per_minute).action is not AlertAction.EACH:
+            return []
+        return [r.id for r in rows if r.id is not None]
 
     async def _holds(self, target: tuple[str, str]) -> bool:
         """Whether this replica still holds the destination's lease (renewed once a
@@ -240,42 +442,73 @@ class Dispatcher:
         with self.db.session() as session:
             leases.release(session, *target, self.holder)
 
+    def _reread(self, target: tuple[str, str], limit: int) -> _Claimed:
+        """What is due on a destination this replica holds (rows queued while it drained)."""
+        platform, destination = target
+        now = self.clock.now()
+        with self.db.session() as session:
+            keys = outbox_store.due_alert_keys(session, now, platform, destination)
+            batches = [
+                (key, outbox_store.due_alerts(session, now, platform, destination, key))
+                for key in keys
+            ]
+            others = outbox_store.due_other_of(session, now, platform, destination, limit)
+        return batches, others
+
     async def _drain_destination(
         self,
         target: tuple[str, str],
         group_keys: list[str | None],
-        others: list[Outbox],
+        limit: int,
         now: datetime,
+        claimed: _Claimed | None = None,
     ) -> tuple[int, int]:
         """One destination's due rows, in order: alerts (and digests), then the rest;
-        only while this replica holds the destination's lease."""
-        if not await asyncio.to_thread(self._claim, target):
-            return 0, 0
-        try:
-            return await self._drain_leased(target, group_keys, len(others), now)
-        finally:
-            await asyncio.to_thread(self._release, target)
+        only while this replica holds the destination's lease (``claimed``: taken
+        already, with what was due). Rows queued for it meanwhile are read and posted
+        before the lease is let go."""
+        async with self._slots:
+            if claimed is None:
+                claimed = await asyncio.to_thread(self._claim, target, group_keys, limit, now)
+            if claimed is None:
+                return 0, 0
+            read = {r.id for _, rows in claimed[0] for r in rows}
+            self._note_seen(target, claimed)
+            sent = progressed = 0
+            try:
+                while True:
+                    batches, others = claimed
+                    posted, moved = await self._drain_leased(target, batches, others)
+                    sent += posted
+                    progressed += moved
+                    if target not in self._again or target not in self._leases or not moved:
+                        return sent, progressed
+                    self._again.discard(target)
+                    claimed = await asyncio.to_thread(self._reread, target, DUE_LIMIT)
+                    self._note_seen(target, claimed)
+            finally:
+                self._final.pop(target, None)
+                self._seen.pop(target, None)
+                self._pre_started.difference_update(read)
+                if target in self._leases:  # not let go with the last row marked sent
+                    await asyncio.to_thread(self._release, target)
 
     async def _drain_leased(
-        self, target: tuple[str, str], group_keys: list[str | None], limit: int, now: datetime
+        self,
+        target: tuple[str, str],
+        batches: list[tuple[str | None, list[Outbox]]],
+        others: list[Outbox],
     ) -> tuple[int, int]:
-        platform, destination = target
+        now = self.clock.now()
+        # the last row is marked sent and the lease let go in one transaction (unless
+        # more rows were queued meanwhile)
+        last = [r for _, rows in batches for r in rows][-1:] if not others else []
+        self._final[target] = last[0].id if last else None
         sent = progressed = 0
-        for group_key in group_keys:
-            rows = await asyncio.to_thread(
-                self._read, outbox_store.due_alerts, now, platform, destination, group_key
-            )
+        for group_key, rows in batches:
             posted, moved = await self._deliver_alerts(rows, group_key)
             sent += posted
             progressed += moved
-        # read after the lease was taken: what another replica posted meanwhile is not due
-        others = (
-            await asyncio.to_thread(
-                self._read, outbox_store.due_other_of, now, platform, destination, limit
-            )
-            if limit
-            else []
-        )
         folded: set[int] = set()
         followups = [r for r in others if r.kind == OutboxKind.FOLLOWUP]
         if followups:
@@ -292,6 +525,19 @@ class Dispatcher:
             if outcome != "waiting":
                 progressed += 1
         return sent, progressed
+
+    def _note_seen(self, target: tuple[str, str], claimed: _Claimed) -> None:
+        batches, others = claimed
+        ids = [r.id or 0 for _, rows in batches for r in rows] + [r.id or 0 for r in others]
+        self._seen[target] = max([self._seen.get(target, 0), *ids])
+
+    def _lets_go(self, row: Outbox) -> tuple[str, str] | None:
+        """The destination whose lease goes with marking ``row`` sent: when it is the last
+        row this drain read and no more were queued meanwhile."""
+        key = (row.platform, row.destination)
+        if row.id is None or self._final.get(key) != row.id or key in self._again:
+            return None
+        return key
 
     async def _fold_followups(self, rows: list[Outbox], now: datetime) -> tuple[int, set[int]]:
         """When more follow-ups are due for a destination than its budget allows, post them
@@ -399,7 +645,8 @@ class Dispatcher:
         if self.metrics is not None:
             self.metrics.delivered(first.platform, time.monotonic() - started)
         for row, card in zip(rows, cards, strict=True):
-            self._after_alert(await asyncio.to_thread(self._sent, row, card, ref, True))
+            release = self._lets_go(row)
+            self._after_alert(await asyncio.to_thread(self._sent, row, card, ref, True, release))
         return 1, len(rows)
 
     async def _deliver(self, row: Outbox) -> str:
@@ -454,7 +701,8 @@ class Dispatcher:
             return "failed"
         if self.metrics is not None:
             self.metrics.delivered(row.platform, time.monotonic() - started)
-        self._after_alert(await asyncio.to_thread(self._sent, row, card, ref))
+        release = self._lets_go(row)
+        self._after_alert(await asyncio.to_thread(self._sent, row, card, ref, False, release))
         return "sent"
 
     async def _post_once(
@@ -473,7 +721,10 @@ class Dispatcher:
             if found is not None:
                 log.info("outbox row %s was already posted before a restart", row.id)
                 return found
-        await asyncio.to_thread(self._mark_post_started, row.id)
+        if row.id in self._pre_started:  # marked when the lease was taken
+            self._pre_started.discard(row.id)
+        else:
+            await asyncio.to_thread(self._mark_post_started, row.id)
         return await adapter.post_once(row.destination, card, thread, key)
 
     def _mark_post_started(self, row_id: int) -> None:
@@ -520,59 +771,24 @@ class Dispatcher:
                 log.exception("after-alert hook failed for conversation %s", alerted[0])
 
     def _sent(
-        self, row: Outbox, card: Card, ref: PostedRef, digest: bool = False
+        self,
+        row: Outbox,
+        card: Card,
+        ref: PostedRef,
+        digest: bool = False,
+        release: tuple[str, str] | None = None,
     ) -> tuple[int, int, datetime] | None:
-        """Mark ``row`` sent (in a worker thread); returns (conversation, cycle, time) when
-        it was the conversation's first alert, for :meth:`_after_alert`."""
+        """Mark ``row`` sent (in a worker thread), and let the ``release`` destination's
+        lease go in the same transaction; returns (conversation, cycle, time) when it was
+        the conversation's first alert, for :meth:`_after_alert`."""
         now = self.clock.now()
-        alerted: tuple[int | None, int] | None = None
+        if release is not None:
+            self._leases.pop(release, None)
         with self.db.session() as session:
-            stored = session.get(Outbox, row.id)
-            assert stored is not None
-            if stored.status == OutboxStatus.SENT:
-                # a lease ran out mid-post and another replica posted it too
-                log.warning("outbox row %s was posted by two replicas", row.id)
-            stored.status = OutboxStatus.SENT
-            stored.sent_at = now
-            stored.message_ref = ref.message_ref
-            stored.attempts += 1
-            session.add(stored)
-            if isinstance(card, AlertCard) and row.conversation_id is not None:
-                if (
-                    outbox_store.posted_alert(
-                        session, row.conversation_id, row.platform, row.destination
-                    )
-                    is None
-                ):
-                    session.add(
-                        PostedAlert(
-                            conversation_id=row.conversation_id,
-                            channel=row.channel,
-                            platform=row.platform,
-                            destination=row.destination,
-                            message_ref=ref.message_ref,
-                            thread_ref=ref.thread_ref,
-                            digest=digest,
-                            posted_at=now,
-                        )
-                    )
-                conversation = session.get(Conversation, row.conversation_id)
-                if (
-                    conversation is not None
-                    and handling.current_cycle(session, conversation).alerted_at is None
-                ):
-                    alerted = (conversation.id, conversation.cycle)
-                    handling.record(
-                        session,
-                        conversation,
-                        "alerted",
-                        None,
-                        now,
-                        {"channel": row.channel, "platform": row.platform},
-                    )
-        if alerted is not None and alerted[0] is not None:
-            return alerted[0], alerted[1], now
-        return None
+            if release is not None:
+                leases.release(session, *release, self.holder)
+            alerted = record_sent(session, row, isinstance(card, AlertCard), ref, digest, now)
+        return (*alerted, now) if alerted is not None else None
 
     def _fail(
         self, row: Outbox, reason: str, retry_after: float | None, permanent: bool = False

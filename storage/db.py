@@ -84,6 +84,16 @@ class Database:
                 raise
 
     @contextmanager
+    def scratch(self) -> Iterator[Session]:
+        """A session whose transaction is always rolled back: nothing it does is kept
+        (e.g. running statements once at start so their compiled form is cached)."""
+        with self._serialized(), Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """A Core connection in a transaction (committed on success)."""
         with self._serialized(), self.engine.begin() as conn:

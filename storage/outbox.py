@@ -124,6 +124,40 @@ def due_alert_groups(session: Session, now: datetime) -> list[tuple[str, str, st
     return [(p, d, g) for p, d, g in rows]
 
 
+def due_alert_batches(session: Session, now: datetime) -> list[tuple[str, str, str | None, int]]:
+    """(platform, destination, group key, newest row id) of every batch of alerts that is
+    due: the id tells a drain under way whether rows were queued after it read its own."""
+    rows = session.exec(
+        select(Outbox.platform, Outbox.destination, Outbox.group_key, func.max(Outbox.id))
+        .where(
+            Outbox.status == OutboxStatus.PENDING,
+            Outbox.kind == OutboxKind.ALERT,
+            col(Outbox.next_attempt_at) <= now,
+        )
+        .group_by(col(Outbox.platform), col(Outbox.destination), col(Outbox.group_key))
+    ).all()
+    return [(p, d, g, int(newest or 0)) for p, d, g, newest in rows]
+
+
+def due_alert_keys(
+    session: Session, now: datetime, platform: str, destination: str
+) -> list[str | None]:
+    """The group keys of one destination's due alerts."""
+    return list(
+        session.exec(
+            select(Outbox.group_key)
+            .where(
+                Outbox.status == OutboxStatus.PENDING,
+                Outbox.kind == OutboxKind.ALERT,
+                Outbox.platform == platform,
+                Outbox.destination == destination,
+                col(Outbox.next_attempt_at) <= now,
+            )
+            .distinct()
+        ).all()
+    )
+
+
 def due_alerts(
     session: Session, now: datetime, platform: str, destination: str, group_key: str | None
 ) -> list[Outbox]:
@@ -199,8 +233,15 @@ def last_alert_at(session: Session, conversation_id: int, channel: str) -> datet
 
 
 def mark_post_started(session: Session, ids: list[int], now: datetime) -> None:
-    """Note that posting these rows starts now (see ``Outbox.post_started_at``)."""
-    session.execute(update(Outbox).where(col(Outbox.id).in_(ids)).values(post_started_at=now))
+    """Note that posting these rows starts now (see ``Outbox.post_started_at``). Rows the
+    session already loaded keep the value they were read with (the caller decides from it
+    whether an earlier attempt may have posted them)."""
+    session.execute(
+        update(Outbox)
+        .where(col(Outbox.id).in_(ids))
+        .values(post_started_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def recent_posts(

@@ -7,7 +7,7 @@ import asyncio
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -219,14 +219,14 @@ async def test_a_slow_database_does_not_hold_the_event_loop(
     dispatcher = a.bot.dispatcher
     entered, gate = threading.Event(), threading.Event()
     stalled: list[bool] = []
-    real_due = dispatcher._due
+    real_due = dispatcher._due_and_claim
 
-    def slow_due(now: datetime, limit: int) -> Any:
+    def slow_due(*args: Any) -> Any:
         entered.set()
         stalled.append(not gate.wait(timeout=10))  # the database "hangs" until released
-        return real_due(now, limit)
+        return real_due(*args)
 
-    monkeypatch.setattr(dispatcher, "_due", slow_due)
+    monkeypatch.setattr(dispatcher, "_due_and_claim", slow_due)
     drain = asyncio.create_task(dispatcher.drain())
     assert await asyncio.to_thread(entered.wait, 10)  # the loop keeps running meanwhile
     assert not drain.done()

@@ -1,0 +1,1 @@
+"""Tools for finding where alert latency goes (not benchmarks: they emit no figure)."""

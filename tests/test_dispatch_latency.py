@@ -1,0 +1,147 @@
+"""Alert latency (issue 13): a destination is drained as soon as its alert is queued, not
+after the previous pass finished everywhere; one alert costs two transactions; the
+start-up warm-up keeps nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+from bot.chat.base import PostedRef
+from bot.dispatch_warmup import warm_up
+from handlers.cards import Card
+from storage.leases import DispatchLease
+from storage.models import Outbox
+from tests.conftest import BotHarness, RecordingAdapter, mention
+
+TABLES = ("conversation", "cycle", "outbox", "posted_alert", "handling_event", "dispatch_lease")
+
+
+@dataclass
+class HeldChat(RecordingAdapter):
+    """Posts to ``held`` destinations wait until ``release`` is set."""
+
+    held: set[str] = field(default_factory=set)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def post(self, destination: str, card: Card, thread: PostedRef | None) -> PostedRef:
+        if destination in self.held:
+            await self.release.wait()
+        return await super().post(destination, card, thread)
+
+
+async def _until(predicate: Callable[[], bool], tries: int = 1000) -> None:
+    """Let the loop run until ``predicate`` holds (a bounded number of short turns)."""
+    for _ in range(tries):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("it never happened")
+
+
+async def test_an_alert_goes_out_while_another_channel_is_still_posting(
+    harness: BotHarness,
+) -> None:
+    chat = HeldChat(held={"support"})
+    harness.bot.adapters["console"] = chat
+    harness.bot.dispatcher.adapters = harness.bot.adapters
+    stop = asyncio.Event()
+    running = asyncio.create_task(harness.bot.dispatcher.run(stop))
+    harness.bot.ingest([mention("app is down")])  # support: its post hangs
+    await asyncio.sleep(0.05)
+    harness.bot.ingest([mention("what is the enterprise plan pricing")])  # sales
+    await _until(lambda: [p.destination for p in chat.posts] == ["sales"])
+    chat.release.set()
+    await _until(lambda: len(chat.posts) == 2)
+    stop.set()
+    harness.bot.dispatcher.wake()
+    await running
+    assert sorted(p.destination for p in chat.posts) == ["sales", "support"]
+
+
+async def test_alerts_queued_while_their_channel_drains_go_out_once_and_the_lease_is_freed(
+    harness: BotHarness,
+) -> None:
+    chat = HeldChat(held={"support"})
+    harness.bot.adapters["console"] = chat
+    harness.bot.dispatcher.adapters = harness.bot.adapters
+    stop = asyncio.Event()
+    running = asyncio.create_task(harness.bot.dispatcher.run(stop))
+    harness.bot.ingest([mention("app is down")])
+    await asyncio.sleep(0.05)  # the first alert is being posted
+    harness.bot.ingest([mention("login not working"), mention("outage again")])
+    await asyncio.sleep(0.05)
+    chat.release.set()
+    await _until(lambda: len(chat.posts) == 3)
+    await asyncio.sleep(0.05)
+    stop.set()
+    harness.bot.dispatcher.wake()
+    await running
+    assert len({p.card.conversation_id for p in chat.posts}) == 3  # each once
+    with Session(harness.bot.db.engine) as s:
+        assert [r.status for r in s.exec(select(Outbox)).all()] == ["sent"] * 3
+        assert [lease.holder for lease in s.exec(select(DispatchLease)).all()] == [None]
+
+
+@contextmanager
+def counted_transactions(harness: BotHarness) -> Iterator[list[str]]:
+    db = harness.bot.db
+    real = db.session
+    seen: list[str] = []
+
+    @contextmanager
+    def session() -> Iterator[Session]:
+        seen.append("session")
+        with real() as s:
+            yield s
+
+    db.session = session  # type: ignore[method-assign]
+    try:
+        yield seen
+    finally:
+        db.session = real  # type: ignore[method-assign]
+
+
+async def test_one_alert_costs_two_transactions(harness: BotHarness) -> None:
+    harness.bot.ingest([mention("app is down")])
+    with counted_transactions(harness) as seen:
+        assert await harness.bot.dispatcher.drain() == 1
+    # what is due + its lease + its rows + its budget; marked sent + lease let go; then
+    # drain() looks once more and finds nothing
+    assert len(seen) == 3
+
+
+def _counts(harness: BotHarness) -> dict[str, int]:
+    with Session(harness.bot.db.engine) as s:
+        return {t: s.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in TABLES}
+
+
+async def test_the_warm_up_keeps_nothing_and_alerts_still_go_out_once(
+    harness: BotHarness,
+) -> None:
+    harness.bot.ingest([mention("app is down")])
+    before = _counts(harness)
+    warm_up(harness.bot.dispatcher)
+    assert _counts(harness) == before
+    assert await harness.deliver() == 1
+    assert await harness.deliver() == 0
+
+
+async def test_a_failing_warm_up_is_logged_and_the_bot_goes_on(
+    harness: BotHarness, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: object) -> None:
+        raise RuntimeError("no such table")
+
+    monkeypatch.setattr("storage.outbox.due_alert_batches", broken)
+    warm_up(harness.bot.dispatcher)
+    assert "warming the dispatcher up failed" in caplog.text
+    monkeypatch.undo()
+    harness.bot.ingest([mention("app is down")])
+    assert await harness.deliver() == 1
