@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import aiohttp
 from aiolimiter import AsyncLimiter
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
@@ -108,8 +109,13 @@ class SlackAdapter(ChatAdapter):
         return [Route(EVENTS_PATH, slack_events, methods=["POST"])]
 
     async def start(self) -> None:
-        """Check the bot token, then connect Socket Mode when it is the mode."""
+        """Open one HTTP session for every Web API call (keep-alive: no new connection
+        per post), check the bot token, then connect Socket Mode when it is the mode."""
         self.inbound()
+        if self.client.session is None or self.client.session.closed:
+            self.client.session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.client.timeout)
+            )
         await self._check_token()
         if self.connection.mode == "socket":
             assert self.connection.app_token is not None
@@ -145,10 +151,13 @@ class SlackAdapter(ChatAdapter):
         return self._api_reachable
 
     async def stop(self) -> None:
-        """Close the Socket Mode connection."""
+        """Close the Socket Mode connection and the Web API session."""
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
             self._socket = None
+        if self.client.session is not None and not self.client.session.closed:
+            await self.client.session.close()
+        self.client.session = None
 
     # -- outbound -------------------------------------------------------------------------
 
