@@ -110,20 +110,6 @@ def first_alert_payload(session: Session, conversation_id: int) -> dict[str, Any
     return dict(row.payload) if row is not None else None
 
 
-def due_alert_groups(session: Session, now: datetime) -> list[tuple[str, str, str | None]]:
-    """(platform, destination, group key) of every batch of alerts that is due."""
-    rows = session.exec(
-        select(Outbox.platform, Outbox.destination, Outbox.group_key)
-        .where(
-            Outbox.status == OutboxStatus.PENDING,
-            Outbox.kind == OutboxKind.ALERT,
-            col(Outbox.next_attempt_at) <= now,
-        )
-        .distinct()
-    ).all()
-    return [(p, d, g) for p, d, g in rows]
-
-
 def due_alert_batches(session: Session, now: datetime) -> list[tuple[str, str, str | None, int]]:
     """(platform, destination, group key, newest row id) of every batch of alerts that is
     due: the id tells a drain under way whether rows were queued after it read its own."""
