@@ -35,6 +35,7 @@ from benchmarks.common import emit
 from benchmarks.latency import free_port, wait_healthy
 from bot.sources.signatures import crmbot_signature, hubspot_signature
 from tests.fakes.slack_api import FakeSlack
+from tests.fakes.webhook_samples import HUBSPOT, value_paths
 
 WEBHOOK_SECRET = "fuzz-webhook-secret"
 HUBSPOT_SECRET = "fuzz-hubspot-secret"
@@ -110,24 +111,6 @@ CRM: dict[str, Any] = {
     "contact": {"id": "c1", "name": "Jane"},
     "deal": {"amount": 100, "stage": "won"},
 }
-HUBSPOT: dict[str, Any] = {
-    "eventId": 1,
-    "subscriptionId": 2,
-    "portalId": 3,
-    "occurredAt": 1772438400000,
-    "subscriptionType": "deal.propertyChange",
-    "objectId": 4,
-    "propertyName": "dealstage",
-    "propertyValue": "won",
-}
-
-
-def _paths(value: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
-    out = [prefix] if prefix else []
-    if isinstance(value, dict):
-        for key, child in value.items():
-            out.extend(_paths(child, (*prefix, key)))
-    return out
 
 
 def _random_text(rng: random.Random) -> str:
@@ -144,7 +127,7 @@ def mutate(rng: random.Random, template: dict[str, Any], n: int) -> str:
         event["id"] = f"{event['id']}-{n}"
     else:
         event["eventId"] = n
-    path = rng.choice(_paths(event))
+    path = rng.choice(value_paths(event))
     target = event
     for part in path[:-1]:
         target = target[part]

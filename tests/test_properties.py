@@ -29,6 +29,7 @@ from handlers.errors import GENERIC_FAILURE
 from handlers.events import Actor, Command
 from handlers.replies import Reply
 from tests.conftest import BotHarness, mention
+from tests.fakes.webhook_samples import HUBSPOT, value_paths
 from tests.test_webhooks import HUBSPOT_SECRET, WEBHOOK_SECRET, _hubspot_headers
 
 FUZZ = settings(
@@ -102,24 +103,6 @@ CRM: dict[str, Any] = {
     "deal": {"name": "Renewal", "amount": 100, "stage": "won"},
     "properties": {"x": 1},
 }
-HUBSPOT: dict[str, Any] = {
-    "eventId": 1,
-    "subscriptionId": 2,
-    "portalId": 3,
-    "occurredAt": 1772438400000,
-    "subscriptionType": "deal.propertyChange",
-    "objectId": 4,
-    "propertyName": "dealstage",
-    "propertyValue": "won",
-}
-
-
-def _paths(value: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
-    out = [prefix] if prefix else []
-    if isinstance(value, dict):
-        for key, child in value.items():
-            out.extend(_paths(child, (*prefix, key)))
-    return out
 
 
 def _mutated(template: dict[str, Any], path: tuple[str, ...], raw: str, n: int) -> str:
@@ -142,7 +125,7 @@ def generic_bodies(draw: st.DrawFn) -> bytes:
     if kind == "json":
         return json.dumps(draw(json_values)).encode()
     template = draw(st.sampled_from([MENTION, CRM]))
-    path = draw(st.sampled_from(_paths(template)))
+    path = draw(st.sampled_from(value_paths(template)))
     one = _mutated(template, path, draw(raw_values), n)
     if kind == "batch":
         other = _mutated(
@@ -157,7 +140,7 @@ def hubspot_bodies(draw: st.DrawFn) -> bytes:
     if draw(st.booleans()) and draw(st.booleans()):
         return json.dumps(draw(json_values)).encode()
     n = draw(st.integers(min_value=1, max_value=10**6))
-    path = draw(st.sampled_from(_paths(HUBSPOT)))
+    path = draw(st.sampled_from(value_paths(HUBSPOT)))
     return f"[{_mutated(HUBSPOT, path, draw(raw_values), n)}]".encode()
 
 
@@ -303,7 +286,7 @@ def test_config_text_gives_a_config_or_a_config_error(text: str) -> None:
 
 
 _line = st.sampled_from([MENTION, CRM]).flatmap(
-    lambda t: st.tuples(st.sampled_from(_paths(t)), raw_values, st.integers(1, 10**9)).map(
+    lambda t: st.tuples(st.sampled_from(value_paths(t)), raw_values, st.integers(1, 10**9)).map(
         lambda args: _mutated(t, *args)
     )
 ) | st.text(st.characters(exclude_categories=(), exclude_characters="\r\n"), max_size=80)
