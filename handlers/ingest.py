@@ -130,7 +130,7 @@ class _Batch:
         # process deduplicates and resolves authors; it takes the larger share to balance.
         incoming = [e for e in events if isinstance(e, Mention)]
         pending = self.scorer.begin(
-            [m.text for m in incoming], worker_share=0.6, langs=[m.lang for m in incoming]
+            [m.text for m in incoming], worker_share=0.85, langs=[m.lang for m in incoming]
         )
         reopen_since = self.now - self.ruleset.config.alerts.reopen_window
         items, found = dedupe(self.conn, events, owners, reopen_since)

@@ -1,5 +1,8 @@
 """Whole-batch statements for PostgreSQL: one ``unnest`` of column arrays per statement.
 
+(SQLite's counterpart, plain ``executemany`` of pre-processed tuples, is
+storage/ingest_bulk_sqlite.py; both take their values from :func:`column_arrays`.)
+
 SQLAlchemy sends a batch insert to psycopg as multi-row ``VALUES`` with one named
 placeholder per value (18,000 for 1,000 conversation rows): psycopg then spends more time
 re-parsing that query text than the server spends storing the rows, and an executemany
@@ -18,6 +21,8 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, Table
 
+from storage.types import UTCDateTime
+
 Row = Mapping[str, Any]
 
 
@@ -33,7 +38,7 @@ def _sql_type(conn: Connection, column: Column[Any]) -> str:
     return str(column.type.compile(dialect=conn.dialect))
 
 
-def _columns(t: Table, rows: Sequence[Row]) -> list[Column[Any]]:
+def columns_of(t: Table, rows: Sequence[Row]) -> list[Column[Any]]:
     """The given columns, plus those with a Python-side default (filled per row)."""
     given = set(rows[0])
     return [
@@ -59,10 +64,25 @@ def column_arrays(
     for column in columns:
         values = [_value(column, row) for row in rows]
         processor = _processor(conn, column)
-        if processor is not None:
+        if processor is not None and isinstance(column.type, UTCDateTime):
+            values = _memoized(processor, values)
+        elif processor is not None:
             values = [processor(v) for v in values]
         arrays.append(values)
     return arrays
+
+
+def _memoized(processor: Callable[[Any], Any], values: list[Any]) -> list[Any]:
+    """``processor`` applied to each value, once per distinct value: a batch's times are
+    mostly the same instant (received, created, last activity)."""
+    done: dict[Any, Any] = {}
+    out: list[Any] = []
+    for value in values:
+        if value in done:
+            out.append(done[value])
+        else:
+            out.append(done.setdefault(value, processor(value)))
+    return out
 
 
 def _unnest(conn: Connection, columns: Sequence[Column[Any]]) -> str:
@@ -70,7 +90,7 @@ def _unnest(conn: Connection, columns: Sequence[Column[Any]]) -> str:
     return f"unnest({casts})"
 
 
-def _quoted(conn: Connection, name: str) -> str:
+def quoted(conn: Connection, name: str) -> str:
     return str(conn.dialect.identifier_preparer.quote(name))
 
 
@@ -81,10 +101,10 @@ def insert_statement(
     conn: Connection, t: Table, rows: Sequence[Row], returning: Sequence[str] = ()
 ) -> Statement:
     """``INSERT INTO t (...) SELECT * FROM unnest(...) [RETURNING ...]`` and its arrays."""
-    columns = _columns(t, rows)
-    names = ", ".join(_quoted(conn, c.name) for c in columns)
-    back = ", ".join(_quoted(conn, name) for name in returning)
-    sql = f"INSERT INTO {_quoted(conn, t.name)} ({names}) SELECT * FROM {_unnest(conn, columns)}"
+    columns = columns_of(t, rows)
+    names = ", ".join(quoted(conn, c.name) for c in columns)
+    back = ", ".join(quoted(conn, name) for name in returning)
+    sql = f"INSERT INTO {quoted(conn, t.name)} ({names}) SELECT * FROM {_unnest(conn, columns)}"
     return (
         sql + (f" RETURNING {back}" if returning else ""),
         tuple(column_arrays(conn, columns, rows)),
@@ -96,9 +116,9 @@ def update_statement(
 ) -> Statement:
     """``UPDATE t SET col = new.col ... FROM unnest(...) AS new WHERE t.id = new.id``."""
     columns = [t.c.id, *(t.c[name] for name in set_columns)]
-    aliases = ", ".join(_quoted(conn, c.name) for c in columns)
-    table_name = _quoted(conn, t.name)
-    sets = ", ".join(f"{_quoted(conn, n)} = new.{_quoted(conn, n)}" for n in set_columns)
+    aliases = ", ".join(quoted(conn, c.name) for c in columns)
+    table_name = quoted(conn, t.name)
+    sets = ", ".join(f"{quoted(conn, n)} = new.{quoted(conn, n)}" for n in set_columns)
     sql = (
         f"UPDATE {table_name} SET {sets} FROM {_unnest(conn, columns)} AS new({aliases}) "
         f"WHERE {table_name}.id = new.id"

@@ -1,9 +1,10 @@
 """Set-based SQL for the ingest path: a whole batch per statement, inside the caller's transaction.
 
 On PostgreSQL lookups and writes send each column as one array (storage/ingest_bulk.py):
-one short statement per step whatever the batch size. SQLite gets the SQLAlchemy Core
-statements (multi-row ``VALUES``, executemany), which cost it no round trip. The rows
-are typed in storage/ingest_rows.py.
+one short statement per step whatever the batch size. On SQLite writes are one
+executemany of tuples prepared column by column (storage/ingest_bulk_sqlite.py), and
+lookups are SQLAlchemy Core statements, which cost it no round trip. The rows are typed
+in storage/ingest_rows.py.
 """
 
 from __future__ import annotations
@@ -13,25 +14,21 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    ARRAY,
     Connection,
-    String,
     Table,
-    any_,
     bindparam,
     func,
-    insert,
     select,
     update,
 )
 
 from storage import ingest_bulk as bulk
+from storage import ingest_bulk_sqlite as lite
 from storage.ingest_rows import (
     AuthorRefresh,
     ConversationBump,
     ConversationReopen,
     FoundConversation,
-    KnownAuthor,
     NewAuthor,
 )
 from storage.models import Author, ContactHandle, Conversation, Cycle, Outbox
@@ -39,7 +36,6 @@ from storage.models import Mention as MentionRow
 from storage.outbox_types import OutboxStatus
 
 _CHUNK = 400
-_VARCHAR_ARRAY = ARRAY(String())
 
 
 def table(model: Any) -> Table:
@@ -54,39 +50,6 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]
         yield items[start : start + size]
 
 
-def _by_first(keys: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
-    grouped: dict[str, list[str]] = {}
-    for first, second in keys:
-        grouped.setdefault(first, []).append(second)
-    return grouped
-
-
-def existing_keys(
-    conn: Connection, model: Any, keys: Sequence[tuple[str, str]]
-) -> set[tuple[str, str]]:
-    """Which (source, external_id) pairs are already stored in ``model``'s table.
-
-    One ``source = ? AND external_id IN (...)`` per source, so both SQLite and
-    PostgreSQL walk the unique (source, external_id) index.
-    """
-    t = table(model)
-    found: set[tuple[str, str]] = set()
-    if _is_pg(conn):
-        rows = conn.exec_driver_sql(
-            f"SELECT source, external_id FROM {t.name} WHERE (source, external_id) IN "
-            "(SELECT * FROM unnest(%b::VARCHAR[], %b::VARCHAR[]))",
-            ([k[0] for k in keys], [k[1] for k in keys]),
-        )
-        return {(r[0], r[1]) for r in rows}
-    for source, ids in _by_first(keys).items():
-        for chunk in _chunks(ids):
-            rows = conn.execute(
-                select(t.c.external_id).where(t.c.source == source, t.c.external_id.in_(chunk))
-            )
-            found.update((source, r[0]) for r in rows)
-    return found
-
-
 def _is_pg(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
@@ -96,19 +59,15 @@ def insert_returning_ids(
 ) -> list[int]:
     """Insert ``rows`` (unique on the ``key`` columns) and return their new ids in order.
 
-    Ids come back matched by key rather than by position, which lets SQLAlchemy send the
-    whole batch as multi-row INSERT ... RETURNING statements on SQLite and PostgreSQL alike
-    (asking for positional order makes SQLite fall back to one statement per row).
+    Ids come back matched by key rather than by position: neither PostgreSQL's
+    ``INSERT ... SELECT ... RETURNING`` nor SQLite's multi-row ``RETURNING`` promises
+    the rows' order.
     """
     if not rows:
         return []
     t = table(model)
-    if _is_pg(conn):
-        result: Iterable[Sequence[Any]] = bulk.insert(conn, t, rows, returning=("id", *key))
-    else:
-        columns = [t.c[name] for name in key]
-        result = conn.execute(insert(t).returning(t.c.id, *columns), list(rows))
-    ids = {tuple(r[1:]): r[0] for r in result}
+    store = bulk if _is_pg(conn) else lite
+    ids = {tuple(r[1:]): r[0] for r in store.insert(conn, t, rows, returning=("id", *key))}
     return [ids[tuple(row[name] for name in key)] for row in rows]
 
 
@@ -116,35 +75,7 @@ def insert_many(conn: Connection, model: Any, rows: Sequence[Mapping[str, Any]])
     """Insert ``rows`` (all with the same keys) in one statement (one executemany on SQLite)."""
     if not rows:
         return
-    if _is_pg(conn):
-        bulk.insert(conn, table(model), rows)
-    else:
-        conn.execute(insert(table(model)), list(rows))
-
-
-def authors_by_key(
-    conn: Connection, keys: Sequence[tuple[str, str]]
-) -> dict[tuple[str, str], KnownAuthor]:
-    """(platform, handle) -> the stored author, for known authors."""
-    t = table(Author)
-    found: dict[tuple[str, str], KnownAuthor] = {}
-    if _is_pg(conn):
-        rows = conn.exec_driver_sql(
-            "SELECT platform, handle, id, followers, contact_id FROM author WHERE "
-            "(platform, handle) IN (SELECT * FROM unnest(%b::VARCHAR[], %b::VARCHAR[]))",
-            ([k[0] for k in keys], [k[1] for k in keys]),
-        )
-        return {(r[0], r[1]): KnownAuthor(r[2], r[3], r[4]) for r in rows}
-    for platform, handles in _by_first(keys).items():
-        for chunk in _chunks(handles):
-            rows = conn.execute(
-                select(t.c.handle, t.c.id, t.c.followers, t.c.contact_id).where(
-                    t.c.platform == platform, t.c.handle.in_(chunk)
-                )
-            )
-            for handle, author_id, followers, contact_id in rows:
-                found[(platform, handle)] = KnownAuthor(author_id, followers, contact_id)
-    return found
+    (bulk if _is_pg(conn) else lite).insert(conn, table(model), rows)
 
 
 def contacts_by_handle(conn: Connection, handles: Sequence[str]) -> dict[str, int]:
@@ -190,20 +121,8 @@ def update_authors(conn: Connection, changes: Sequence[AuthorRefresh]) -> None:
     """Refresh followers and influence of known authors."""
     if not changes:
         return
-    t = table(Author)
-    if _is_pg(conn):
-        bulk.update(conn, t, [_values(c) for c in changes], _AUTHOR_REFRESH)
-        return
-    conn.execute(
-        update(t)
-        .where(t.c.id == bindparam("b_id"))
-        .values(
-            followers=bindparam("b_followers"),
-            influence=bindparam("b_influence"),
-            updated_at=bindparam("b_updated_at"),
-        ),
-        [_bound(c) for c in changes],
-    )
+    store = bulk if _is_pg(conn) else lite
+    store.update(conn, table(Author), [_values(c) for c in changes], _AUTHOR_REFRESH)
 
 
 def _values(change: Any) -> dict[str, Any]:
@@ -215,42 +134,6 @@ def _bound(change: Any) -> dict[str, Any]:
     """A change's fields as ``b_``-prefixed bind parameters (they may not share a
     column's name in an executemany UPDATE)."""
     return {f"b_{name}": getattr(change, name) for name in change.__slots__}
-
-
-def latest_conversations(
-    conn: Connection, keys: Sequence[str], resolved_since: datetime
-) -> dict[str, FoundConversation]:
-    """For each thread key, its open conversation, else the one resolved most recently
-    after ``resolved_since`` (a candidate for reopening)."""
-    t = table(Conversation)
-    best: dict[str, FoundConversation] = {}
-    columns = [
-        t.c.id,
-        t.c.key,
-        t.c.status,
-        t.c.cycle,
-        t.c.channels,
-        t.c.mention_count,
-        t.c.source,
-        t.c.severity,
-        t.c.team,
-        t.c.resolved_at,
-        t.c.author_id,
-        t.c.sentiment,
-        t.c.sentiment_by,
-    ]
-    recent = (t.c.status != "resolved") | (t.c.resolved_at >= resolved_since)
-    if _is_pg(conn):  # one statement, the keys as one array
-        wheres = [t.c.key == any_(bindparam("keys", list(keys), type_=_VARCHAR_ARRAY))]
-    else:
-        wheres = [t.c.key.in_(chunk) for chunk in _chunks(keys)]
-    for where in wheres:
-        for row in conn.execute(select(*columns).where(where).where(recent)):
-            found = FoundConversation(**row._mapping)
-            current = best.get(found.key)
-            if current is None or prefer(found, current):
-                best[found.key] = found
-    return best
 
 
 def prefer(candidate: FoundConversation, current: FoundConversation) -> bool:
@@ -267,28 +150,17 @@ def bump_conversations(conn: Connection, changes: Sequence[ConversationBump]) ->
     """Apply new mention counts, activity times and sentiment."""
     if not changes:
         return
-    t = table(Conversation)
     names = ("mention_count", "last_activity_at", "sentiment", "sentiment_by")
-    if _is_pg(conn):
-        bulk.update(conn, t, [_values(c) for c in changes], names)
-        return
-    conn.execute(
-        update(t)
-        .where(t.c.id == bindparam("b_id"))
-        .values({name: bindparam(f"b_{name}") for name in names}),
-        [_bound(c) for c in changes],
-    )
+    store = bulk if _is_pg(conn) else lite
+    store.update(conn, table(Conversation), [_values(c) for c in changes], names)
 
 
 __all__ = [
     "MentionRow",
-    "authors_by_key",
     "bump_conversations",
     "contacts_by_handle",
-    "existing_keys",
     "insert_many",
     "insert_returning_ids",
-    "latest_conversations",
     "table",
     "update_authors",
 ]
