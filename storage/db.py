@@ -13,6 +13,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from storage import json_codec
+
 log = logging.getLogger(__name__)
 
 
@@ -34,14 +36,25 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False},
+            hide_parameters=True,
+            json_serializer=json_codec.dumps,
+            json_deserializer=json_codec.loads,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # No pool_pre_ping: it costs a round trip on every checkout (a tenth of a webhook's
     # time on PostgreSQL). A connection that died since its last use fails its statement
     # instead; SQLAlchemy then drops the pool's stale connections, and that one request
     # answers 503 (bot/sources/webhooks.py) or is retried by its worker.
-    return create_engine(url, hide_parameters=True)
+    return create_engine(
+        url,
+        hide_parameters=True,
+        json_serializer=json_codec.dumps,
+        json_deserializer=json_codec.loads,
+    )
 
 
 def redact_url(url: str) -> str:

@@ -11,7 +11,6 @@ rendered afresh each time.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from storage import ingest_sql as sql
+from storage import json_codec
 from storage.ingest_rows import FoundConversation, KnownAuthor, LookupKeys, Prefetched
 
 _LOOKUP = """
@@ -85,15 +85,15 @@ def lookup(conn: Connection, keys: LookupKeys) -> Prefetched:
         )
         return _gather(conn.exec_driver_sql(_LOOKUP, params), keys)
     params = (
-        json.dumps(keys.mentions),
-        json.dumps(keys.crm_events),
-        json.dumps(keys.authors),
-        json.dumps(keys.handles or []),
-        json.dumps(keys.thread_keys),
+        json_codec.dumps(keys.mentions),
+        json_codec.dumps(keys.crm_events),
+        json_codec.dumps(keys.authors),
+        json_codec.dumps(keys.handles or []),
+        json_codec.dumps(keys.thread_keys),
         since.isoformat(" ", "microseconds"),
     )
     rows = conn.exec_driver_sql(_LOOKUP_SQLITE, params)
-    return _gather(((*r[:6], json.loads(r[6]) if r[6] else None) for r in rows), keys)
+    return _gather(((*r[:6], json_codec.loads(r[6]) if r[6] else None) for r in rows), keys)
 
 
 def _pair_arrays(pairs: list[tuple[str, str]]) -> tuple[list[str], list[str]]:

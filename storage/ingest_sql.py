@@ -121,8 +121,15 @@ def update_authors(conn: Connection, changes: Sequence[AuthorRefresh]) -> None:
     """Refresh followers and influence of known authors."""
     if not changes:
         return
-    store = bulk if _is_pg(conn) else lite
-    store.update(conn, table(Author), [_values(c) for c in changes], _AUTHOR_REFRESH)
+    update_rows(conn, Author, [_values(c) for c in changes], _AUTHOR_REFRESH)
+
+
+def update_rows(
+    conn: Connection, model: Any, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]
+) -> None:
+    """Set ``columns`` of existing rows (each row has ``id`` and those columns), in one
+    statement for the whole batch."""
+    (bulk if _is_pg(conn) else lite).update(conn, table(model), rows, columns)
 
 
 def _values(change: Any) -> dict[str, Any]:
@@ -151,8 +158,7 @@ def bump_conversations(conn: Connection, changes: Sequence[ConversationBump]) ->
     if not changes:
         return
     names = ("mention_count", "last_activity_at", "sentiment", "sentiment_by")
-    store = bulk if _is_pg(conn) else lite
-    store.update(conn, table(Conversation), [_values(c) for c in changes], names)
+    update_rows(conn, Conversation, [_values(c) for c in changes], names)
 
 
 __all__ = [
@@ -163,6 +169,7 @@ __all__ = [
     "insert_returning_ids",
     "table",
     "update_authors",
+    "update_rows",
 ]
 
 

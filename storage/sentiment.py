@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
-from storage.ingest_sql import table
+from storage.ingest_sql import table, update_rows
 from storage.models import Conversation, Outbox, Staff
 from storage.models import Mention as MentionRow
 from storage.outbox_types import OutboxStatus
@@ -122,9 +122,11 @@ def restate_alerts(conn: Connection, fields: dict[int, dict[str, Any]]) -> list[
         )
     ).all()
     if rows:
-        conn.execute(
-            update(o).where(o.c.id == bindparam("b_id")).values(payload=bindparam("b_payload")),
-            [{"b_id": r.id, "b_payload": {**r.payload, **fields[r.conversation_id]}} for r in rows],
+        update_rows(
+            conn,
+            Outbox,
+            [{"id": r.id, "payload": {**r.payload, **fields[r.conversation_id]}} for r in rows],
+            ("payload",),
         )
     posted: dict[int, set[str]] = {}
     for row in rows:
