@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import signal
-import sys
 from typing import Any
 
 import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot import jobs
+from bot import jobs, process_tuning
 from bot.app import CrmBot
 from bot.assembly import http_routes, schedule_jobs
 from bot.dispatch_warmup import warm_up
@@ -31,7 +29,6 @@ log = logging.getLogger(__name__)
 # stay pending for the next start); HTTP and the adapters get STOP_GRACE each.
 DRAIN_GRACE = 3.0
 STOP_GRACE = 2.0
-SWITCH_INTERVAL = 0.001  # seconds a thread may hold the GIL while another waits for it
 
 
 async def serve(
@@ -84,13 +81,8 @@ async def serve(
     # the delivery statements compiled before /healthz answers: no slow first alerts
     warmed = await asyncio.to_thread(warm_up, bot.dispatcher)
     log.debug("dispatcher warmed up in %.0f ms", warmed * 1000)
-    # what start-up left alive is never garbage: full collections (100+ ms each) no longer
-    # walk it while alerts wait
-    gc.collect()
-    gc.freeze()
-    # the event loop gets the interpreter back from a busy worker thread within 1 ms
-    # (default 5 ms, paid on every hop between the loop and the database threads)
-    sys.setswitchinterval(SWITCH_INTERVAL)
+    # start-up's objects frozen, the collector and thread switches paced for serving
+    process_tuning.settle()
     dispatcher = asyncio.create_task(bot.dispatcher.run(stop))
     tasks.append(asyncio.create_task(bot.publish_worker.run(stop)))  # replies to customers
     http = asyncio.create_task(server.serve())

@@ -17,12 +17,24 @@ class Card:
 
     def to_payload(self) -> dict[str, Any]:
         """The card's fields as a JSON-ready dict (all fields are plain values)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: getattr(self, name) for name in _field_names(type(self))}
 
     @classmethod
     def from_payload(cls: type[C], payload: dict[str, Any]) -> C:
-        known = {f.name for f in fields(cls)}
+        known = _field_names(cls)
         return cls(**{k: v for k, v in payload.items() if k in known})
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """A card class's field names, in order (``dataclasses.fields`` rebuilds them on every
+    call; a card is turned into a payload for every alert)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
 
 
 @dataclass(frozen=True, slots=True)

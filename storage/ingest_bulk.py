@@ -62,7 +62,11 @@ def column_arrays(
     """One list of bind-processed values per column, in row order."""
     arrays: list[list[Any]] = []
     for column in columns:
-        values = [_value(column, row) for row in rows]
+        name = column.name
+        try:
+            values = [row[name] for row in rows]
+        except KeyError:  # not given: the column's Python-side default
+            values = [_value(column, row) for row in rows]
         processor = _processor(conn, column)
         if processor is not None and isinstance(column.type, UTCDateTime):
             values = _memoized(processor, values)

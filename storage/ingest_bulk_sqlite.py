@@ -45,7 +45,7 @@ def insert(
         chunk = values[start : start + per]
         flat = tuple(v for row in chunk for v in row)
         result = conn.exec_driver_sql(head + ", ".join([one] * len(chunk)) + back, flat)
-        found.extend(tuple(r) for r in result)
+        found.extend(tuple(r) for r in result.all())
     if len(found) != len(rows):
         raise RuntimeError(f"inserted {len(found)} of {len(rows)} rows into {t.name}")
     return found

@@ -83,7 +83,7 @@ def lookup(conn: Connection, keys: LookupKeys) -> Prefetched:
             keys.thread_keys,
             since,
         )
-        return _gather(conn.exec_driver_sql(_LOOKUP, params), keys)
+        return _gather(conn.exec_driver_sql(_LOOKUP, params).all(), keys)
     params = (
         json_codec.dumps(keys.mentions),
         json_codec.dumps(keys.crm_events),
@@ -92,7 +92,7 @@ def lookup(conn: Connection, keys: LookupKeys) -> Prefetched:
         json_codec.dumps(keys.thread_keys),
         since.isoformat(" ", "microseconds"),
     )
-    rows = conn.exec_driver_sql(_LOOKUP_SQLITE, params)
+    rows = conn.exec_driver_sql(_LOOKUP_SQLITE, params).all()
     return _gather(((*r[:6], json_codec.loads(r[6]) if r[6] else None) for r in rows), keys)
 
 
