@@ -127,12 +127,9 @@ class _Batch:
         events = [e for g in groups for e in g]
         owners = [n for n, g in enumerate(groups) for _ in g]
         # Sentiment of large batches starts on the other core(s) right away, while this
-        # process deduplicates and resolves authors (several times the work of scoring,
-        # so the workers are done by the time the scores are needed): they take it all.
+        # process deduplicates and resolves authors (the share balances itself: scorer.py).
         incoming = [e for e in events if isinstance(e, Mention)]
-        pending = self.scorer.begin(
-            [m.text for m in incoming], worker_share=1.0, langs=[m.lang for m in incoming]
-        )
+        pending = self.scorer.begin([m.text for m in incoming], langs=[m.lang for m in incoming])
         reopen_since = self.now - self.ruleset.config.alerts.reopen_window
         items, found = dedupe(self.conn, events, owners, reopen_since)
         for item in items:

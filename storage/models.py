@@ -224,6 +224,7 @@ class Outbox(SQLModel, table=True):
     __table_args__ = (
         Index("ix_outbox_pending", "status", "next_attempt_at"),
         Index("ix_outbox_destination_sent", "platform", "destination", "sent_at"),
+        Index("ix_outbox_conversation", "conversation_id", "kind"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -3,6 +3,7 @@ admin-extended lexicons, and one label wherever staff look."""
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from handlers.config_checks import run_config_tests
 from handlers.rules import compile_rules
 from handlers.sentiment import SentimentScorer, label
 from handlers.sentiment.offline import star_rating
+from handlers.sentiment.scorer import MAX_SHARE, MIN_SHARE, SHARE_STEP, PendingScores
 from storage.models import Conversation, Outbox
 from storage.models import Mention as MentionRow
 from tests.conftest import TEST_CONFIG, BotHarness, make_config, mention
@@ -244,3 +246,30 @@ def test_trouble_with_a_competitor_is_not_a_complaint_about_us() -> None:
     assert label(ours.score("Moved off Google Photos, their search is awful. Acme is great.")) == (
         "positive"
     )
+
+
+def test_scores_keep_their_order_whatever_the_workers_share() -> None:
+    texts = [f"{word} number {n}" for n in range(300) for word in ("great", "awful", "fine")][:300]
+    scorer = SentimentScorer(workers=1)
+    try:
+        expected = [scorer.score(t) for t in texts]
+        for share in (MIN_SHARE, 0.6, MAX_SHARE):
+            scorer.worker_share = share
+            assert scorer.begin(texts).result() == expected
+    finally:
+        scorer.close()
+
+
+def test_the_workers_share_grows_when_they_were_done_and_shrinks_when_waited_for() -> None:
+    scorer = SentimentScorer(workers=1)
+    done: Future[list[float]] = Future()
+    done.set_result([0.0] * 10)
+    start = scorer.worker_share
+    PendingScores(scorer, [done], ["fine"], [None]).result()
+    assert scorer.worker_share == pytest.approx(start + SHARE_STEP)
+    for _ in range(100):
+        scorer.balance(workers_were_done=False)
+    assert scorer.worker_share == MIN_SHARE  # never all on this process
+    for _ in range(100):
+        scorer.balance(workers_were_done=True)
+    assert scorer.worker_share == MAX_SHARE

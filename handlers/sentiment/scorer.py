@@ -4,6 +4,11 @@ The offline labeller is pure Python and CPU-bound, so a large batch is split: on
 is scored here while the rest is scored by worker processes on the other cores. Small
 batches (the usual webhook delivery) never leave the process. The admin's extra terms
 ride along with each batch, so workers always score with the config in force.
+
+How much goes to the workers balances itself: the caller does other work while they
+score, and when it asks for the scores either the workers are done (they could have taken
+more: their share grows) or it must wait for them (their share shrinks). No clock is
+read; the share settles where neither side waits, whatever the machine and its load.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from handlers.sentiment.offline import OfflineAnalyzer
 log = logging.getLogger(__name__)
 
 PARALLEL_MIN_BATCH = 128
+SHARE_STEP = 0.05  # how far the workers' share moves after each batch
+MIN_SHARE, MAX_SHARE = 0.2, 1.0
 
 _worker_analyzers: dict[LexiconExtension, OfflineAnalyzer] = {}
 
@@ -61,6 +68,7 @@ class SentimentScorer:
         cores = os.cpu_count() or 1
         self._workers = max(0, cores - 1) if workers is None else workers
         self._pool: Executor | None = None
+        self.worker_share = 0.6  # of a large batch, adjusted batch by batch
 
     def configure(self, config: SentimentConfig) -> None:
         """Score with ``config``'s extra terms from now on (cheap when nothing changed)."""
@@ -77,18 +85,15 @@ class SentimentScorer:
         return self._analyzer.score(text, lang)
 
     def begin(
-        self,
-        texts: Sequence[str],
-        worker_share: float = 0.5,
-        langs: Sequence[str | None] | None = None,
+        self, texts: Sequence[str], langs: Sequence[str | None] | None = None
     ) -> PendingScores:
-        """Start scoring ``texts``: the workers' part starts now, in the background, so the
-        caller can do other work (e.g. database lookups) before :meth:`PendingScores.result`
-        scores the rest here. ``worker_share`` is the fraction the workers take."""
+        """Start scoring ``texts``: the workers' part (:attr:`worker_share` of a large
+        batch) starts now, in the background, so the caller can do other work (e.g.
+        database lookups) before :meth:`PendingScores.result` scores the rest here."""
         all_langs: list[str | None] = list(langs) if langs is not None else [None] * len(texts)
         if self._workers == 0 or len(texts) < PARALLEL_MIN_BATCH:
             return PendingScores(self, [], list(texts), all_langs)
-        share = int(len(texts) * worker_share / self._workers)
+        share = int(len(texts) * self.worker_share / self._workers)
         pool = self._ensure_pool()
         futures = [
             pool.submit(
@@ -101,6 +106,12 @@ class SentimentScorer:
         ]
         rest = self._workers * share
         return PendingScores(self, futures, list(texts[rest:]), all_langs[rest:])
+
+    def balance(self, workers_were_done: bool) -> None:
+        """After a batch: the workers take more of the next if they were done when their
+        scores were needed, less if the caller had to wait for them."""
+        step = SHARE_STEP if workers_were_done else -SHARE_STEP
+        self.worker_share = min(MAX_SHARE, max(MIN_SHARE, self.worker_share + step))
 
     def warm_up(self) -> None:
         """Start the worker processes now rather than on the first large batch."""
@@ -153,6 +164,8 @@ class PendingScores:
         local = [
             self._scorer.score(t, lang) for t, lang in zip(self._local, self._langs, strict=True)
         ]
+        if self._futures:
+            self._scorer.balance(workers_were_done=all(f.done() for f in self._futures))
         scores: list[float] = []
         for future in self._futures:
             scores.extend(future.result())
