@@ -32,10 +32,11 @@ def warm_up(dispatcher: Dispatcher) -> float:
     now = dispatcher.clock.now()
     try:
         with dispatcher.db.scratch() as session:
-            outbox_store.due_alert_batches(session, now)
+            conn = session.connection()
+            outbox_store.due_alert_batches(conn, now)
             outbox_store.due_other(session, now, 1)
-            leases.claim(session, PLACE, PLACE, dispatcher.holder, now, dispatcher.lease_ttl)
-            outbox_store.recent_posts(session, PLACE, PLACE, now)
+            leases.claim(conn, PLACE, PLACE, dispatcher.holder, now, dispatcher.lease_ttl)
+            outbox_store.recent_posts(conn, PLACE, PLACE, now)
             outbox_store.due_alert_keys(session, now, PLACE, PLACE)
             outbox_store.due_alerts(session, now, PLACE, PLACE, None)
             outbox_store.due_other_of(session, now, PLACE, PLACE, 1)
@@ -58,10 +59,9 @@ def warm_up(dispatcher: Dispatcher) -> float:
             session.add(row)
             session.flush()
             assert row.id is not None
-            outbox_store.mark_post_started(session, [row.id], now)
-            record_sent(session, row, True, PostedRef(PLACE, PLACE), False, now)
-            session.flush()
-            leases.release(session, PLACE, PLACE, dispatcher.holder)
+            outbox_store.mark_post_started(conn, [row.id], now)
+            record_sent(conn, row, True, PostedRef(PLACE, PLACE), False, now)
+            leases.release(conn, PLACE, PLACE, dispatcher.holder)
     except Exception:
         log.exception("warming the dispatcher up failed (the first alerts will be slower)")
     return time.monotonic() - began
