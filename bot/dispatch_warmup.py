@@ -34,12 +34,12 @@ def warm_up(dispatcher: Dispatcher) -> float:
         with dispatcher.db.scratch() as session:
             conn = session.connection()
             outbox_store.due_alert_batches(conn, now)
-            outbox_store.due_other(session, now, 1)
+            outbox_store.due_other(conn, now, 1)
             leases.claim(conn, PLACE, PLACE, dispatcher.holder, now, dispatcher.lease_ttl)
             outbox_store.recent_posts(conn, PLACE, PLACE, now)
-            outbox_store.due_alert_keys(session, now, PLACE, PLACE)
-            outbox_store.due_alerts(session, now, PLACE, PLACE, None)
-            outbox_store.due_other_of(session, now, PLACE, PLACE, 1)
+            outbox_store.due_alert_keys(conn, now, PLACE, PLACE)
+            outbox_store.due_alerts(conn, now, PLACE, PLACE, None)
+            outbox_store.due_other_of(conn, now, PLACE, PLACE, 1)
             conversation = Conversation(
                 key=PLACE, source=PLACE, platform=PLACE, created_at=now, last_activity_at=now
             )

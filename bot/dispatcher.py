@@ -281,13 +281,10 @@ class Dispatcher:
         that run them), by destination; and, in the same transaction, the leases and due
         rows of up to ``free`` destinations not ``busy`` here (None: another replica
         holds it)."""
-        with self.db.session() as session:
-            conn = session.connection()
+        with self.db.transaction() as conn:
             groups = [g for g in outbox_store.due_alert_batches(conn, now) if g[0] in self.adapters]
             others = [
-                r
-                for r in outbox_store.due_other(session, now, limit)
-                if r.platform in self.adapters
+                r for r in outbox_store.due_other(conn, now, limit) if r.platform in self.adapters
             ]
             work: dict[tuple[str, str], tuple[list[str | None], list[Outbox]]] = {}
             newest: dict[tuple[str, str], int] = {}
@@ -306,7 +303,7 @@ class Dispatcher:
             # in one order on every replica: two transactions taking several leases each
             # never wait for each other in a circle (PostgreSQL would call it a deadlock)
             found = {
-                t: self._claim_in(session, t, work[t][0], len(work[t][1]), now, taken)
+                t: self._claim_in(conn, t, work[t][0], len(work[t][1]), now, taken)
                 for t in sorted(targets[:free])
             }
         claims = {t: self._claimed(t, f, taken) if f else None for t, f in found.items()}
@@ -337,13 +334,13 @@ class Dispatcher:
         """Take the destination's lease and read what is due there, in one transaction
         (see :meth:`_claim_in`); None when another replica holds it."""
         taken = self.clock.now()
-        with self.db.session() as session:
-            found = self._claim_in(session, target, group_keys, limit, now, taken)
+        with self.db.transaction() as conn:
+            found = self._claim_in(conn, target, group_keys, limit, now, taken)
         return self._claimed(target, found, taken) if found is not None else None
 
     def _claim_in(
         self,
-        session: Session,
+        conn: Connection,
         target: tuple[str, str],
         group_keys: list[str | None],
         limit: int,
@@ -356,17 +353,14 @@ class Dispatcher:
         Alerts about to be posted one by one are marked as being posted (see
         :meth:`_post_once`) in that transaction too. None when another replica holds it."""
         platform, destination = target
-        conn = session.connection()
         if not leases.claim(conn, platform, destination, self.holder, taken, self.lease_ttl):
             return None
         posted = outbox_store.recent_posts(conn, platform, destination, taken - WINDOW)
         batches = [
-            (key, outbox_store.due_alerts(session, now, platform, destination, key))
+            (key, outbox_store.due_alerts(conn, now, platform, destination, key))
             for key in group_keys
         ]
-        others = (
-            outbox_store.due_other_of(session, now, platform, destination, limit) if limit else []
-        )
+        others = outbox_store.due_other_of(conn, now, platform, destination, limit) if limit else []
         started = self._about_to_post(target, batches, posted, taken)
         if started:
             outbox_store.mark_post_started(conn, started, taken)
@@ -435,13 +429,13 @@ class Dispatcher:
         """What is due on a destination this replica holds (rows queued while it drained)."""
         platform, destination = target
         now = self.clock.now()
-        with self.db.session() as session:
-            keys = outbox_store.due_alert_keys(session, now, platform, destination)
+        with self.db.transaction() as conn:
+            keys = outbox_store.due_alert_keys(conn, now, platform, destination)
             batches = [
-                (key, outbox_store.due_alerts(session, now, platform, destination, key))
+                (key, outbox_store.due_alerts(conn, now, platform, destination, key))
                 for key in keys
             ]
-            others = outbox_store.due_other_of(session, now, platform, destination, limit)
+            others = outbox_store.due_other_of(conn, now, platform, destination, limit)
         return batches, others
 
     async def _drain_destination(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, or_, update
+from sqlalchemy import ColumnElement, Connection, Select, Table, and_, bindparam, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, select
@@ -143,26 +143,32 @@ _DUE_BATCHES = (
     .where(_DUE, _OUTBOX.c.kind == OutboxKind.ALERT.value)
     .group_by(_OUTBOX.c.platform, _OUTBOX.c.destination, _OUTBOX.c.group_key)
 )
-_DUE_ORM = (col(Outbox.status) == OutboxStatus.PENDING) & (
-    col(Outbox.next_attempt_at) <= bindparam("p_now", type_=_OUTBOX.c.next_attempt_at.type)
+_AT = (_OUTBOX.c.platform == bindparam("p_platform")) & (
+    _OUTBOX.c.destination == bindparam("p_destination")
 )
-_AT = (col(Outbox.platform) == bindparam("p_platform")) & (
-    col(Outbox.destination) == bindparam("p_destination")
-)
-_DUE_ALERTS_OF = select(Outbox).where(_DUE_ORM, col(Outbox.kind) == OutboxKind.ALERT, _AT)
+_DUE_ALERTS_OF = _OUTBOX.select().where(_DUE, _OUTBOX.c.kind == OutboxKind.ALERT.value, _AT)
 _DUE_ALERTS = {
-    True: _DUE_ALERTS_OF.where(col(Outbox.group_key).is_(None)).order_by(col(Outbox.id)),
-    False: _DUE_ALERTS_OF.where(col(Outbox.group_key) == bindparam("p_group")).order_by(
-        col(Outbox.id)
-    ),
+    True: _DUE_ALERTS_OF.where(_OUTBOX.c.group_key.is_(None)).order_by(_OUTBOX.c.id),
+    False: _DUE_ALERTS_OF.where(_OUTBOX.c.group_key == bindparam("p_group")).order_by(_OUTBOX.c.id),
 }
+_DUE_ALERT_KEYS = (
+    select(_OUTBOX.c.group_key)
+    .where(_DUE, _OUTBOX.c.kind == OutboxKind.ALERT.value, _AT)
+    .distinct()
+)
 _DUE_OTHER = (
-    select(Outbox)
-    .where(_DUE_ORM, col(Outbox.kind) != OutboxKind.ALERT)
-    .order_by(col(Outbox.id))
+    _OUTBOX.select()
+    .where(_DUE, _OUTBOX.c.kind != OutboxKind.ALERT.value)
+    .order_by(_OUTBOX.c.id)
     .limit(bindparam("p_limit"))
 )
 _DUE_OTHER_OF = _DUE_OTHER.where(_AT)
+
+
+def _outbox_rows(conn: Connection, statement: Select[Any], params: dict[str, Any]) -> list[Outbox]:
+    """The rows ``statement`` finds, as (detached) Outbox objects: read through Core and
+    filled in directly, without the ORM's per-query set-up (most due scans find nothing)."""
+    return [Outbox.model_construct(**row._mapping) for row in conn.execute(statement, params)]
 
 
 def due_alert_batches(conn: Connection, now: datetime) -> list[tuple[str, str, str | None, int]]:
@@ -173,37 +179,26 @@ def due_alert_batches(conn: Connection, now: datetime) -> list[tuple[str, str, s
 
 
 def due_alert_keys(
-    session: Session, now: datetime, platform: str, destination: str
+    conn: Connection, now: datetime, platform: str, destination: str
 ) -> list[str | None]:
     """The group keys of one destination's due alerts."""
-    return list(
-        session.exec(
-            select(Outbox.group_key)
-            .where(
-                Outbox.status == OutboxStatus.PENDING,
-                Outbox.kind == OutboxKind.ALERT,
-                Outbox.platform == platform,
-                Outbox.destination == destination,
-                col(Outbox.next_attempt_at) <= now,
-            )
-            .distinct()
-        ).all()
-    )
+    params = {"p_now": now, "p_platform": platform, "p_destination": destination}
+    return list(conn.execute(_DUE_ALERT_KEYS, params).scalars())
 
 
 def due_alerts(
-    session: Session, now: datetime, platform: str, destination: str, group_key: str | None
+    conn: Connection, now: datetime, platform: str, destination: str, group_key: str | None
 ) -> list[Outbox]:
     """The due alerts of one destination and group, oldest first."""
     params = {"p_now": now, "p_platform": platform, "p_destination": destination}
     if group_key is not None:
         params["p_group"] = group_key
-    return list(session.scalars(_DUE_ALERTS[group_key is None], params).all())
+    return _outbox_rows(conn, _DUE_ALERTS[group_key is None], params)
 
 
-def due_other(session: Session, now: datetime, limit: int) -> list[Outbox]:
+def due_other(conn: Connection, now: datetime, limit: int) -> list[Outbox]:
     """Due rows that are not alerts (follow-ups, updates, notices), oldest first."""
-    return list(session.scalars(_DUE_OTHER, {"p_now": now, "p_limit": limit}).all())
+    return _outbox_rows(conn, _DUE_OTHER, {"p_now": now, "p_limit": limit})
 
 
 def reschedule(session: Session, ids: list[int], when: datetime) -> None:
@@ -299,11 +294,11 @@ def recent_posts(
 
 
 def due_other_of(
-    session: Session, now: datetime, platform: str, destination: str, limit: int
+    conn: Connection, now: datetime, platform: str, destination: str, limit: int
 ) -> list[Outbox]:
     """Due rows of one destination that are not alerts, oldest first."""
     params = {"p_now": now, "p_platform": platform, "p_destination": destination}
-    return list(session.scalars(_DUE_OTHER_OF, {**params, "p_limit": limit}).all())
+    return _outbox_rows(conn, _DUE_OTHER_OF, {**params, "p_limit": limit})
 
 
 # --- admin tools (`crmbot outbox`): look at and act on rows that did not go out ---
