@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Connection, text
-from sqlmodel import Session, col, select
+from sqlalchemy import Connection, event, text
+from sqlalchemy.engine.default import CACHE_MISS
+from sqlmodel import Session, SQLModel, col, select
 
 from bot.chat.base import PostedRef
-from bot.dispatch_warmup import warm_up
+from bot.dispatch_warmup import warm_up, warm_up_ingest
 from bot.dispatcher import record_sent
 from handlers.cards import Card
 from storage import handling
@@ -207,3 +208,36 @@ def test_record_alerted_does_what_recording_an_alerted_event_does(harness: BotHa
 
     assert seen(second.id) == seen(first.id)
     assert seen(second.id)[1] == at
+
+
+async def test_after_the_warm_ups_an_alert_compiles_no_statement(harness: BotHarness) -> None:
+    compiled: list[str] = []
+
+    def note(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
+        context = _args[-2]
+        if getattr(context, "cache_hit", None) is CACHE_MISS:
+            compiled.append(sql)
+
+    warm_up(harness.bot.dispatcher)
+    warm_up_ingest(harness.bot.ingestor, harness.clock)
+    event.listen(harness.bot.db.engine, "after_cursor_execute", note)
+    try:
+        harness.bot.ingest([mention("app is down")])
+        assert await harness.deliver() == 1
+    finally:
+        event.remove(harness.bot.db.engine, "after_cursor_execute", note)
+    assert compiled == []
+
+
+def test_the_ingest_warm_up_keeps_nothing(harness: BotHarness) -> None:
+    every = sorted(SQLModel.metadata.tables)
+
+    def counts() -> list[int]:
+        with Session(harness.bot.db.engine) as s:
+            return [s.execute(text(f'SELECT count(*) FROM "{t}"')).scalar_one() for t in every]
+
+    before = counts()
+    warm_up_ingest(harness.bot.ingestor, harness.clock)
+    assert counts() == before
+    harness.bot.ingest([mention("app is down")])  # what it would have kept
+    assert counts() != before
