@@ -6,9 +6,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, Table, and_, bindparam, or_, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    inspect,
+    or_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import configure_mappers
 from sqlmodel import Session, col, func, select
 
 from storage.models import Outbox, PostedAlert
@@ -166,9 +177,21 @@ _DUE_OTHER_OF = _DUE_OTHER.where(_AT)
 
 
 def _outbox_rows(conn: Connection, statement: Select[Any], params: dict[str, Any]) -> list[Outbox]:
-    """The rows ``statement`` finds, as (detached) Outbox objects: read through Core and
-    filled in directly, without the ORM's per-query set-up (most due scans find nothing)."""
-    return [Outbox.model_construct(**row._mapping) for row in conn.execute(statement, params)]
+    """The rows ``statement`` finds, as (unattached) Outbox objects: read through Core
+    (most due scans find nothing, and an ORM query costs ~1 ms to set up even then) and
+    filled in the way the ORM fills the objects it loads (Outbox(...) would validate every
+    field, ~20x slower per row)."""
+    rows = conn.execute(statement, params).mappings().all()
+    if not rows:
+        return []
+    configure_mappers()  # instances made by hand need the class instrumented (a no-op after)
+    new = inspect(Outbox).class_manager.new_instance
+    found: list[Outbox] = []
+    for row in rows:
+        obj = new()
+        obj.__dict__.update(row)
+        found.append(obj)
+    return found
 
 
 def due_alert_batches(conn: Connection, now: datetime) -> list[tuple[str, str, str | None, int]]:

@@ -20,6 +20,7 @@ from bot.dispatch_warmup import warm_up, warm_up_ingest
 from bot.dispatcher import record_sent
 from handlers.cards import Card
 from storage import handling
+from storage import outbox as outbox_store
 from storage.leases import DispatchLease
 from storage.models import Conversation, Cycle, HandlingEvent, Outbox, PostedAlert
 from tests.conftest import BotHarness, RecordingAdapter, mention
@@ -241,3 +242,21 @@ def test_the_ingest_warm_up_keeps_nothing(harness: BotHarness) -> None:
     assert counts() == before
     harness.bot.ingest([mention("app is down")])  # what it would have kept
     assert counts() != before
+
+
+def test_due_rows_read_through_core_are_the_rows_the_orm_loads(harness: BotHarness) -> None:
+    harness.bot.ingest([mention("app is down"), mention("enterprise plan pricing")])
+    now = harness.clock.now()
+    with harness.bot.db.transaction() as conn:
+        batches = outbox_store.due_alert_batches(conn, now)
+        fast = [
+            row
+            for platform, destination, key, _ in batches
+            for row in outbox_store.due_alerts(conn, now, platform, destination, key)
+        ]
+    with Session(harness.bot.db.engine) as s:
+        loaded = s.exec(select(Outbox).order_by(col(Outbox.id))).all()
+        assert len(loaded) == 2
+        assert sorted((r.model_dump() for r in fast), key=lambda r: r["id"]) == [
+            r.model_dump() for r in loaded
+        ]
