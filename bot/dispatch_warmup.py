@@ -1,4 +1,5 @@
-"""Warming the dispatcher up before the bot says it is ready.
+"""Warming the alert path up before the bot says it is ready: the dispatcher's
+statements, then the ingest of one webhook event (:func:`warm_up_ingest`).
 
 SQLAlchemy compiles each statement the first time it runs (several ms for the ORM ones)
 and caches it; without a warm-up the first alerts after a start pay for that while
@@ -15,6 +16,9 @@ import time
 
 from bot.chat.base import PostedRef
 from bot.dispatcher import Dispatcher, record_sent
+from handlers.clock import Clock
+from handlers.events import Mention
+from handlers.ingest import Ingestor
 from storage import leases
 from storage import outbox as outbox_store
 from storage.models import Conversation, Cycle, Outbox
@@ -32,13 +36,14 @@ def warm_up(dispatcher: Dispatcher) -> float:
     now = dispatcher.clock.now()
     try:
         with dispatcher.db.scratch() as session:
-            outbox_store.due_alert_batches(session, now)
-            outbox_store.due_other(session, now, 1)
-            leases.claim(session, PLACE, PLACE, dispatcher.holder, now, dispatcher.lease_ttl)
-            outbox_store.recent_posts(session, PLACE, PLACE, now)
-            outbox_store.due_alert_keys(session, now, PLACE, PLACE)
-            outbox_store.due_alerts(session, now, PLACE, PLACE, None)
-            outbox_store.due_other_of(session, now, PLACE, PLACE, 1)
+            conn = session.connection()
+            outbox_store.due_alert_batches(conn, now)
+            outbox_store.due_other(conn, now, 1)
+            leases.claim(conn, PLACE, PLACE, dispatcher.holder, now, dispatcher.lease_ttl)
+            outbox_store.recent_posts(conn, PLACE, PLACE, now)
+            outbox_store.due_alert_keys(conn, now, PLACE, PLACE)
+            outbox_store.due_alerts(conn, now, PLACE, PLACE, None)
+            outbox_store.due_other_of(conn, now, PLACE, PLACE, 1)
             conversation = Conversation(
                 key=PLACE, source=PLACE, platform=PLACE, created_at=now, last_activity_at=now
             )
@@ -58,10 +63,31 @@ def warm_up(dispatcher: Dispatcher) -> float:
             session.add(row)
             session.flush()
             assert row.id is not None
-            outbox_store.mark_post_started(session, [row.id], now)
-            record_sent(session, row, True, PostedRef(PLACE, PLACE), False, now)
-            session.flush()
-            leases.release(session, PLACE, PLACE, dispatcher.holder)
+            outbox_store.mark_post_started(conn, [row.id], now)
+            record_sent(conn, row, True, PostedRef(PLACE, PLACE), False, now)
+            leases.release(conn, PLACE, PLACE, dispatcher.holder)
     except Exception:
         log.exception("warming the dispatcher up failed (the first alerts will be slower)")
+    return time.monotonic() - began
+
+
+def warm_up_ingest(ingestor: Ingestor, clock: Clock) -> float:
+    """Store a made-up mention the way a webhook's is stored, in a transaction that is
+    rolled back (nothing is kept, nothing is posted), so the first real event does not
+    compile the ingest statements while holding the write lock; returns the seconds it
+    took. A failure is logged and ignored."""
+    began = time.monotonic()
+    now = clock.now()
+    event = Mention(
+        source=PLACE,
+        external_id=PLACE,
+        platform=PLACE,
+        author_handle=PLACE,
+        text=PLACE,
+        posted_at=now,
+    )
+    try:
+        ingestor.rehearse([event])
+    except Exception:
+        log.exception("warming the ingest up failed (the first events will be slower)")
     return time.monotonic() - began

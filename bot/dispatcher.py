@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from sqlalchemy import Connection
 from sqlmodel import Session
 
 from bot.backoff import Backoff
@@ -56,7 +57,7 @@ from handlers.config import CrmbotConfig
 from storage import handling, leases
 from storage import outbox as outbox_store
 from storage.db import Database
-from storage.models import Conversation, Outbox, PostedAlert
+from storage.models import Outbox, PostedAlert
 from storage.outbox_types import OutboxKind, OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -103,46 +104,34 @@ def _has_posted_alert(session: Session, row: Outbox) -> bool:
 
 
 def record_sent(
-    session: Session, row: Outbox, alert: bool, ref: PostedRef, digest: bool, now: datetime
+    conn: Connection, row: Outbox, alert: bool, ref: PostedRef, digest: bool, now: datetime
 ) -> tuple[int, int] | None:
     """Mark ``row`` posted as ``ref`` (``alert``: it is an alert, note where it landed);
-    returns (conversation, cycle) when it was the conversation's first alert."""
-    stored = session.get(Outbox, row.id)
-    assert stored is not None
-    if stored.status == OutboxStatus.SENT:
+    returns (conversation, cycle) when it was the conversation's first alert. Core
+    statements built once (storage/outbox.py, storage/handling.py): this runs for every
+    alert, holding SQLite's write lock."""
+    assert row.id is not None
+    if not outbox_store.mark_sent(conn, row.id, ref.message_ref, now):
         # a lease ran out mid-post and another replica posted it too
         log.warning("outbox row %s was posted by two replicas", row.id)
-    stored.status = OutboxStatus.SENT
-    stored.sent_at = now
-    stored.message_ref = ref.message_ref
-    stored.attempts += 1
-    session.add(stored)
     if not alert or row.conversation_id is None:
         return None
-    if (
-        outbox_store.posted_alert(session, row.conversation_id, row.platform, row.destination)
-        is None
-    ):
-        session.add(
-            PostedAlert(
-                conversation_id=row.conversation_id,
-                channel=row.channel,
-                platform=row.platform,
-                destination=row.destination,
-                message_ref=ref.message_ref,
-                thread_ref=ref.thread_ref,
-                digest=digest,
-                posted_at=now,
-            )
-        )
-    conversation = session.get(Conversation, row.conversation_id)
-    if conversation is None or conversation.id is None:
-        return None
-    if handling.current_cycle(session, conversation).alerted_at is not None:
-        return None
+    outbox_store.note_posted_alert(
+        conn,
+        {
+            "conversation_id": row.conversation_id,
+            "channel": row.channel,
+            "platform": row.platform,
+            "destination": row.destination,
+            "message_ref": ref.message_ref,
+            "thread_ref": ref.thread_ref,
+            "digest": digest,
+            "posted_at": now,
+        },
+    )
     detail = {"channel": row.channel, "platform": row.platform}
-    handling.record(session, conversation, "alerted", None, now, detail)
-    return conversation.id, conversation.cycle
+    cycle = handling.record_alerted(conn, row.conversation_id, now, detail)
+    return (row.conversation_id, cycle) if cycle is not None else None
 
 
 class Dispatcher:
@@ -292,14 +281,10 @@ class Dispatcher:
         that run them), by destination; and, in the same transaction, the leases and due
         rows of up to ``free`` destinations not ``busy`` here (None: another replica
         holds it)."""
-        with self.db.session() as session:
-            groups = [
-                g for g in outbox_store.due_alert_batches(session, now) if g[0] in self.adapters
-            ]
+        with self.db.transaction() as conn:
+            groups = [g for g in outbox_store.due_alert_batches(conn, now) if g[0] in self.adapters]
             others = [
-                r
-                for r in outbox_store.due_other(session, now, limit)
-                if r.platform in self.adapters
+                r for r in outbox_store.due_other(conn, now, limit) if r.platform in self.adapters
             ]
             work: dict[tuple[str, str], tuple[list[str | None], list[Outbox]]] = {}
             newest: dict[tuple[str, str], int] = {}
@@ -318,7 +303,7 @@ class Dispatcher:
             # in one order on every replica: two transactions taking several leases each
             # never wait for each other in a circle (PostgreSQL would call it a deadlock)
             found = {
-                t: self._claim_in(session, t, work[t][0], len(work[t][1]), now, taken)
+                t: self._claim_in(conn, t, work[t][0], len(work[t][1]), now, taken)
                 for t in sorted(targets[:free])
             }
         claims = {t: self._claimed(t, f, taken) if f else None for t, f in found.items()}
@@ -349,13 +334,13 @@ class Dispatcher:
         """Take the destination's lease and read what is due there, in one transaction
         (see :meth:`_claim_in`); None when another replica holds it."""
         taken = self.clock.now()
-        with self.db.session() as session:
-            found = self._claim_in(session, target, group_keys, limit, now, taken)
+        with self.db.transaction() as conn:
+            found = self._claim_in(conn, target, group_keys, limit, now, taken)
         return self._claimed(target, found, taken) if found is not None else None
 
     def _claim_in(
         self,
-        session: Session,
+        conn: Connection,
         target: tuple[str, str],
         group_keys: list[str | None],
         limit: int,
@@ -368,19 +353,17 @@ class Dispatcher:
         Alerts about to be posted one by one are marked as being posted (see
         :meth:`_post_once`) in that transaction too. None when another replica holds it."""
         platform, destination = target
-        if not leases.claim(session, platform, destination, self.holder, taken, self.lease_ttl):
+        if not leases.claim(conn, platform, destination, self.holder, taken, self.lease_ttl):
             return None
-        posted = outbox_store.recent_posts(session, platform, destination, taken - WINDOW)
+        posted = outbox_store.recent_posts(conn, platform, destination, taken - WINDOW)
         batches = [
-            (key, outbox_store.due_alerts(session, now, platform, destination, key))
+            (key, outbox_store.due_alerts(conn, now, platform, destination, key))
             for key in group_keys
         ]
-        others = (
-            outbox_store.due_other_of(session, now, platform, destination, limit) if limit else []
-        )
+        others = outbox_store.due_other_of(conn, now, platform, destination, limit) if limit else []
         started = self._about_to_post(target, batches, posted, taken)
         if started:
-            outbox_store.mark_post_started(session, started, taken)
+            outbox_store.mark_post_started(conn, started, taken)
         return (batches, others), posted, started
 
     def _claimed(
@@ -428,8 +411,8 @@ class Dispatcher:
 
     def _renew(self, target: tuple[str, str]) -> bool:
         now = self.clock.now()
-        with self.db.session() as session:
-            kept = leases.renew(session, *target, self.holder, now, self.lease_ttl)
+        with self.db.transaction() as conn:
+            kept = leases.renew(conn, *target, self.holder, now, self.lease_ttl)
         if kept:
             self._leases[target] = now + self.lease_ttl
         else:
@@ -439,20 +422,20 @@ class Dispatcher:
 
     def _release(self, target: tuple[str, str]) -> None:
         self._leases.pop(target, None)
-        with self.db.session() as session:
-            leases.release(session, *target, self.holder)
+        with self.db.transaction() as conn:
+            leases.release(conn, *target, self.holder)
 
     def _reread(self, target: tuple[str, str], limit: int) -> _Claimed:
         """What is due on a destination this replica holds (rows queued while it drained)."""
         platform, destination = target
         now = self.clock.now()
-        with self.db.session() as session:
-            keys = outbox_store.due_alert_keys(session, now, platform, destination)
+        with self.db.transaction() as conn:
+            keys = outbox_store.due_alert_keys(conn, now, platform, destination)
             batches = [
-                (key, outbox_store.due_alerts(session, now, platform, destination, key))
+                (key, outbox_store.due_alerts(conn, now, platform, destination, key))
                 for key in keys
             ]
-            others = outbox_store.due_other_of(session, now, platform, destination, limit)
+            others = outbox_store.due_other_of(conn, now, platform, destination, limit)
         return batches, others
 
     async def _drain_destination(
@@ -728,8 +711,8 @@ class Dispatcher:
         return await adapter.post_once(row.destination, card, thread, key)
 
     def _mark_post_started(self, row_id: int) -> None:
-        with self.db.session() as session:
-            outbox_store.mark_post_started(session, [row_id], self.clock.now())
+        with self.db.transaction() as conn:
+            outbox_store.mark_post_started(conn, [row_id], self.clock.now())
 
     def _alert_of(
         self, row: Outbox, card: Card
@@ -784,10 +767,10 @@ class Dispatcher:
         now = self.clock.now()
         if release is not None:
             self._leases.pop(release, None)
-        with self.db.session() as session:
+        with self.db.transaction() as conn:
             if release is not None:
-                leases.release(session, *release, self.holder)
-            alerted = record_sent(session, row, isinstance(card, AlertCard), ref, digest, now)
+                leases.release(conn, *release, self.holder)
+            alerted = record_sent(conn, row, isinstance(card, AlertCard), ref, digest, now)
         return (*alerted, now) if alerted is not None else None
 
     def _fail(

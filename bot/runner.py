@@ -14,7 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot import jobs, process_tuning
 from bot.app import CrmBot
 from bot.assembly import http_routes, schedule_jobs
-from bot.dispatch_warmup import warm_up
+from bot.dispatch_warmup import warm_up, warm_up_ingest
 from bot.escalations import EscalationTimers, schedule_checks
 from bot.job_runs import JobRuns
 from bot.reload import ConfigReloader
@@ -80,7 +80,8 @@ async def serve(
     tasks.append(asyncio.create_task(runs.run(stop, leadership.is_leader)))
     # the delivery statements compiled before /healthz answers: no slow first alerts
     warmed = await asyncio.to_thread(warm_up, bot.dispatcher)
-    log.debug("dispatcher warmed up in %.0f ms", warmed * 1000)
+    warmed += await asyncio.to_thread(warm_up_ingest, bot.ingestor, bot.clock)
+    log.debug("alert path warmed up in %.0f ms", warmed * 1000)
     # start-up's objects frozen, the collector and thread switches paced for serving
     process_tuning.settle()
     dispatcher = asyncio.create_task(bot.dispatcher.run(stop))

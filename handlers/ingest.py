@@ -90,6 +90,19 @@ class Ingestor:
             self._on_queued()
         return results
 
+    def rehearse(self, events: Sequence[InboundEvent]) -> None:
+        """Take ``events`` through every stage in a transaction that is rolled back:
+        nothing is kept and nothing is queued (at start-up, so that the statements of the
+        first real batch are compiled already: SQLAlchemy compiles each on first use, while
+        the batch holds SQLite's write lock)."""
+        now = self._clock.now()
+        ruleset = self._ruleset()
+        self._scorer.configure(ruleset.config.sentiment)
+        with self.db.scratch() as session:
+            batch = _Batch(session.connection(), ruleset, self._destinations, self._scorer, now)
+            batch.enrich_source, batch.offer_lead = self.enrich_source, self.offer_lead
+            batch.run(events)
+
     def warm_up(self) -> None:
         """Start the sentiment worker processes (done at bot start, not on the first burst)."""
         self._scorer.warm_up()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Connection, Table, bindparam, insert, update
 from sqlmodel import Session, select
 
 from storage import rollups
@@ -22,6 +23,59 @@ HANDLING_KINDS = (
     "lead_requested",
     "lead_rejected",
 )
+
+
+_CYCLE: Table = Cycle.__table__  # type: ignore[attr-defined]
+_CONVERSATION: Table = Conversation.__table__  # type: ignore[attr-defined]
+_EVENT: Table = HandlingEvent.__table__  # type: ignore[attr-defined]
+# built once (the dispatcher runs them for every conversation's first alert)
+_ALERTED = (
+    update(_CYCLE)
+    .where(
+        _CYCLE.c.conversation_id == bindparam("p_conversation"),
+        _CYCLE.c.n
+        == _CONVERSATION.select()
+        .with_only_columns(_CONVERSATION.c.cycle)
+        .where(_CONVERSATION.c.id == bindparam("p_conversation"))
+        .scalar_subquery(),
+        _CYCLE.c.alerted_at.is_(None),
+    )
+    .values(alerted_at=bindparam("p_at", type_=_CYCLE.c.alerted_at.type))
+    .returning(_CYCLE.c.n)
+)
+_ALERTED_EVENT = insert(_EVENT)
+_TOUCHED = (
+    update(_CONVERSATION)
+    .where(_CONVERSATION.c.id == bindparam("p_conversation"))
+    .values(last_activity_at=bindparam("p_at", type_=_CONVERSATION.c.last_activity_at.type))
+)
+
+
+def record_alerted(
+    conn: Connection, conversation_id: int, at: datetime, detail: dict[str, Any]
+) -> int | None:
+    """The conversation's current cycle was alerted at ``at``: what :func:`record` does for
+    an "alerted" event (the event, the cycle's alerted time, the conversation's last
+    activity; an alert moves no metric rollup), in three statements, only when the cycle
+    was not alerted yet. Returns the cycle's number, or None when it had been alerted (or
+    the conversation has no such cycle)."""
+    found = conn.execute(_ALERTED, {"p_conversation": conversation_id, "p_at": at}).first()
+    if found is None:
+        return None
+    cycle = int(found[0])
+    conn.execute(
+        _ALERTED_EVENT,
+        {
+            "conversation_id": conversation_id,
+            "cycle": cycle,
+            "kind": "alerted",
+            "actor_id": None,
+            "at": at,
+            "detail": detail,
+        },
+    )
+    conn.execute(_TOUCHED, {"p_conversation": conversation_id, "p_at": at})
+    return cycle
 
 
 def current_cycle(session: Session, conversation: Conversation) -> Cycle:

@@ -6,11 +6,48 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    inspect,
+    or_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import configure_mappers
 from sqlmodel import Session, col, func, select
 
 from storage.models import Outbox, PostedAlert
 from storage.outbox_types import OutboxKind, OutboxStatus
+
+# The dispatcher's statements for every alert are built once, on the tables (Core: no ORM
+# compile step, no unit of work), and take their values as bound parameters: building an
+# expression costs more than running it on SQLite (the warm-up in bot/dispatch_warmup.py
+# compiles them before the first alert).
+_OUTBOX: Table = Outbox.__table__  # type: ignore[attr-defined]
+_POSTED: Table = PostedAlert.__table__  # type: ignore[attr-defined]
+_SENT_VALUES = {
+    "status": OutboxStatus.SENT.value,
+    "sent_at": bindparam("p_sent_at", type_=_OUTBOX.c.sent_at.type),
+    "message_ref": bindparam("p_message_ref", type_=_OUTBOX.c.message_ref.type),
+    "attempts": _OUTBOX.c.attempts + 1,
+}
+_MARK_SENT = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("p_id"), _OUTBOX.c.status != OutboxStatus.SENT.value)
+    .values(_SENT_VALUES)
+)
+_MARK_SENT_AGAIN = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("p_id")).values(_SENT_VALUES)
+_POSTED_KEY = [_POSTED.c.conversation_id, _POSTED.c.platform, _POSTED.c.destination]
+_NOTE_POSTED = {
+    "sqlite": sqlite_insert(_POSTED).on_conflict_do_nothing(index_elements=_POSTED_KEY),
+    "postgresql": pg_insert(_POSTED).on_conflict_do_nothing(index_elements=_POSTED_KEY),
+}
 
 
 def pending_count(session: Session) -> int:
@@ -110,75 +147,81 @@ def first_alert_payload(session: Session, conversation_id: int) -> dict[str, Any
     return dict(row.payload) if row is not None else None
 
 
-def due_alert_batches(session: Session, now: datetime) -> list[tuple[str, str, str | None, int]]:
+_NOW = bindparam("p_now", type_=_OUTBOX.c.next_attempt_at.type)
+_DUE = (_OUTBOX.c.status == OutboxStatus.PENDING.value) & (_OUTBOX.c.next_attempt_at <= _NOW)
+_DUE_BATCHES = (
+    select(_OUTBOX.c.platform, _OUTBOX.c.destination, _OUTBOX.c.group_key, func.max(_OUTBOX.c.id))
+    .where(_DUE, _OUTBOX.c.kind == OutboxKind.ALERT.value)
+    .group_by(_OUTBOX.c.platform, _OUTBOX.c.destination, _OUTBOX.c.group_key)
+)
+_AT = (_OUTBOX.c.platform == bindparam("p_platform")) & (
+    _OUTBOX.c.destination == bindparam("p_destination")
+)
+_DUE_ALERTS_OF = _OUTBOX.select().where(_DUE, _OUTBOX.c.kind == OutboxKind.ALERT.value, _AT)
+_DUE_ALERTS = {
+    True: _DUE_ALERTS_OF.where(_OUTBOX.c.group_key.is_(None)).order_by(_OUTBOX.c.id),
+    False: _DUE_ALERTS_OF.where(_OUTBOX.c.group_key == bindparam("p_group")).order_by(_OUTBOX.c.id),
+}
+_DUE_ALERT_KEYS = (
+    select(_OUTBOX.c.group_key)
+    .where(_DUE, _OUTBOX.c.kind == OutboxKind.ALERT.value, _AT)
+    .distinct()
+)
+_DUE_OTHER = (
+    _OUTBOX.select()
+    .where(_DUE, _OUTBOX.c.kind != OutboxKind.ALERT.value)
+    .order_by(_OUTBOX.c.id)
+    .limit(bindparam("p_limit"))
+)
+_DUE_OTHER_OF = _DUE_OTHER.where(_AT)
+
+
+def _outbox_rows(conn: Connection, statement: Select[Any], params: dict[str, Any]) -> list[Outbox]:
+    """The rows ``statement`` finds, as (unattached) Outbox objects: read through Core
+    (most due scans find nothing, and an ORM query costs ~1 ms to set up even then) and
+    filled in the way the ORM fills the objects it loads (Outbox(...) would validate every
+    field, ~20x slower per row)."""
+    rows = conn.execute(statement, params).mappings().all()
+    if not rows:
+        return []
+    configure_mappers()  # instances made by hand need the class instrumented (a no-op after)
+    new = inspect(Outbox).class_manager.new_instance
+    found: list[Outbox] = []
+    for row in rows:
+        obj = new()
+        obj.__dict__.update(row)
+        found.append(obj)
+    return found
+
+
+def due_alert_batches(conn: Connection, now: datetime) -> list[tuple[str, str, str | None, int]]:
     """(platform, destination, group key, newest row id) of every batch of alerts that is
     due: the id tells a drain under way whether rows were queued after it read its own."""
-    rows = session.exec(
-        select(Outbox.platform, Outbox.destination, Outbox.group_key, func.max(Outbox.id))
-        .where(
-            Outbox.status == OutboxStatus.PENDING,
-            Outbox.kind == OutboxKind.ALERT,
-            col(Outbox.next_attempt_at) <= now,
-        )
-        .group_by(col(Outbox.platform), col(Outbox.destination), col(Outbox.group_key))
-    ).all()
+    rows = conn.execute(_DUE_BATCHES, {"p_now": now}).all()
     return [(p, d, g, int(newest or 0)) for p, d, g, newest in rows]
 
 
 def due_alert_keys(
-    session: Session, now: datetime, platform: str, destination: str
+    conn: Connection, now: datetime, platform: str, destination: str
 ) -> list[str | None]:
     """The group keys of one destination's due alerts."""
-    return list(
-        session.exec(
-            select(Outbox.group_key)
-            .where(
-                Outbox.status == OutboxStatus.PENDING,
-                Outbox.kind == OutboxKind.ALERT,
-                Outbox.platform == platform,
-                Outbox.destination == destination,
-                col(Outbox.next_attempt_at) <= now,
-            )
-            .distinct()
-        ).all()
-    )
+    params = {"p_now": now, "p_platform": platform, "p_destination": destination}
+    return list(conn.execute(_DUE_ALERT_KEYS, params).scalars())
 
 
 def due_alerts(
-    session: Session, now: datetime, platform: str, destination: str, group_key: str | None
+    conn: Connection, now: datetime, platform: str, destination: str, group_key: str | None
 ) -> list[Outbox]:
     """The due alerts of one destination and group, oldest first."""
-    group = col(Outbox.group_key).is_(None) if group_key is None else Outbox.group_key == group_key
-    return list(
-        session.exec(
-            select(Outbox)
-            .where(
-                Outbox.status == OutboxStatus.PENDING,
-                Outbox.kind == OutboxKind.ALERT,
-                Outbox.platform == platform,
-                Outbox.destination == destination,
-                group,
-                col(Outbox.next_attempt_at) <= now,
-            )
-            .order_by(col(Outbox.id))
-        ).all()
-    )
+    params = {"p_now": now, "p_platform": platform, "p_destination": destination}
+    if group_key is not None:
+        params["p_group"] = group_key
+    return _outbox_rows(conn, _DUE_ALERTS[group_key is None], params)
 
 
-def due_other(session: Session, now: datetime, limit: int) -> list[Outbox]:
+def due_other(conn: Connection, now: datetime, limit: int) -> list[Outbox]:
     """Due rows that are not alerts (follow-ups, updates, notices), oldest first."""
-    return list(
-        session.exec(
-            select(Outbox)
-            .where(
-                Outbox.status == OutboxStatus.PENDING,
-                Outbox.kind != OutboxKind.ALERT,
-                col(Outbox.next_attempt_at) <= now,
-            )
-            .order_by(col(Outbox.id))
-            .limit(limit)
-        ).all()
-    )
+    return _outbox_rows(conn, _DUE_OTHER, {"p_now": now, "p_limit": limit})
 
 
 def reschedule(session: Session, ids: list[int], when: datetime) -> None:
@@ -218,55 +261,67 @@ def last_alert_at(session: Session, conversation_id: int, channel: str) -> datet
     ).one()
 
 
-def mark_post_started(session: Session, ids: list[int], now: datetime) -> None:
-    """Note that posting these rows starts now (see ``Outbox.post_started_at``). Rows the
-    session already loaded keep the value they were read with (the caller decides from it
-    whether an earlier attempt may have posted them)."""
-    session.execute(
-        update(Outbox)
-        .where(col(Outbox.id).in_(ids))
-        .values(post_started_at=now)
-        .execution_options(synchronize_session=False)
+def mark_sent(conn: Connection, row_id: int, message_ref: str, now: datetime) -> bool:
+    """Mark the row posted as ``message_ref`` at ``now`` (one more attempt); False when it
+    was marked sent already (a lease ran out mid-post and another replica posted it too:
+    the newer post is the one noted)."""
+    params = {"p_id": row_id, "p_sent_at": now, "p_message_ref": message_ref}
+    if conn.execute(_MARK_SENT, params).rowcount:
+        return True
+    if not conn.execute(_MARK_SENT_AGAIN, params).rowcount:
+        raise LookupError(f"no outbox row {row_id}")
+    return False
+
+
+def note_posted_alert(conn: Connection, alert: dict[str, Any]) -> None:
+    """Note where a conversation's alert landed on a destination (``alert``: the
+    ``posted_alert`` columns), unless it was noted already (the first post stays the one
+    follow-ups thread under)."""
+    conn.execute(_NOTE_POSTED[conn.dialect.name], alert)
+
+
+_POST_STARTED = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(bindparam("p_ids", expanding=True)))
+    .values(post_started_at=bindparam("p_at", type_=_OUTBOX.c.post_started_at.type))
+)
+_RECENT_POSTS = (
+    select(func.min(_OUTBOX.c.sent_at))
+    .where(
+        _OUTBOX.c.platform == bindparam("p_platform"),
+        _OUTBOX.c.destination == bindparam("p_destination"),
+        _OUTBOX.c.status == OutboxStatus.SENT.value,
+        _OUTBOX.c.sent_at > bindparam("p_since", type_=_OUTBOX.c.sent_at.type),
+        _OUTBOX.c.message_ref.is_not(None),
     )
+    .group_by(_OUTBOX.c.message_ref)
+)
+
+
+def mark_post_started(conn: Connection, ids: list[int], now: datetime) -> None:
+    """Note that posting these rows starts now (see ``Outbox.post_started_at``). Rows
+    already loaded keep the value they were read with (the caller decides from it whether
+    an earlier attempt may have posted them)."""
+    conn.execute(_POST_STARTED, {"p_ids": ids, "p_at": now})
 
 
 def recent_posts(
-    session: Session, platform: str, destination: str, since: datetime
+    conn: Connection, platform: str, destination: str, since: datetime
 ) -> list[datetime]:
     """When each message posted to the destination since ``since`` went out, oldest
     first: one time per chat message (the rows of a digest share one message)."""
-    rows = session.exec(
-        select(func.min(Outbox.sent_at))
-        .where(
-            Outbox.platform == platform,
-            Outbox.destination == destination,
-            Outbox.status == OutboxStatus.SENT,
-            col(Outbox.sent_at) > since,
-            col(Outbox.message_ref).is_not(None),
-        )
-        .group_by(col(Outbox.message_ref))
-    ).all()
+    rows = conn.execute(
+        _RECENT_POSTS, {"p_platform": platform, "p_destination": destination, "p_since": since}
+    ).scalars()
     return sorted(t for t in rows if t is not None)
 
 
 def due_other_of(
-    session: Session, now: datetime, platform: str, destination: str, limit: int
+    conn: Connection, now: datetime, platform: str, destination: str, limit: int
 ) -> list[Outbox]:
     """Due rows of one destination that are not alerts, oldest first."""
-    return list(
-        session.exec(
-            select(Outbox)
-            .where(
-                Outbox.status == OutboxStatus.PENDING,
-                Outbox.kind != OutboxKind.ALERT,
-                Outbox.platform == platform,
-                Outbox.destination == destination,
-                col(Outbox.next_attempt_at) <= now,
-            )
-            .order_by(col(Outbox.id))
-            .limit(limit)
-        ).all()
-    )
+    params = {"p_now": now, "p_platform": platform, "p_destination": destination}
+    return _outbox_rows(conn, _DUE_OTHER_OF, {**params, "p_limit": limit})
 
 
 # --- admin tools (`crmbot outbox`): look at and act on rows that did not go out ---

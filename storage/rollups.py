@@ -141,22 +141,29 @@ def on_recorded(
             )
 
 
+def _count_upsert(insert: Any) -> Any:
+    table = MetricDay.__table__  # type: ignore[attr-defined]
+    stmt = insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.day, table.c.hour, table.c.measure],
+        set_={"count": table.c.count + stmt.excluded.count},
+    )
+
+
+# built once: ingest runs it for every batch that opens conversations
+_COUNT = {"postgresql": _count_upsert(pg_insert), "sqlite": _count_upsert(sqlite_insert)}
+
+
 def count_cycles(conn: Connection | Session, day: date, cycles: int, conversations: int) -> None:
     """Add new cycles (and how many of them are new conversations) to the day's totals:
     ingest, reopens and spike alerts call this in the transaction that creates them."""
-    table = MetricDay.__table__  # type: ignore[attr-defined]
     bind = conn.get_bind() if isinstance(conn, Session) else conn
-    insert = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
+    stmt = _COUNT[bind.dialect.name]
     for measure, n in (("cycles", cycles), ("conversations", conversations)):
         if not n:
             continue
-        stmt = insert(table).values(day=day, hour=WHOLE_DAY, measure=measure, count=n, data=b"")
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[table.c.day, table.c.hour, table.c.measure],
-                set_={"count": table.c.count + n},
-            )
-        )
+        row = {"day": day, "hour": WHOLE_DAY, "measure": measure, "count": n, "data": b""}
+        conn.execute(stmt, row)
 
 
 # -- rebuild ------------------------------------------------------------------------------

@@ -8,16 +8,21 @@ import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
-from sqlmodel import Session, select
+from sqlalchemy import Connection, event, text
+from sqlalchemy.engine.default import CACHE_MISS
+from sqlmodel import Session, SQLModel, col, select
 
 from bot.chat.base import PostedRef
-from bot.dispatch_warmup import warm_up
+from bot.dispatch_warmup import warm_up, warm_up_ingest
+from bot.dispatcher import record_sent
 from handlers.cards import Card
+from storage import handling
+from storage import outbox as outbox_store
 from storage.leases import DispatchLease
-from storage.models import Outbox
+from storage.models import Conversation, Cycle, HandlingEvent, Outbox, PostedAlert
 from tests.conftest import BotHarness, RecordingAdapter, mention
 
 TABLES = ("conversation", "cycle", "outbox", "posted_alert", "handling_event", "dispatch_lease")
@@ -92,7 +97,7 @@ async def test_alerts_queued_while_their_channel_drains_go_out_once_and_the_leas
 @contextmanager
 def counted_transactions(harness: BotHarness) -> Iterator[list[str]]:
     db = harness.bot.db
-    real = db.session
+    real, real_core = db.session, db.transaction
     seen: list[str] = []
 
     @contextmanager
@@ -101,11 +106,19 @@ def counted_transactions(harness: BotHarness) -> Iterator[list[str]]:
         with real() as s:
             yield s
 
+    @contextmanager
+    def transaction() -> Iterator[Connection]:
+        seen.append("transaction")
+        with real_core() as conn:
+            yield conn
+
     db.session = session  # type: ignore[method-assign]
+    db.transaction = transaction  # type: ignore[method-assign]
     try:
         yield seen
     finally:
         db.session = real  # type: ignore[method-assign]
+        db.transaction = real_core  # type: ignore[method-assign]
 
 
 async def test_one_alert_costs_two_transactions(harness: BotHarness) -> None:
@@ -145,3 +158,105 @@ async def test_a_failing_warm_up_is_logged_and_the_bot_goes_on(
     monkeypatch.undo()
     harness.bot.ingest([mention("app is down")])
     assert await harness.deliver() == 1
+
+
+async def test_a_row_posted_again_by_another_replica_keeps_its_first_alert(
+    harness: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    harness.bot.ingest([mention("app is down")])
+    assert await harness.deliver() == 1
+    with Session(harness.bot.db.engine) as s:
+        row = s.exec(select(Outbox)).one()
+    # a replica whose lease ran out mid-post marks it sent once more
+    again = PostedRef("msg-again", "msg-again")
+    with harness.bot.db.transaction() as conn:
+        assert record_sent(conn, row, True, again, False, harness.clock.now()) is None
+    assert "posted by two replicas" in caplog.text
+    with Session(harness.bot.db.engine) as s:
+        stored = s.exec(select(Outbox)).one()
+        assert (stored.status, stored.message_ref, stored.attempts) == ("sent", "msg-again", 2)
+        assert [p.message_ref for p in s.exec(select(PostedAlert)).all()] == ["msg-1"]
+        assert [e.kind for e in s.exec(select(HandlingEvent)).all()] == ["alerted"]
+
+
+def test_record_alerted_does_what_recording_an_alerted_event_does(harness: BotHarness) -> None:
+    harness.bot.ingest([mention("app is down", author_handle="a")])
+    harness.bot.ingest([mention("login broken", author_handle="b")])
+    at = harness.clock.now() + timedelta(seconds=5)
+    detail = {"channel": "support", "platform": "console"}
+    with harness.bot.db.session() as session:
+        first, second = session.exec(select(Conversation).order_by(col(Conversation.id))).all()
+        handling.record(session, first, "alerted", None, at, detail)
+    assert first.id is not None and second.id is not None
+    with harness.bot.db.transaction() as conn:
+        assert handling.record_alerted(conn, second.id, at, detail) == 1
+        # once per cycle: a second alert of the same cycle records nothing
+        assert handling.record_alerted(conn, second.id, at + timedelta(seconds=1), detail) is None
+
+    def seen(conversation_id: int) -> tuple[object, ...]:
+        with Session(harness.bot.db.engine) as s:
+            events = s.exec(
+                select(HandlingEvent).where(HandlingEvent.conversation_id == conversation_id)
+            ).all()
+            cycle = s.exec(select(Cycle).where(Cycle.conversation_id == conversation_id)).one()
+            conversation = s.get(Conversation, conversation_id)
+            assert conversation is not None
+            return (
+                [(e.kind, e.cycle, e.actor_id, e.at, e.detail) for e in events],
+                cycle.alerted_at,
+                conversation.last_activity_at,
+            )
+
+    assert seen(second.id) == seen(first.id)
+    assert seen(second.id)[1] == at
+
+
+async def test_after_the_warm_ups_an_alert_compiles_no_statement(harness: BotHarness) -> None:
+    compiled: list[str] = []
+
+    def note(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
+        context = _args[-2]
+        if getattr(context, "cache_hit", None) is CACHE_MISS:
+            compiled.append(sql)
+
+    warm_up(harness.bot.dispatcher)
+    warm_up_ingest(harness.bot.ingestor, harness.clock)
+    event.listen(harness.bot.db.engine, "after_cursor_execute", note)
+    try:
+        harness.bot.ingest([mention("app is down")])
+        assert await harness.deliver() == 1
+    finally:
+        event.remove(harness.bot.db.engine, "after_cursor_execute", note)
+    assert compiled == []
+
+
+def test_the_ingest_warm_up_keeps_nothing(harness: BotHarness) -> None:
+    every = sorted(SQLModel.metadata.tables)
+
+    def counts() -> list[int]:
+        with Session(harness.bot.db.engine) as s:
+            return [s.execute(text(f'SELECT count(*) FROM "{t}"')).scalar_one() for t in every]
+
+    before = counts()
+    warm_up_ingest(harness.bot.ingestor, harness.clock)
+    assert counts() == before
+    harness.bot.ingest([mention("app is down")])  # what it would have kept
+    assert counts() != before
+
+
+def test_due_rows_read_through_core_are_the_rows_the_orm_loads(harness: BotHarness) -> None:
+    harness.bot.ingest([mention("app is down"), mention("enterprise plan pricing")])
+    now = harness.clock.now()
+    with harness.bot.db.transaction() as conn:
+        batches = outbox_store.due_alert_batches(conn, now)
+        fast = [
+            row
+            for platform, destination, key, _ in batches
+            for row in outbox_store.due_alerts(conn, now, platform, destination, key)
+        ]
+    with Session(harness.bot.db.engine) as s:
+        loaded = s.exec(select(Outbox).order_by(col(Outbox.id))).all()
+        assert len(loaded) == 2
+        assert sorted((r.model_dump() for r in fast), key=lambda r: r["id"]) == [
+            r.model_dump() for r in loaded
+        ]

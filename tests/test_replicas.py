@@ -113,9 +113,9 @@ async def test_a_dead_replicas_destination_is_taken_over_after_its_lease(
 ) -> None:
     a, b = replicas
     a.bot.ingest([mention("lane1 is down")])
-    with a.bot.db.session() as session:  # replica A took the lease, then died mid-post
+    with a.bot.db.transaction() as conn:  # replica A took the lease, then died mid-post
         assert leases.claim(
-            session, "console", "c1", "dead-replica", clock.now(), timedelta(seconds=30)
+            conn, "console", "c1", "dead-replica", clock.now(), timedelta(seconds=30)
         )
     assert await b.bot.dispatcher.drain() == 0
     assert b.chat.posts == []
