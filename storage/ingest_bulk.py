@@ -26,12 +26,17 @@ from storage.types import UTCDateTime
 Row = Mapping[str, Any]
 
 
+_PROCESSORS: dict[tuple[str, Column[Any]], Callable[[Any], Any] | None] = {}
+
+
 def _processor(conn: Connection, column: Column[Any]) -> Callable[[Any], Any] | None:
+    """``column``'s bind processor on ``conn``'s database (built once per column: every
+    batch insert asks for each of its columns')."""
     dialect = conn.dialect
-    processor: Callable[[Any], Any] | None = column.type.dialect_impl(dialect).bind_processor(
-        dialect
-    )
-    return processor
+    key = (dialect.name, column)
+    if key not in _PROCESSORS:
+        _PROCESSORS[key] = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return _PROCESSORS[key]
 
 
 def _sql_type(conn: Connection, column: Column[Any]) -> str:

@@ -15,7 +15,7 @@ from handlers.config_checks import run_config_tests
 from handlers.rules import compile_rules
 from handlers.sentiment import SentimentScorer, label
 from handlers.sentiment.offline import star_rating
-from handlers.sentiment.scorer import MAX_SHARE, MIN_SHARE, SHARE_STEP, PendingScores
+from handlers.sentiment.scorer import MAX_SHARE, MIN_SHARE, SHARE_UP, PendingScores
 from storage.models import Conversation, Outbox
 from storage.models import Mention as MentionRow
 from tests.conftest import TEST_CONFIG, BotHarness, make_config, mention
@@ -266,7 +266,7 @@ def test_the_workers_share_grows_when_they_were_done_and_shrinks_when_waited_for
     done.set_result([0.0] * 10)
     start = scorer.worker_share
     PendingScores(scorer, [done], ["fine"], [None]).result()
-    assert scorer.worker_share == pytest.approx(start + SHARE_STEP)
+    assert scorer.worker_share == pytest.approx(start + SHARE_UP)
     for _ in range(100):
         scorer.balance(workers_were_done=False)
     assert scorer.worker_share == MIN_SHARE  # never all on this process

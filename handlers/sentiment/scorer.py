@@ -29,7 +29,9 @@ from handlers.sentiment.offline import OfflineAnalyzer
 log = logging.getLogger(__name__)
 
 PARALLEL_MIN_BATCH = 128
-SHARE_STEP = 0.05  # how far the workers' share moves after each batch
+# how far the workers' share moves after each batch: down faster than up, since a caller
+# waiting for the workers idles a core, while scoring a few more texts here costs little
+SHARE_UP, SHARE_DOWN = 0.02, 0.1
 MIN_SHARE, MAX_SHARE = 0.2, 1.0
 
 _worker_analyzers: dict[LexiconExtension, OfflineAnalyzer] = {}
@@ -110,7 +112,7 @@ class SentimentScorer:
     def balance(self, workers_were_done: bool) -> None:
         """After a batch: the workers take more of the next if they were done when their
         scores were needed, less if the caller had to wait for them."""
-        step = SHARE_STEP if workers_were_done else -SHARE_STEP
+        step = SHARE_UP if workers_were_done else -SHARE_DOWN
         self.worker_share = min(MAX_SHARE, max(MIN_SHARE, self.worker_share + step))
 
     def warm_up(self) -> None:
