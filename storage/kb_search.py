@@ -97,18 +97,18 @@ def stats(session: Session, terms: Iterable[str]) -> Stats:
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """What ranking reads of an entry (the full row is loaded only for those shown)."""
+    """What ranking reads of an entry: its votes and date for the score, the message it
+    answered for its intent (the full row is loaded only for those shown)."""
 
     id: int
     question: str
-    text: str
     platform: str | None
     votes_up: int
     votes_down: int
     created_at: datetime
 
 
-_ENTRY_COLUMNS = "e.question, e.text, e.platform, e.votes_up, e.votes_down, e.created_at"
+_ENTRY_COLUMNS = "e.question, e.platform, e.votes_up, e.votes_down, e.created_at"
 
 
 def distinctive(terms: Sequence[str], stats: Stats) -> list[str]:
@@ -347,8 +347,8 @@ def _count_entries(conn: Connection, delta: Counter[str]) -> None:
 
 
 def _candidate(row: Any) -> Candidate:
-    i, q, t, p, up, down, at = row[:7]
-    return Candidate(int(i), q or "", t or "", p, int(up), int(down), _utc(at))
+    i, q, p, up, down, at = row[:6]
+    return Candidate(int(i), q or "", p, int(up), int(down), _utc(at))
 
 
 def purge_index(conn: Connection) -> None:

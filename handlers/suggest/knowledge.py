@@ -111,7 +111,7 @@ class Ranked:
     relevance: float = 0.0
 
 
-def _words_of(entry: Rankable) -> list[str]:
+def _words_of(entry: KnowledgeEntry) -> list[str]:
     return words(f"{entry.question} {entry.text}")
 
 
@@ -173,14 +173,13 @@ def recency_factor(created_at: datetime, now: datetime) -> float:
 
 
 class Rankable(Protocol):
-    """What the ranking reads of an entry (a ``KnowledgeEntry`` or an index candidate)."""
+    """What the ranking reads of an entry (a ``KnowledgeEntry`` or an index candidate):
+    its votes and date for the score, the message it answered for its intent."""
 
     @property
     def id(self) -> int | None: ...
     @property
     def question(self) -> str: ...
-    @property
-    def text(self) -> str: ...
     @property
     def platform(self) -> str | None: ...
     @property
@@ -321,7 +320,9 @@ def search(
         e.id: e for e in session.exec(select(KnowledgeEntry).where(col(KnowledgeEntry.id).in_(ids)))
     }
     full = [
-        (entries[c.id], _words_of(c), rel, score) for c, rel, score in picked if c.id in entries
+        (entries[c.id], _words_of(entries[c.id]), rel, score)
+        for c, rel, score in picked
+        if c.id in entries
     ]
     return _ranked(full, terms, stats)
 
