@@ -85,13 +85,14 @@ def stats(session: Session, terms: Iterable[str]) -> Stats:
     wanted = sorted(set(terms))
     if _dialect(session) == "sqlite":
         entries, tokens = _sqlite_totals(session)
-    else:
-        totals = session.connection().execute(
-            text(f"SELECT docs, tokens FROM {TERMS_TABLE} WHERE term = :t"), {"t": TOTALS}
-        )
-        row = totals.first()
-        entries, tokens = (int(row[0]), int(row[1])) if row else (0, 0)
-    found = _rows(session, f"SELECT term, docs FROM {TERMS_TABLE} WHERE term IN :terms", wanted)
+        found = _rows(session, f"SELECT term, docs FROM {TERMS_TABLE} WHERE term IN :terms", wanted)
+    else:  # the totals are the empty word's row: one statement
+        sql = f"SELECT term, docs, tokens FROM {TERMS_TABLE} WHERE term IN :terms"
+        statement = text(sql).bindparams(bindparam("terms", expanding=True))
+        rows = session.connection().execute(statement, {"terms": [TOTALS, *wanted]}).all()
+        found = {str(t): int(n) for t, n, _ in rows if t != TOTALS}
+        totals = [(int(n), int(w)) for t, n, w in rows if t == TOTALS]
+        entries, tokens = totals[0] if totals else (0, 0)
     return Stats(entries, tokens, {t: found.get(t, 0) for t in wanted})
 
 
@@ -149,10 +150,8 @@ class Postings:
         self._done = [False] * len(self.key)
         self._page = FIRST_PAGE
         self._seen: set[int] = set()
-        ref = reference(session.connection())
-        longer = max(1.0, stats.average_length / ref.length)
-        earlier = _recency_divisor(ref.day - day(now))  # a search dated before the reference
-        self._stretch = longer * earlier * SLACK
+        self._average_length, self._now = stats.average_length, day(now)
+        self._stretch = math.inf  # until the first page brings the reference
         self.read = 0  # postings read, for the benchmark
 
     @property
@@ -194,14 +193,17 @@ class Postings:
             )
             counts_sql += f", c{i}.tf, c{i}.dl"
         sql = (
-            f"SELECT p.k, p.impact, p.entry_id{counts_sql}, {_ENTRY_COLUMNS} "
-            f"FROM ({' UNION ALL '.join(parts)}) p{joins} LEFT JOIN kb_entry e ON e.id = p.entry_id"
+            f"SELECT p.k, p.impact, p.entry_id, r.avgdl, r.day{counts_sql}, {_ENTRY_COLUMNS} "
+            f"FROM ({' UNION ALL '.join(parts)}) p CROSS JOIN {REF_TABLE} r{joins} "
+            "LEFT JOIN kb_entry e ON e.id = p.entry_id"
         )
         read = [0] * len(self.key)
         fresh: list[Found] = []
-        width = 3 + 2 * len(self.key)
+        width = 5 + 2 * len(self.key)
         for row in self._session.connection().execute(text(sql), bound):
             k, impact_, entry_id = int(row[0]), float(row[1]), int(row[2])
+            if not read[k]:
+                self._reference(Reference(float(row[3]) or DEFAULT_LENGTH, float(row[4])))
             read[k] += 1
             last = self._last[k]
             if last is None or (impact_, entry_id) < last:
@@ -212,7 +214,7 @@ class Postings:
             counts: dict[str, int] = {}
             length = 0
             for i, term in enumerate(self.key):
-                tf, dl = row[3 + 2 * i], row[4 + 2 * i]
+                tf, dl = row[5 + 2 * i], row[6 + 2 * i]
                 if tf is not None:
                     counts[term], length = int(tf), int(dl)
             fresh.append(Found(_candidate((entry_id, *row[width:])), counts, length))
@@ -222,6 +224,11 @@ class Postings:
         self.read += sum(read)
         self._page = min(self._page * GROWTH, MAX_PAGE)
         return fresh
+
+    def _reference(self, ref: Reference) -> None:
+        longer = max(1.0, self._average_length / ref.length)
+        earlier = _recency_divisor(ref.day - self._now)  # a search dated before the reference
+        self._stretch = longer * earlier * SLACK
 
 
 @dataclass(frozen=True, slots=True)
