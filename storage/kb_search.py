@@ -39,7 +39,7 @@ from sqlmodel import Session
 WORD = re.compile(r"[^\W_]+")
 KEY_WORDS = 2  # a search is ranked by its words in the fewest entries
 FIRST_PAGE = 32  # postings read per key word by a search's first statement
-GROWTH = 2  # each further page is this many times the last
+GROWTH = 3  # each further page is this many times the last
 MAX_PAGE = 2048  # up to this
 SLACK = 1.0 + 1e-9  # the bound is raised by this much against rounding
 DEFAULT_LENGTH = 40.0  # reference length of postings built over an empty knowledge base
