@@ -188,27 +188,33 @@ class Postings:
         for i, term in enumerate(self.key):
             bound[f"t{i}"] = term
             joins += (
-                f" LEFT JOIN {POSTINGS_TABLE} c{i} ON c{i}.entry_id = p.entry_id "
+                f" LEFT JOIN {POSTINGS_TABLE} c{i} ON c{i}.entry_id = d.entry_id "
                 f"AND c{i}.term = :t{i}"
             )
             counts_sql += f", c{i}.tf, c{i}.dl"
+        width = 5 + 2 * len(self.key)  # where the entry's columns start
+        blanks = ", NULL" * (width - 3 + _ENTRY_COLUMNS.count(",") + 1)
+        # each entry once (two key words often share most entries), then the postings
         sql = (
-            f"SELECT p.k, p.impact, p.entry_id, r.avgdl, r.day{counts_sql}, {_ENTRY_COLUMNS} "
-            f"FROM ({' UNION ALL '.join(parts)}) p CROSS JOIN {REF_TABLE} r{joins} "
-            "LEFT JOIN kb_entry e ON e.id = p.entry_id"
+            f"WITH p AS ({' UNION ALL '.join(parts)}) "
+            f"SELECT -1 AS k, r.avgdl, d.entry_id, r.day, e.id{counts_sql}, {_ENTRY_COLUMNS} "
+            f"FROM (SELECT DISTINCT entry_id FROM p) d CROSS JOIN {REF_TABLE} r{joins} "
+            "LEFT JOIN kb_entry e ON e.id = d.entry_id "
+            f"UNION ALL SELECT k, impact, entry_id{blanks} FROM p"
         )
         read = [0] * len(self.key)
         fresh: list[Found] = []
-        width = 5 + 2 * len(self.key)
         for row in self._session.connection().execute(text(sql), bound):
-            k, impact_, entry_id = int(row[0]), float(row[1]), int(row[2])
-            if not read[k]:
-                self._reference(Reference(float(row[3]) or DEFAULT_LENGTH, float(row[4])))
-            read[k] += 1
-            last = self._last[k]
-            if last is None or (impact_, entry_id) < last:
-                self._last[k] = (impact_, entry_id)
-            if entry_id in self._seen or row[width] is None:
+            k, value, entry_id = int(row[0]), float(row[1]), int(row[2])
+            if k >= 0:
+                read[k] += 1
+                last = self._last[k]
+                if last is None or (value, entry_id) < last:
+                    self._last[k] = (value, entry_id)
+                continue
+            if self._stretch == math.inf:
+                self._reference(Reference(value or DEFAULT_LENGTH, float(row[3])))
+            if entry_id in self._seen or row[4] is None:  # seen, or deleted meanwhile
                 continue
             self._seen.add(entry_id)
             counts: dict[str, int] = {}
