@@ -204,7 +204,7 @@ class Postings:
         )
         read = [0] * len(self.key)
         fresh: list[Found] = []
-        for row in self._session.connection().execute(text(sql), bound):
+        for row in self._session.connection().execute(text(sql), bound).all():
             k, value, entry_id = int(row[0]), float(row[1]), int(row[2])
             if k >= 0:
                 read[k] += 1
