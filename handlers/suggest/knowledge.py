@@ -5,8 +5,9 @@ entry's question and reply to the query's words, times a vote factor (the team's
 and a mild recency factor; ties go to more net votes, then the newer entry. The formula is
 computed here in Python, the same on SQLite and PostgreSQL; the database
 (``storage/kb_search.py``) supplies the corpus statistics and the entries holding the key
-words, best bound first, until no unread entry can enter the top; :func:`rank` is the same formula over any list of entries (the exhaustive ranking the
-benchmark compares against). An entry with no query word is never suggested, however
+words, best impact first, until no unread entry can enter the top; :func:`rank` is the
+same formula over any list of entries (the exhaustive ranking the benchmark compares
+against). An entry with no query word is never suggested, however
 popular. An entry's intent is that of the customer message it answered
 (``handlers/suggest/intent.py``), so a search can keep to one intent. Stored replies keep
 the customer's name as ``{handle}``; :func:`render` fills it in, with a neutral
