@@ -4,7 +4,7 @@ The knowledge base is generated from templates and a support vocabulary (fixed s
 customer messages about a cloud storage product (problems, questions, praise, in many
 wordings, with product areas, devices, error codes and versions) and the replies staff
 sent, with votes (most entries none) and ages over two years. It is loaded before
-migration 0015 runs, so the migration's backfill builds the index. 200 further messages
+migration 0015 runs, so the migrations' backfills build the index and the postings (0016). 200 further messages
 are the queries.
 
 Figures: p95 of ``knowledge.search(limit=10)`` on an SQLite file and on PostgreSQL (a
@@ -269,7 +269,7 @@ def queries(n: int = QUERIES, seed: int = 29) -> list[str]:
 
 
 def load(db: Database, rows: Sequence[dict[str, Any]]) -> None:
-    """The rows into a database migrated up to 0014; then 0015 indexes them."""
+    """The rows into a database migrated up to 0014; then 0015 and 0016 index them."""
     migrate.upgrade(db, "0014")
     t = table(KnowledgeEntry)
     with db.transaction() as conn:

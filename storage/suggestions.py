@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from storage import kb_search
 from storage.types import UTCDateTime
 
 
@@ -73,10 +74,11 @@ class SuggestionVote(SQLModel, table=True):
 
 
 def add_entry(session: Session, **values: Any) -> KnowledgeEntry:
-    """Store an approved reply (flushed, so it has its id)."""
+    """Store an approved reply (flushed, so it has its id, and in the search postings)."""
     entry = KnowledgeEntry(**values)
     session.add(entry)
     session.flush()
+    kb_search.refresh(session.connection())
     return entry
 
 

@@ -11,13 +11,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete
+from sqlalchemy import delete, text, update
 from sqlmodel import col, select
 
 from handlers.suggest import knowledge
 from handlers.suggest.knowledge import Corpus
-from storage import migrate
+from storage import kb_search, migrate
 from storage.db import Database
+from storage.ingest_sql import table
 from storage.models import Author
 from storage.privacy import erase_author
 from storage.suggestions import KnowledgeEntry, add_entry
@@ -157,23 +158,136 @@ def knowledge_bases(draw: st.DrawFn) -> list[dict[str, object]]:
     return rows
 
 
+def exhaustive(db: Database, query: str, now: datetime = NOW) -> list[tuple[int, float]]:
+    with db.session() as session:
+        entries = list(session.exec(select(KnowledgeEntry).order_by(col(KnowledgeEntry.id))))
+    return [(r.entry.id or 0, round(r.score, 9)) for r in Corpus.of(entries).rank(query, now)]
+
+
+def searched(db: Database, query: str, limit: int, now: datetime = NOW) -> list[tuple[int, float]]:
+    with db.session() as session:
+        got = knowledge.search(session, query, now, limit=limit)
+    return [(r.entry.id or 0, round(r.score, 9)) for r in got]
+
+
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(rows=knowledge_bases(), query=st.lists(st.sampled_from(WORDS), min_size=1, max_size=5))
+@given(
+    rows=knowledge_bases(),
+    query=st.lists(st.sampled_from(WORDS), min_size=1, max_size=5),
+    limit=st.integers(1, 10),
+    days=st.integers(-400, 400),
+)
 def test_search_equals_the_exhaustive_ranking(
-    sqlite_url: str, rows: list[dict[str, object]], query: list[str]
+    db: Database, rows: list[dict[str, object]], query: list[str], limit: int, days: int
 ) -> None:
-    database = Database(sqlite_url)
-    migrate.upgrade(database)
-    with database.session() as session:
+    """On both databases, for any top size and a search dated before or after the day
+    the postings were computed at (the bound allows for both)."""
+    with db.session() as session:
         session.execute(delete(KnowledgeEntry))
         for row in rows:
             add_entry(session, **row)
-    with database.session() as session:
-        entries = list(session.exec(select(KnowledgeEntry).order_by(col(KnowledgeEntry.id))))
-        words = " ".join(query)
-        expected = [(r.entry.id, round(r.score, 9)) for r in Corpus.of(entries).rank(words, NOW)]
-        got = knowledge.search(session, words, NOW, limit=10)
-    assert [(r.entry.id, round(r.score, 9)) for r in got] == expected[:10]
-    database.dispose()
+    words = " ".join(query)
+    now = NOW + timedelta(days=days)
+    assert searched(db, words, limit, now) == exhaustive(db, words, now)[:limit]
+
+
+def test_writes_keep_the_postings_exact(db: Database) -> None:
+    """Added, approved, voted, edited, deleted and bulk-pruned entries: after each, the
+    search still equals the exhaustive ranking, read past the first page of postings."""
+    topics = ["refund", "sync", "invoice"]
+    with db.session() as session:
+        for i in range(300):
+            add_entry(
+                session,
+                text=f"{topics[i % 3]} reply {i} " + "word " * (i % 7),
+                question=f"{topics[(i + 1) % 3]} question",
+                votes_up=i % 5,
+                created_at=NOW - timedelta(days=i * 2),
+            )
+
+    def agrees() -> None:
+        for query in ("refund", "sync invoice", "refund sync invoice"):
+            assert searched(db, query, 10) == exhaustive(db, query)[:10]
+            assert searched(db, query, 80) == exhaustive(db, query)[:80]
+
+    agrees()
+    with db.session() as session:  # voted on
+        old = session.exec(
+            select(KnowledgeEntry).where(col(KnowledgeEntry.text).startswith("refund reply 297 "))
+        ).one()
+        old.votes_up = 12
+        session.add(old)
+    agrees()
+    with db.session() as session:  # edited: its words change
+        old.text = "sync reply, was a refund"
+        session.add(old)
+    agrees()
+    with db.session() as session:  # deleted one by one, then pruned in bulk
+        session.execute(delete(KnowledgeEntry).where(col(KnowledgeEntry.id) == old.id))
+    agrees()
+    with db.session() as session:
+        cut = NOW - timedelta(days=300)
+        session.execute(delete(KnowledgeEntry).where(col(KnowledgeEntry.created_at) < cut))
+    agrees()
+    with db.session() as session:  # a bulk update outside the store (as `crmbot forget`)
+        session.execute(
+            update(KnowledgeEntry)
+            .where(col(KnowledgeEntry.text).startswith("sync"))
+            .values(votes_down=3)
+        )
+    agrees()
+
+
+def test_migration_0016_builds_the_postings_of_existing_entries(database_url: str) -> None:
+    """The backfill (SQL over FTS5's words on SQLite, over the tsvector on PostgreSQL)
+    gives the postings and word counts the write path gives the same entries, and the
+    search over them equals the exhaustive ranking."""
+    db = Database(database_url)
+    migrate.upgrade(db, "0015")
+    rows = [
+        {
+            "text": f"{WORDS[i % 12]} {WORDS[(i * 5) % 12]} reply {i} É{i % 3}",
+            "question": f"{WORDS[(i * 7) % 12]} and {WORDS[i % 12]}?",
+            "origin": "reply",
+            "votes_up": i % 4,
+            "votes_down": i % 3 == 0,
+            "created_at": NOW - timedelta(days=i * 3, hours=i),
+        }
+        for i in range(120)
+    ]
+    with db.transaction() as conn:
+        conn.execute(table(KnowledgeEntry).insert(), rows)
+    migrate.upgrade(db)
+
+    def postings() -> tuple[list[tuple[int, str, int, int]], list[float], list[tuple[str, int]]]:
+        with db.transaction() as conn:
+            found = conn.execute(
+                text("SELECT entry_id, term, tf, dl, impact FROM kb_posting ORDER BY 1, 2")
+            ).all()
+            terms = conn.execute(
+                text("SELECT term, docs FROM kb_term WHERE term <> '' ORDER BY term")
+            ).all()
+        return (
+            [(int(e), str(t), int(f), int(d)) for e, t, f, d, _ in found],
+            [float(r[4]) for r in found],
+            [(str(t), int(n)) for t, n in terms],
+        )
+
+    built, built_impacts, built_terms = postings()
+    assert len(built) > 600 and built_terms
+    for query in ("refund sync", "photo album quota", "é1 login"):
+        assert searched(db, query, 10) == exhaustive(db, query)[:10]
+    with db.transaction() as conn:  # every entry rewritten through the write path
+        if db.is_sqlite:
+            conn.execute(text("INSERT INTO kb_posting_stale (entry_id) SELECT id FROM kb_entry"))
+            kb_search.refresh(conn)
+        else:
+            conn.execute(
+                update(table(KnowledgeEntry)).values(votes_up=table(KnowledgeEntry).c.votes_up)
+            )
+    rebuilt, rebuilt_impacts, rebuilt_terms = postings()
+    assert rebuilt == built and rebuilt_terms == built_terms
+    assert rebuilt_impacts == pytest.approx(built_impacts, rel=1e-9)
+    db.dispose()

@@ -3,10 +3,11 @@
 Ranking (docs/suggestions.md, "How the knowledge base is ranked"): BM25 relevance of the
 entry's question and reply to the query's words, times a vote factor (the team's thumbs)
 and a mild recency factor; ties go to more net votes, then the newer entry. The formula is
-computed here in Python, the same on SQLite and PostgreSQL; the database's full-text index
-(``storage/kb_search.py``) supplies the corpus statistics and a short list of candidates,
-and :func:`rank` is the same formula over any list of entries (the exhaustive ranking the
-benchmark compares against). An entry with no query word is never suggested, however
+computed here in Python, the same on SQLite and PostgreSQL; the database
+(``storage/kb_search.py``) supplies the corpus statistics and the entries holding the key
+words, best impact first, until no unread entry can enter the top; :func:`rank` is the
+same formula over any list of entries (the exhaustive ranking the benchmark compares
+against). An entry with no query word is never suggested, however
 popular. An entry's intent is that of the customer message it answered
 (``handlers/suggest/intent.py``), so a search can keep to one intent. Stored replies keep
 the customer's name as ``{handle}``; :func:`render` fills it in, with a neutral
@@ -20,7 +21,7 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -111,14 +112,18 @@ class Ranked:
     relevance: float = 0.0
 
 
-def _words_of(entry: Rankable) -> list[str]:
+def _words_of(entry: KnowledgeEntry) -> list[str]:
     return words(f"{entry.question} {entry.text}")
 
 
 def bm25(found: Sequence[str], terms: Iterable[str], stats: Stats) -> float:
     """Okapi BM25 of a text (its ``found`` words) for the query ``terms``."""
-    counts = Counter(found)
-    length = len(found) / (stats.average_length or 1.0)
+    return relevance(Counter(found), len(found), terms, stats)
+
+
+def relevance(counts: Mapping[str, int], size: int, terms: Iterable[str], stats: Stats) -> float:
+    """BM25 of an entry of ``size`` words holding each word ``counts`` times."""
+    length = size / (stats.average_length or 1.0)
     score = 0.0
     for term in terms:
         tf = counts.get(term, 0)
@@ -169,14 +174,13 @@ def recency_factor(created_at: datetime, now: datetime) -> float:
 
 
 class Rankable(Protocol):
-    """What the ranking reads of an entry (a ``KnowledgeEntry`` or an index candidate)."""
+    """What the ranking reads of an entry (a ``KnowledgeEntry`` or an index candidate):
+    its votes and date for the score, the message it answered for its intent."""
 
     @property
     def id(self) -> int | None: ...
     @property
     def question(self) -> str: ...
-    @property
-    def text(self) -> str: ...
     @property
     def platform(self) -> str | None: ...
     @property
@@ -188,26 +192,29 @@ class Rankable(Protocol):
 
 
 R = TypeVar("R", bound=Rankable)
-Scored = tuple[R, list[str], float, float]  # entry, its words, relevance, score
+Scored = tuple[R, float, float]  # entry, relevance, score
 
 
 def _scored(
-    pairs: Iterable[tuple[R, list[str]]], terms: Sequence[str], now: datetime, stats: Stats
+    items: Iterable[tuple[R, Mapping[str, int], int]],
+    terms: Sequence[str],
+    now: datetime,
+    stats: Stats,
 ) -> list[Scored[R]]:
-    """The ranking formula over entries and their words, best first (an entry with no
-    query word is left out)."""
+    """The ranking formula over entries (each with its word counts and length), best
+    first (an entry with no query word is left out)."""
     scored: list[Scored[R]] = []
-    for entry, found in pairs:
-        relevance = bm25(found, terms, stats)
-        if relevance <= 0:
+    for entry, counts, size in items:
+        rel = relevance(counts, size, terms, stats)
+        if rel <= 0:
             continue
         score = (
-            relevance
+            rel
             * vote_factor(entry.votes_up, entry.votes_down)
             * recency_factor(entry.created_at, now)
         )
-        scored.append((entry, found, relevance, score))
-    scored.sort(key=lambda s: _order(s[0], s[3]))
+        scored.append((entry, rel, score))
+    scored.sort(key=lambda s: _order(s[0], s[2]))
     return scored
 
 
@@ -222,7 +229,9 @@ def _order(entry: Rankable, score: float) -> tuple[float, int, float, int]:
 
 
 def _ranked(
-    scored: Sequence[Scored[KnowledgeEntry]], terms: Sequence[str], stats: Stats
+    scored: Iterable[tuple[KnowledgeEntry, list[str], float, float]],
+    terms: Sequence[str],
+    stats: Stats,
 ) -> list[Ranked]:
     return [
         Ranked(e, score, similarity(found, terms, stats), rel) for e, found, rel, score in scored
@@ -258,9 +267,12 @@ class Corpus:
             for i, words_ in enumerate(self.found):
                 for term in set(words_):
                     self._postings.setdefault(term, []).append(i)
-        hits = sorted({i for t in key for i in self._postings.get(t, ())})
-        pairs = ((self.entries[i], self.found[i]) for i in hits)  # the others score 0
-        return _ranked(_scored(pairs, key, now, self.stats), terms, self.stats)
+        hits = sorted({i for t in key for i in self._postings.get(t, ())})  # others score 0
+        found = {id(self.entries[i]): self.found[i] for i in hits}
+        items = ((self.entries[i], Counter(self.found[i]), len(self.found[i])) for i in hits)
+        scored = _scored(items, key, now, self.stats)
+        full = ((e, found[id(e)], rel, score) for e, rel, score in scored)
+        return _ranked(full, terms, self.stats)
 
 
 def rank(entries: Sequence[KnowledgeEntry], query: str, now: datetime) -> list[Ranked]:
@@ -278,26 +290,30 @@ def search(
     session: Session, query: str, now: datetime, limit: int = 5, intent: Intent | None = None
 ) -> list[Ranked]:
     """The best ``limit`` approved replies for ``query`` (only those answering a message of
-    ``intent`` when it is given), ranked over the full-text index's candidates with the
-    whole knowledge base's statistics."""
+    ``intent`` when it is given), ranked with the whole knowledge base's statistics.
+
+    The key words' postings are read best impact first (``kb_search.Postings``), each
+    entry read is scored with the formula, and reading stops once the ``limit``-th best
+    score beats the bound on every entry not read: the answer is the exhaustive
+    ranking's first ``limit``."""
     terms = query_terms(query)
     if not terms:
         return []
+    kb_search.refresh(session.connection())
     stats = kb_search.stats(session, terms)
     key = distinctive(terms, stats)
-    fetch = max(kb_search.CANDIDATES, limit)
+    if not key or limit <= 0:
+        return []
+    postings = kb_search.Postings(session, key, stats, now)
+    seen: list[Scored[Candidate]] = []
+    intents: dict[int, Intent] = {}
     while True:
-        pool = kb_search.candidates(session, key, stats, now, fetch)
-        pairs = ((c, _words_of(c)) for c in pool)
-        picked: list[Scored[Candidate]] = []
-        for scored in _scored(pairs, key, now, stats):  # classify only what is needed
-            if intent is None or entry_intent(scored[0]) is intent:
-                picked.append(scored)
-                if len(picked) == limit:
-                    break
-        if len(picked) == limit or len(pool) < fetch:
+        fresh = postings.next()
+        seen.extend(_scored(((f.entry, f.counts, f.length) for f in fresh), key, now, stats))
+        seen.sort(key=lambda s: _order(s[0], s[2]))
+        picked = _picked(seen, limit, intent, intents)
+        if postings.exhausted or (len(picked) == limit and picked[-1][2] > postings.bound()):
             break
-        fetch *= 4  # too few of this intent among the best: read further down
     if not picked:
         return []
     ids = [c.id for c, *_ in picked]
@@ -305,9 +321,33 @@ def search(
         e.id: e for e in session.exec(select(KnowledgeEntry).where(col(KnowledgeEntry.id).in_(ids)))
     }
     full = [
-        (entries[c.id], found, rel, score) for c, found, rel, score in picked if c.id in entries
+        (entries[c.id], _words_of(entries[c.id]), rel, score)
+        for c, rel, score in picked
+        if c.id in entries
     ]
     return _ranked(full, terms, stats)
+
+
+def _picked(
+    scored: Sequence[Scored[Candidate]],
+    limit: int,
+    intent: Intent | None,
+    intents: dict[int, Intent],
+) -> list[Scored[Candidate]]:
+    """The first ``limit`` of ``scored`` of ``intent`` (any when None); an entry's intent
+    is classified once, and only when it is needed."""
+    if intent is None:
+        return list(scored[:limit])
+    picked: list[Scored[Candidate]] = []
+    for item in scored:
+        entry = item[0]
+        if entry.id not in intents:
+            intents[entry.id] = entry_intent(entry)
+        if intents[entry.id] is intent:
+            picked.append(item)
+            if len(picked) == limit:
+                break
+    return picked
 
 
 def search_for(session: Session, data: SuggestionInput, now: datetime) -> list[Ranked]:
