@@ -5,16 +5,16 @@ claim, resolve or sentiment change redraws them, and on every ingest batch whose
 conversations changed sentiment label. The outbox keeps every sent row until retention
 prunes it, so that scan grew with the team's history.
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0016"
-down_revision = "0015"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
