@@ -311,15 +311,18 @@ class VipConfig(_Strict):
 class RetentionConfig(_Strict):
     """How long personal data is kept (``[retention]``); unset keeps it. A daily job erases
     mention texts and conversation titles (``mentions``), CRM event details
-    (``crm_events``) and suggestion texts (``suggestions``) past their age, and deletes
-    posted outbox rows (``outbox``; never one still waiting). Counts and metrics stay."""
+    (``crm_events``), suggestion texts (``suggestions``) and the texts of replies to
+    customers that are finished (``replies``: published, rejected or failed; never one
+    awaiting approval or still to publish) past their age, and deletes posted outbox rows
+    (``outbox``; never one still waiting). Counts and metrics stay."""
 
     mentions: Duration | None = None
     crm_events: Duration | None = None
     outbox: Duration | None = None
     suggestions: Duration | None = None
+    replies: Duration | None = None
 
-    @field_validator("mentions", "crm_events", "outbox", "suggestions")
+    @field_validator("mentions", "crm_events", "outbox", "suggestions", "replies")
     @classmethod
     def _at_least_a_day(cls, value: timedelta | None) -> timedelta | None:
         if value is not None and value < timedelta(days=1):

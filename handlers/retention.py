@@ -21,6 +21,7 @@ _STEPS: dict[str, Callable[[Connection, datetime], dict[str, int]]] = {
     "crm_events": store.expire_crm_events,
     "outbox": store.expire_outbox,
     "suggestions": store.expire_suggestions,
+    "replies": store.expire_replies,
 }
 
 

@@ -16,9 +16,11 @@ from storage.ingest_sql import table
 from storage.models import Conversation, CrmEvent, Mention, Outbox
 from storage.outbox_types import OutboxStatus
 from storage.privacy import ERASED
+from storage.replies import SocialReply
 from storage.suggestions import Suggestion
 
 FINISHED_OUTBOX = (OutboxStatus.SENT, OutboxStatus.DEAD, OutboxStatus.DROPPED)
+FINISHED_REPLIES = ("published", "rejected", "failed")
 
 
 def _rows(result: object) -> int:
@@ -63,3 +65,16 @@ def expire_suggestions(conn: Connection, before: datetime) -> dict[str, int]:
         update(s).where(s.c.created_at < before, s.c.text != ERASED).values(text=ERASED)
     )
     return {"suggestions": _rows(result)}
+
+
+def expire_replies(conn: Connection, before: datetime) -> dict[str, int]:
+    """Texts of replies to customers written before ``before`` and finished (published,
+    rejected or failed); one awaiting approval or still to publish keeps its text. The
+    published reply's link, who wrote and approved it, and its times stay."""
+    r = table(SocialReply)
+    result = conn.execute(
+        update(r)
+        .where(r.c.created_at < before, r.c.state.in_(FINISHED_REPLIES), r.c.text != ERASED)
+        .values(text=ERASED)
+    )
+    return {"replies": _rows(result)}

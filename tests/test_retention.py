@@ -10,7 +10,9 @@ from bot.config_loader import ConfigError, load_config_text
 from handlers.config import RetentionConfig
 from handlers.retention import apply_retention
 from storage.audit import AuditEntry
-from storage.models import Mention, Outbox
+from storage.models import Mention, Outbox, Staff
+from storage.privacy import ERASED
+from storage.replies import SocialReply
 from tests.conftest import TEST_CONFIG, BotHarness, mention
 
 POLICY = RetentionConfig.model_validate({"mentions": "180d", "outbox": "30d"})
@@ -62,3 +64,45 @@ def test_retention_config_is_validated() -> None:
     with pytest.raises(ConfigError) as short:
         load_config_text(TEST_CONFIG + '\n[retention]\noutbox = "30m"\n', "t")
     assert any("at least 1d" in p for p in short.value.problems)
+
+
+def test_finished_replies_lose_their_text_and_waiting_ones_keep_it(harness: BotHarness) -> None:
+    h = harness
+    h.bot.ingest([mention("the app is down", author_handle="kim")])
+    written = h.clock.now()
+    with h.bot.db.session() as session:
+        staff = Staff(name="replier-ana", created_at=written)
+        session.add(staff)
+        session.flush()
+        staff_id = staff.id
+        assert staff_id is not None
+        for n, state in enumerate(["published", "rejected", "failed", "awaiting", "queued"]):
+            session.add(
+                SocialReply(
+                    conversation_id=1,
+                    mention_id=1,
+                    source="masto",
+                    source_kind="mastodon",
+                    platform="mastodon",
+                    text=f"Sorry Kim, we are on it ({state})",
+                    state=state,
+                    author_id=staff_id,
+                    key=f"r{n}",
+                    url="https://social.example/@acme/1" if state == "published" else None,
+                    created_at=written,
+                )
+            )
+    h.clock.advance(days=181)
+    policy = RetentionConfig.model_validate({"replies": "180d"})
+
+    assert apply_retention(h.bot.db, policy, h.clock.now()) == {"replies": 3}
+
+    texts = _rows(h, SocialReply.id, SocialReply.state, SocialReply.text, SocialReply.url)
+    assert texts == [
+        (1, "published", ERASED, "https://social.example/@acme/1"),
+        (2, "rejected", ERASED, None),
+        (3, "failed", ERASED, None),
+        (4, "awaiting", "Sorry Kim, we are on it (awaiting)", None),
+        (5, "queued", "Sorry Kim, we are on it (queued)", None),
+    ]
+    assert apply_retention(h.bot.db, policy, h.clock.now()) == {"replies": 0}
