@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, delete, update
 
+from storage.crm import DONE, FAILED, CrmEnrichment
 from storage.ingest_sql import table
 from storage.models import Conversation, CrmEvent, Mention, Outbox
 from storage.outbox_types import OutboxStatus
@@ -41,14 +42,17 @@ def expire_mentions(conn: Connection, before: datetime) -> dict[str, int]:
 
 
 def expire_crm_events(conn: Connection, before: datetime) -> dict[str, int]:
-    """CRM event summaries and properties received before ``before``."""
-    e = table(CrmEvent)
+    """CRM event summaries and properties received before ``before``, and the finished
+    reads of their CRM objects (``crm_enrichment``: done or failed before then; one still
+    pending is never touched)."""
+    e, q = table(CrmEvent), table(CrmEnrichment)
     result = conn.execute(
         update(e)
         .where(e.c.received_at < before, e.c.summary != ERASED)
         .values(summary=ERASED, properties={})
     )
-    return {"crm_events": _rows(result)}
+    reads = conn.execute(delete(q).where(q.c.status.in_((DONE, FAILED)), q.c.done_at < before))
+    return {"crm_events": _rows(result), "crm_enrichments": _rows(reads)}
 
 
 def expire_outbox(conn: Connection, before: datetime) -> dict[str, int]:

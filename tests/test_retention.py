@@ -9,7 +9,10 @@ from bot.chat.base import DeliveryError
 from bot.config_loader import ConfigError, load_config_text
 from handlers.config import RetentionConfig
 from handlers.retention import apply_retention
+from storage import crm as crm_store
 from storage.audit import AuditEntry
+from storage.crm import CrmEnrichment
+from storage.ingest_sql import table
 from storage.models import Mention, Outbox, Staff
 from storage.privacy import ERASED
 from storage.replies import SocialReply
@@ -106,3 +109,27 @@ def test_finished_replies_lose_their_text_and_waiting_ones_keep_it(harness: BotH
         (5, "queued", "Sorry Kim, we are on it (queued)", None),
     ]
     assert apply_retention(h.bot.db, policy, h.clock.now()) == {"replies": 0}
+
+
+def test_finished_crm_reads_go_with_the_crm_events_and_pending_ones_stay(
+    harness: BotHarness,
+) -> None:
+    h = harness
+    queued = [
+        {"source": "hubspot", "external_id": f"e{n}", "object_type": "deal", "object_id": str(n)}
+        for n in range(3)
+    ]
+    with h.bot.db.transaction() as conn:
+        crm_store.queue_enrichments(conn, queued, h.clock.now())
+        q = table(CrmEnrichment)
+        ids = list(conn.execute(select(q.c.id).order_by(q.c.id)).scalars())
+        crm_store.finish(conn, ids[0], h.clock.now())
+        crm_store.finish(conn, ids[1], h.clock.now(), error="deal 1 is gone")
+    h.clock.advance(days=366)
+    policy = RetentionConfig.model_validate({"crm_events": "365d"})
+
+    assert apply_retention(h.bot.db, policy, h.clock.now()) == {
+        "crm_events": 0,
+        "crm_enrichments": 2,
+    }
+    assert _rows(h, CrmEnrichment.id, CrmEnrichment.status) == [(ids[2], "pending")]
