@@ -87,10 +87,9 @@ def _memoized(processor: Callable[[Any], Any], values: list[Any]) -> list[Any]:
     done: dict[Any, Any] = {}
     out: list[Any] = []
     for value in values:
-        if value in done:
-            out.append(done[value])
-        else:
-            out.append(done.setdefault(value, processor(value)))
+        if value not in done:
+            done[value] = processor(value)
+        out.append(done[value])
     return out
 
 

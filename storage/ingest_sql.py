@@ -2,24 +2,23 @@
 
 On PostgreSQL lookups and writes send each column as one array (storage/ingest_bulk.py):
 one short statement per step whatever the batch size. On SQLite writes are one
-executemany of tuples prepared column by column (storage/ingest_bulk_sqlite.py), and
-lookups are SQLAlchemy Core statements, which cost it no round trip. The rows are typed
-in storage/ingest_rows.py.
+executemany of tuples prepared column by column (storage/ingest_bulk_sqlite.py). The
+batch's lookups are one statement on either (storage/ingest_lookup.py). The rows are
+typed in storage/ingest_rows.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from types import ModuleType
 from typing import Any
 
 from sqlalchemy import (
     Connection,
     Table,
-    bindparam,
     func,
     select,
-    update,
 )
 
 from storage import ingest_bulk as bulk
@@ -54,6 +53,12 @@ def _is_pg(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
+def _bulk(conn: Connection) -> ModuleType:
+    """The whole-batch statements for ``conn``'s database (both modules offer the same
+    ``insert`` and ``update``)."""
+    return bulk if _is_pg(conn) else lite
+
+
 def insert_returning_ids(
     conn: Connection, model: Any, rows: Sequence[Mapping[str, Any]], key: Sequence[str]
 ) -> list[int]:
@@ -66,8 +71,7 @@ def insert_returning_ids(
     if not rows:
         return []
     t = table(model)
-    store = bulk if _is_pg(conn) else lite
-    ids = {tuple(r[1:]): r[0] for r in store.insert(conn, t, rows, returning=("id", *key))}
+    ids = {tuple(r[1:]): r[0] for r in _bulk(conn).insert(conn, t, rows, returning=("id", *key))}
     return [ids[tuple(row[name] for name in key)] for row in rows]
 
 
@@ -75,7 +79,7 @@ def insert_many(conn: Connection, model: Any, rows: Sequence[Mapping[str, Any]])
     """Insert ``rows`` (all with the same keys) in one statement (one executemany on SQLite)."""
     if not rows:
         return
-    (bulk if _is_pg(conn) else lite).insert(conn, table(model), rows)
+    _bulk(conn).insert(conn, table(model), rows)
 
 
 def contacts_by_handle(conn: Connection, handles: Sequence[str]) -> dict[str, int]:
@@ -129,18 +133,12 @@ def update_rows(
 ) -> None:
     """Set ``columns`` of existing rows (each row has ``id`` and those columns), in one
     statement for the whole batch."""
-    (bulk if _is_pg(conn) else lite).update(conn, table(model), rows, columns)
+    _bulk(conn).update(conn, table(model), rows, columns)
 
 
 def _values(change: Any) -> dict[str, Any]:
     """A change's fields by name (a shallow ``dataclasses.asdict``, which deep-copies)."""
     return {name: getattr(change, name) for name in change.__slots__}
-
-
-def _bound(change: Any) -> dict[str, Any]:
-    """A change's fields as ``b_``-prefixed bind parameters (they may not share a
-    column's name in an executemany UPDATE)."""
-    return {f"b_{name}": getattr(change, name) for name in change.__slots__}
 
 
 def prefer(candidate: FoundConversation, current: FoundConversation) -> bool:
@@ -177,13 +175,11 @@ def reopen_conversations(conn: Connection, changes: Sequence[ConversationReopen]
     """Mark conversations open again in a new cycle."""
     if not changes:
         return
-    t = table(Conversation)
-    conn.execute(
-        update(t)
-        .where(t.c.id == bindparam("b_id"))
-        .values(status="open", cycle=bindparam("b_cycle"), assignee_id=None, resolved_at=None),
-        [_bound(c) for c in changes],
-    )
+    rows = [
+        {"id": c.id, "cycle": c.cycle, "status": "open", "assignee_id": None, "resolved_at": None}
+        for c in changes
+    ]
+    update_rows(conn, Conversation, rows, ("cycle", "status", "assignee_id", "resolved_at"))
 
 
 def group_state(conn: Connection, group_key: str) -> tuple[datetime | None, datetime | None]:
