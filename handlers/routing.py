@@ -128,10 +128,7 @@ def decide(ruleset: Ruleset, subject: Subject) -> RouteDecision | None:
             if len(cache) >= ROUTE_CACHE_SIZE:
                 cache.clear()
             hits = cache[key] = cached_route(ruleset, labels).hits
-        for hit in hits:  # _first_hits, inline: this loop runs for every matched rule
-            if hit.channel not in chosen:
-                chosen[hit.channel] = hit.index
-                via[hit.channel] = rule.name
+        _first_hits(hits, chosen, via, rule.name)
     if not chosen:
         return None
     first = matched[0]
