@@ -62,16 +62,7 @@ class Ingestor:
 
     def ingest(self, events: Sequence[InboundEvent]) -> IngestResult:
         """Store ``events`` in one transaction; returns what happened."""
-        now = self._clock.now()
-        ruleset = self._ruleset()
-        self._scorer.configure(ruleset.config.sentiment)
-        with self.db.transaction() as conn:
-            batch = _Batch(conn, ruleset, self._destinations, self._scorer, now)
-            batch.enrich_source, batch.offer_lead = self.enrich_source, self.offer_lead
-            result = batch.run(events)
-        if result.outbox_rows and self._on_queued is not None:
-            self._on_queued()
-        return result
+        return self.ingest_groups([events])[0]
 
     def ingest_groups(self, groups: Sequence[Sequence[InboundEvent]]) -> list[IngestResult]:
         """Store several requests' events as one batch in one transaction (one commit,
@@ -79,13 +70,9 @@ class Ingestor:
         if the groups had been stored one after the other (an event repeated in a later
         group is its duplicate). All or nothing: on failure nothing is stored and the
         error is raised."""
-        now = self._clock.now()
-        ruleset = self._ruleset()
-        self._scorer.configure(ruleset.config.sentiment)
+        batch = self._prepared()
         with self.db.transaction() as conn:
-            batch = _Batch(conn, ruleset, self._destinations, self._scorer, now)
-            batch.enrich_source, batch.offer_lead = self.enrich_source, self.offer_lead
-            results = batch.run_groups(groups)
+            results = batch(conn).run_groups(groups)
         if any(r.outbox_rows for r in results) and self._on_queued is not None:
             self._on_queued()
         return results
@@ -95,13 +82,24 @@ class Ingestor:
         nothing is kept and nothing is queued (at start-up, so that the statements of the
         first real batch are compiled already: SQLAlchemy compiles each on first use, while
         the batch holds SQLite's write lock)."""
+        batch = self._prepared()
+        with self.db.scratch() as session:
+            batch(session.connection()).run(events)
+
+    def _prepared(self) -> Callable[[Connection], _Batch]:
+        """The rules in force and the time now, read (and the scorer set to the rules'
+        sentiment settings) before the transaction waits for the database; returns what
+        makes the batch on the transaction's connection."""
         now = self._clock.now()
         ruleset = self._ruleset()
         self._scorer.configure(ruleset.config.sentiment)
-        with self.db.scratch() as session:
-            batch = _Batch(session.connection(), ruleset, self._destinations, self._scorer, now)
-            batch.enrich_source, batch.offer_lead = self.enrich_source, self.offer_lead
-            batch.run(events)
+
+        def batch(conn: Connection) -> _Batch:
+            made = _Batch(conn, ruleset, self._destinations, self._scorer, now)
+            made.enrich_source, made.offer_lead = self.enrich_source, self.offer_lead
+            return made
+
+        return batch
 
     def warm_up(self) -> None:
         """Start the sentiment worker processes (done at bot start, not on the first burst)."""
